@@ -1,0 +1,63 @@
+package embedded
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+)
+
+// Options configure Open. A zero field means the default.
+type Options struct {
+	// Dir is the data directory. Required unless InMemory is set.
+	Dir string
+	// InMemory keeps everything in Pebble's in-memory filesystem (tests).
+	InMemory bool
+	// Logger receives the engine's logs; nil means none.
+	Logger *zap.Logger
+	// Registerer registers the engine's metrics; nil leaves them
+	// unregistered.
+	Registerer prometheus.Registerer
+	// RetryLimit is the default retry limit of new transactions; 0 means
+	// none (-1 in FDB's terms).
+	RetryLimit int
+	// Timeout is the default timeout of new transactions; 0 means none.
+	Timeout time.Duration
+	// MaxWatches bounds pending watches (FDB's max_watches); default 10,000.
+	MaxWatches int
+	// Faults injects the failures FDB produces in production. Off by
+	// default.
+	Faults Faults
+}
+
+// Faults makes commits fail the ways FDB commits fail, so that tests can
+// prove the layer correct under each. Probabilities are in [0, 1]; a nil
+// Decide and zero probabilities inject nothing.
+type Faults struct {
+	// UnknownResultApplied is the probability that a commit is applied and
+	// then reported as commit_unknown_result (1021).
+	UnknownResultApplied float64
+	// UnknownResultDropped is the probability that a commit is not applied
+	// and reported as commit_unknown_result (1021).
+	UnknownResultDropped float64
+	// NotCommitted is the probability of a spurious not_committed (1020).
+	NotCommitted float64
+	// Latency is added to every commit.
+	Latency time.Duration
+	// Seed seeds the fault generator; 0 picks one from the clock.
+	Seed int64
+	// Decide, if set, chooses the fault of each commit instead of the
+	// probabilities: it is called with the commit's sequence number
+	// (1, 2, ...) and returns the fault to inject.
+	Decide func(commit uint64) Fault
+}
+
+// Fault is one injected commit failure.
+type Fault int
+
+const (
+	NoFault              Fault = iota
+	FaultUnknownApplied        // applied, reported 1021
+	FaultUnknownDropped        // not applied, reported 1021
+	FaultNotCommitted          // not applied, reported 1020
+)

@@ -1,0 +1,85 @@
+package store
+
+import (
+	"context"
+	"errors"
+)
+
+// Transact runs fn in a transaction and commits it, retrying as FDB's
+// Database.Transact does: after an error carrying an FDB code, OnError
+// decides (retryable codes and commit_unknown_result rerun fn on the reset
+// transaction after a backoff); any other error is returned at once with no
+// commit. fn may therefore run more than once, including after a commit that
+// in fact succeeded: it must be idempotent.
+//
+// When ctx ends, Transact returns ctx.Err().
+func Transact[T any](ctx context.Context, db DB, fn func(Tx) (T, error)) (T, error) {
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	tx, err := db.CreateTransaction(ctx)
+	if err != nil {
+		return zero, err
+	}
+	defer tx.Close()
+	for {
+		v, err := fn(tx)
+		if err == nil {
+			if err = tx.Commit(); err == nil {
+				return v, nil
+			}
+		}
+		if err := retry(ctx, tx, err); err != nil {
+			return zero, err
+		}
+	}
+}
+
+// ReadTransact runs fn in a transaction that is never committed, retrying
+// as Transact does (FDB 7.3.68 and later ReadTransact). fn must not write.
+func ReadTransact[T any](ctx context.Context, db DB, fn func(Reader) (T, error)) (T, error) {
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	tx, err := db.CreateTransaction(ctx)
+	if err != nil {
+		return zero, err
+	}
+	defer tx.Close()
+	for {
+		v, err := fn(tx)
+		if err == nil {
+			return v, nil
+		}
+		if err := retry(ctx, tx, err); err != nil {
+			return zero, err
+		}
+	}
+}
+
+// retry returns nil if the loop should run the body again, else the error
+// to return to the caller.
+func retry(ctx context.Context, tx Tx, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	var se Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	oerr := tx.OnError(err)
+	if oerr == nil {
+		return nil
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	// As FDB's binding since 7.3.68: the same code comes back as the
+	// original (possibly wrapped) error.
+	if Code(oerr) == se.Code {
+		return err
+	}
+	return oerr
+}

@@ -56,8 +56,8 @@ type Faults struct {
 type Fault int
 
 const (
-	NoFault              Fault = iota
-	FaultUnknownApplied        // applied, reported 1021
-	FaultUnknownDropped        // not applied, reported 1021
-	FaultNotCommitted          // not applied, reported 1020
+	NoFault             Fault = iota
+	FaultUnknownApplied       // applied, reported 1021
+	FaultUnknownDropped       // not applied, reported 1021
+	FaultNotCommitted         // not applied, reported 1020
 )

@@ -1,0 +1,87 @@
+// Package telemetry is what both daemons show operators: the zap logger
+// they log through, and the HTTP server that exposes their Prometheus
+// registry on /metrics with /healthz and /readyz for health checks
+// (systemd's and Ansible's).
+package telemetry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// NewLogger returns a production zap logger (JSON on stderr, sampled,
+// ISO 8601 timestamps) at level, one of debug, info, warn, error.
+func NewLogger(level string) (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, fmt.Errorf("log level: %w", err)
+	}
+	cfg := zap.NewProductionConfig()
+	cfg.Level = zap.NewAtomicLevelAt(lvl)
+	cfg.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
+	return cfg.Build()
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = http.ErrServerClosed
+
+// Server serves a Prometheus registry on /metrics, liveness on /healthz
+// (200 while the process serves HTTP) and readiness on /readyz (200 when
+// ready, else 503 with the reason). Its methods are safe for concurrent
+// use.
+type Server struct {
+	http *http.Server
+}
+
+// NewServer returns a Server for reg. ready reports whether the daemon is
+// ready for traffic: nil means ready, an error is why not. A nil ready
+// means always ready.
+func NewServer(reg *prometheus.Registry, ready func() error, log *zap.Logger) *Server {
+	log = log.Named("telemetry")
+	errLog := zap.NewStdLog(log)
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.InstrumentMetricHandler(reg,
+		promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: errLog, Registry: reg})))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if ready != nil {
+			if err := ready(); err != nil {
+				http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	return &Server{http: &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          errLog,
+	}}
+}
+
+// Serve answers requests on ln until Shutdown. It always returns a non-nil
+// error: ErrServerClosed after Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	err := s.http.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return ErrServerClosed
+	}
+	return err
+}
+
+// Shutdown stops accepting requests and waits, until ctx is done, for the
+// ones in flight.
+func (s *Server) Shutdown(ctx context.Context) error {
+	return s.http.Shutdown(ctx)
+}

@@ -1,0 +1,132 @@
+package telemetry
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap/zaptest"
+)
+
+func TestNewLogger(t *testing.T) {
+	for _, tc := range []struct {
+		level   string
+		wantErr bool
+	}{
+		{"debug", false},
+		{"info", false},
+		{"warn", false},
+		{"error", false},
+		{"", false}, // zap reads "" as info
+		{"loud", true},
+	} {
+		log, err := NewLogger(tc.level)
+		if (err != nil) != tc.wantErr {
+			t.Errorf("NewLogger(%q) error = %v, want error %v", tc.level, err, tc.wantErr)
+			continue
+		}
+		if log != nil {
+			log.Debug("telemetry test")
+		}
+	}
+	log, err := NewLogger("warn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if log.Core().Enabled(-1) || !log.Core().Enabled(1) {
+		t.Error("NewLogger(\"warn\"): want debug off and warn on")
+	}
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read %s: %v", url, err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+func TestServer(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "telemetry_test_total", Help: "A test counter."})
+	reg.MustRegister(c)
+	c.Add(3)
+
+	var notReady atomic.Pointer[error]
+	reason := errors.New("store not answering")
+	notReady.Store(&reason)
+	srv := NewServer(reg, func() error {
+		if p := notReady.Load(); p != nil {
+			return *p
+		}
+		return nil
+	}, zaptest.NewLogger(t))
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	base := "http://" + ln.Addr().String()
+
+	if code, body := get(t, base+"/metrics"); code != http.StatusOK || !strings.Contains(body, "telemetry_test_total 3") {
+		t.Errorf("/metrics = %d %q, want 200 with telemetry_test_total 3", code, body)
+	}
+	if code, body := get(t, base+"/healthz"); code != http.StatusOK || body != "ok\n" {
+		t.Errorf("/healthz = %d %q, want 200 ok", code, body)
+	}
+	if code, body := get(t, base+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, reason.Error()) {
+		t.Errorf("/readyz while not ready = %d %q, want 503 with the reason", code, body)
+	}
+	notReady.Store(nil)
+	if code, body := get(t, base+"/readyz"); code != http.StatusOK || body != "ok\n" {
+		t.Errorf("/readyz when ready = %d %q, want 200 ok", code, body)
+	}
+	if code, _ := get(t, base+"/nothing"); code != http.StatusNotFound {
+		t.Errorf("/nothing = %d, want 404", code)
+	}
+	// The scrapes above count themselves.
+	if _, body := get(t, base+"/metrics"); !strings.Contains(body, `promhttp_metric_handler_requests_total{code="200"} 1`) {
+		t.Errorf("second scrape lacks promhttp_metric_handler_requests_total: %q", body)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if err := <-served; !errors.Is(err, ErrServerClosed) {
+		t.Errorf("Serve after Shutdown = %v, want ErrServerClosed", err)
+	}
+}
+
+func TestServerAlwaysReady(t *testing.T) {
+	srv := NewServer(prometheus.NewRegistry(), nil, zaptest.NewLogger(t))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	if code, _ := get(t, "http://"+ln.Addr().String()+"/readyz"); code != http.StatusOK {
+		t.Errorf("/readyz with nil ready = %d, want 200", code)
+	}
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-served
+}

@@ -19,7 +19,8 @@ import (
 )
 
 // NewLogger returns a production zap logger (JSON on stderr, sampled,
-// ISO 8601 timestamps) at level, one of debug, info, warn, error.
+// ISO 8601 timestamps) at level, one of debug, info, warn, error. It
+// records no stack traces: errors carry their context in their text.
 func NewLogger(level string) (*zap.Logger, error) {
 	lvl, err := zapcore.ParseLevel(level)
 	if err != nil {
@@ -28,6 +29,7 @@ func NewLogger(level string) (*zap.Logger, error) {
 	cfg := zap.NewProductionConfig()
 	cfg.Level = zap.NewAtomicLevelAt(lvl)
 	cfg.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
+	cfg.DisableStacktrace = true
 	return cfg.Build()
 }
 

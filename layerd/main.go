@@ -1,0 +1,105 @@
+// Command layerd serves ZooKeeper clients from a store with FoundationDB's
+// semantics: for now the embedded engine, in a local data directory. See
+// docs/operations.md for flags, metrics, systemd and Ansible.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"zkfdb/layerd/daemon"
+	"zkfdb/shared/sdnotify"
+	"zkfdb/shared/telemetry"
+)
+
+type config struct {
+	daemon   daemon.Config
+	logLevel string
+}
+
+// parseFlags parses layerd's command line; usage and errors go to out.
+// Operators' scripts depend on the flag names: keep them stable.
+func parseFlags(args []string, out io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("layerd", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprint(out, `Usage: layerd [flags]
+
+layerd serves ZooKeeper clients on --listen and keeps all state in the
+embedded storage engine in --data-dir. /metrics, /healthz and /readyz are
+served on --metrics-listen. Flags take one dash or two.
+
+`)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.daemon.Listen, "listen", daemon.DefaultListen, "ZooKeeper client `host:port`")
+	fs.StringVar(&c.daemon.DataDir, "data-dir", daemon.DefaultDataDir, "embedded engine data `directory` (created if missing)")
+	fs.StringVar(&c.daemon.MetricsListen, "metrics-listen", daemon.DefaultMetricsListen, "`host:port` of /metrics, /healthz and /readyz")
+	fs.DurationVar(&c.daemon.ShutdownTimeout, "shutdown-timeout", daemon.DefaultShutdownTimeout, "how long a shutdown on SIGINT or SIGTERM may take")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	for name, addr := range map[string]string{"listen": c.daemon.Listen, "metrics-listen": c.daemon.MetricsListen} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return c, fmt.Errorf("--%s: %w", name, err)
+		}
+	}
+	if c.daemon.DataDir == "" {
+		return c, errors.New("--data-dir is empty")
+	}
+	if c.daemon.ShutdownTimeout <= 0 {
+		return c, errors.New("--shutdown-timeout must be positive")
+	}
+	if _, err := zapcore.ParseLevel(c.logLevel); err != nil {
+		return c, fmt.Errorf("--log-level: %w", err)
+	}
+	return c, nil
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "layerd:", err)
+		os.Exit(2)
+	}
+	base, err := telemetry.NewLogger(cfg.logLevel)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "layerd:", err)
+		os.Exit(2)
+	}
+	log := base.Named("layerd")
+	defer log.Sync() //nolint:errcheck // stderr may not sync
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := daemon.Run(ctx, cfg.daemon, log, reg, sdnotify.FromEnv()); err != nil {
+		log.Fatal("layerd failed", zap.Error(err))
+	}
+	log.Info("layerd stopped")
+}

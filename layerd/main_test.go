@@ -1,0 +1,75 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"zkfdb/layerd/daemon"
+)
+
+func TestParseFlags(t *testing.T) {
+	c, err := parseFlags(nil, io.Discard)
+	if err != nil {
+		t.Fatalf("parseFlags() = %v", err)
+	}
+	want := config{
+		daemon:   daemon.Config{Listen: ":2181", DataDir: "./layerd-data", MetricsListen: ":7000", ShutdownTimeout: 10 * time.Second},
+		logLevel: "info",
+	}
+	if c != want {
+		t.Errorf("defaults = %+v, want %+v", c, want)
+	}
+
+	c, err = parseFlags([]string{
+		"--listen", "127.0.0.1:12181", "--data-dir=/var/lib/layerd", "-metrics-listen", "[::1]:17000",
+		"--log-level", "debug", "--shutdown-timeout", "3s",
+	}, io.Discard)
+	if err != nil {
+		t.Fatalf("parseFlags = %v", err)
+	}
+	want = config{
+		daemon:   daemon.Config{Listen: "127.0.0.1:12181", DataDir: "/var/lib/layerd", MetricsListen: "[::1]:17000", ShutdownTimeout: 3 * time.Second},
+		logLevel: "debug",
+	}
+	if c != want {
+		t.Errorf("parsed %+v, want %+v", c, want)
+	}
+}
+
+func TestParseFlagsErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"listen without port", []string{"--listen", "localhost"}, "--listen"},
+		{"metrics without port", []string{"--metrics-listen", "7000"}, "--metrics-listen"},
+		{"empty data dir", []string{"--data-dir="}, "--data-dir"},
+		{"log level", []string{"--log-level", "loud"}, "--log-level"},
+		{"shutdown timeout", []string{"--shutdown-timeout", "0s"}, "--shutdown-timeout"},
+		{"stray argument", []string{"serve"}, "unexpected"},
+		{"unknown flag", []string{"--config", "x.yaml"}, "config"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := parseFlags(tc.args, io.Discard); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("parseFlags(%q) = %v, want an error mentioning %s", tc.args, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	var out strings.Builder
+	if _, err := parseFlags([]string{"--help"}, &out); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("--help = %v, want flag.ErrHelp", err)
+	}
+	for _, want := range []string{"-listen", "-data-dir", `default "./layerd-data"`, "-metrics-listen", `default ":7000"`, "-log-level", "-shutdown-timeout"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("--help lacks %q:\n%s", want, out.String())
+		}
+	}
+}

@@ -1,0 +1,310 @@
+package embedded
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"go.uber.org/zap"
+
+	"zkfdb/shared/store"
+)
+
+// maxBatch bounds how many transactions share one commit batch (one fsync).
+const maxBatch = 1024
+
+// commitRequest carries one transaction to the committer and its result
+// back.
+type commitRequest struct {
+	readVersion int64
+	reads       []store.Range // sorted, merged
+	writes      []store.Range // write-conflict ranges, versionstamped keys excepted
+	log         []mutation
+	watches     []*watch
+	size        int
+
+	done    chan struct{}
+	err     error
+	version int64
+	stamp   store.Versionstamp
+}
+
+// runCommitter takes commit requests in batches until Close. Each batch is
+// resolved, applied with one fsync, published, and answered.
+func (db *DB) runCommitter() {
+	defer close(db.stopped)
+	batch := make([]*commitRequest, 0, maxBatch)
+	for {
+		select {
+		case <-db.stop:
+			db.failQueued()
+			return
+		case r := <-db.commits:
+			batch = append(batch[:0], r)
+		}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-db.commits:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		db.commitBatch(batch)
+	}
+}
+
+// failQueued answers the requests left in the queue at Close.
+func (db *DB) failQueued() {
+	for {
+		select {
+		case r := <-db.commits:
+			r.err = store.ErrTransactionCancelled
+			close(r.done)
+		default:
+			return
+		}
+	}
+}
+
+type acceptedTx struct {
+	req           *commitRequest
+	reportUnknown bool
+}
+
+func (db *DB) commitBatch(batch []*commitRequest) {
+	db.mu.Lock()
+	version := db.committed + 1
+	if now := db.clock.now(); now > version {
+		version = now
+	}
+	db.inflight = true
+	db.mu.Unlock()
+
+	oldest := version - store.MVCCWindow
+	var accepted []acceptedTx
+	var batchWrites []store.Range // sorted, merged: what earlier transactions of the batch wrote
+	for i, r := range batch {
+		fault := db.faults.decide()
+		if fault == FaultNotCommitted {
+			r.err = store.ErrNotCommitted
+			db.metrics.commits.WithLabelValues("fault_not_committed").Inc()
+			continue
+		}
+		if len(r.reads) > 0 && r.readVersion < oldest {
+			r.err = store.ErrTransactionTooOld
+			db.metrics.commits.WithLabelValues("too_old").Inc()
+			continue
+		}
+		if len(r.reads) > 0 && (db.history.conflicts(r.reads, r.readVersion) || anyOverlap(r.reads, batchWrites)) {
+			r.err = store.ErrNotCommitted
+			db.metrics.commits.WithLabelValues("conflict").Inc()
+			continue
+		}
+		r.version = version
+		binary.BigEndian.PutUint64(r.stamp[:8], uint64(version))
+		binary.BigEndian.PutUint16(r.stamp[8:], uint16(i))
+		writes := r.writes
+		for _, m := range r.log {
+			if m.kind == mVersionstampedKey {
+				k := stampKey(m.key, r.stamp)
+				writes = append(writes, store.Range{Begin: k, End: store.KeyAfter(k)})
+			}
+		}
+		if fault == FaultUnknownDropped {
+			r.err = store.ErrCommitUnknownResult
+			db.metrics.commits.WithLabelValues("fault_unknown_dropped").Inc()
+			continue
+		}
+		for _, w := range writes {
+			batchWrites = addRange(batchWrites, w)
+		}
+		accepted = append(accepted, acceptedTx{req: r, reportUnknown: fault == FaultUnknownApplied})
+	}
+
+	changed, err := db.apply(version, accepted)
+	if err != nil {
+		db.log.Error("commit batch failed", zap.Error(err), zap.Int("transactions", len(accepted)))
+		db.mu.Lock()
+		db.inflight = false
+		db.mu.Unlock()
+		for _, a := range accepted {
+			a.req.err = err
+		}
+		answer(batch)
+		return
+	}
+	db.history.add(version, batchWrites)
+	db.history.trim(oldest)
+	snap := db.publish(version)
+	db.watches.fire(snap, changed)
+	for _, a := range accepted {
+		for _, w := range a.req.watches {
+			db.watches.arm(w, snap)
+		}
+		if a.reportUnknown {
+			a.req.err = store.ErrCommitUnknownResult
+			db.metrics.commits.WithLabelValues("fault_unknown_applied").Inc()
+		} else {
+			db.metrics.commits.WithLabelValues("committed").Inc()
+		}
+	}
+	db.metrics.batchSize.Observe(float64(len(batch)))
+	answer(batch)
+}
+
+func answer(batch []*commitRequest) {
+	for _, r := range batch {
+		close(r.done)
+	}
+}
+
+// changes lists what a batch wrote, for the watches.
+type changes struct {
+	keys   [][]byte
+	ranges []store.Range
+}
+
+// apply writes the accepted transactions' mutations, in order, in one
+// Pebble batch with one fsync. Atomic ops read the value left by the
+// mutations before them, as on an FDB storage server.
+func (db *DB) apply(version int64, accepted []acceptedTx) (changes, error) {
+	var ch changes
+	b := db.pdb.NewIndexedBatch()
+	defer b.Close()
+	for _, a := range accepted {
+		for _, m := range a.req.log {
+			var err error
+			switch m.kind {
+			case mSet:
+				err = b.Set(m.key, m.value, nil)
+				ch.keys = append(ch.keys, m.key)
+			case mClear:
+				err = b.Delete(m.key, nil)
+				ch.keys = append(ch.keys, m.key)
+			case mClearRange:
+				err = b.DeleteRange(m.key, m.value, nil)
+				ch.ranges = append(ch.ranges, store.Range{Begin: m.key, End: m.value})
+			case mAtomic:
+				var old []byte
+				old, err = batchGet(b, m.key)
+				if err == nil {
+					v, present := applyAtomic(m.op, old, m.value)
+					if present {
+						err = b.Set(m.key, v, nil)
+					} else {
+						err = b.Delete(m.key, nil)
+					}
+				}
+				ch.keys = append(ch.keys, m.key)
+			case mVersionstampedKey:
+				k := stampKey(m.key, a.req.stamp)
+				err = b.Set(k, m.value, nil)
+				ch.keys = append(ch.keys, k)
+			case mVersionstampedValue:
+				err = b.Set(m.key, stampKey(m.value, a.req.stamp), nil)
+				ch.keys = append(ch.keys, m.key)
+			}
+			if err != nil {
+				return ch, fmt.Errorf("embedded: apply: %w", err)
+			}
+		}
+	}
+	var vbuf [8]byte
+	binary.BigEndian.PutUint64(vbuf[:], uint64(version))
+	if err := b.Set(metaVersion, vbuf[:], nil); err != nil {
+		return ch, fmt.Errorf("embedded: apply: %w", err)
+	}
+	start := time.Now()
+	if err := b.Commit(pebble.Sync); err != nil {
+		return ch, fmt.Errorf("embedded: commit: %w", err)
+	}
+	db.metrics.fsync.Observe(time.Since(start).Seconds())
+	return ch, nil
+}
+
+func batchGet(b *pebble.Batch, k []byte) ([]byte, error) {
+	v, closer, err := b.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, len(v))
+	copy(out, v)
+	closer.Close()
+	return out, nil
+}
+
+// stampKey removes the 4-byte little-endian offset that ends b and writes
+// the stamp at that offset. The offset was validated when queued.
+func stampKey(b []byte, stamp store.Versionstamp) []byte {
+	n := len(b) - 4
+	p := int(binary.LittleEndian.Uint32(b[n:]))
+	out := make([]byte, n)
+	copy(out, b[:n])
+	copy(out[p:p+10], stamp[:])
+	return out
+}
+
+// stampOffset validates a versionstamp op's argument and returns the
+// template (without the offset) and the offset.
+func stampOffset(b []byte) ([]byte, int, error) {
+	if len(b) < 4 {
+		return nil, 0, store.ErrClientInvalidOperation
+	}
+	n := len(b) - 4
+	p := int64(binary.LittleEndian.Uint32(b[n:]))
+	if p+10 > int64(n) {
+		return nil, 0, store.ErrClientInvalidOperation
+	}
+	return b[:n], int(p), nil
+}
+
+// faultInjector decides each commit's injected failure.
+type faultInjector struct {
+	mu  sync.Mutex
+	f   Faults
+	rng *rand.Rand
+	seq uint64
+}
+
+func newFaultInjector(f Faults) *faultInjector {
+	seed := f.Seed
+	if seed == 0 {
+		seed = time.Now().UnixNano()
+	}
+	return &faultInjector{f: f, rng: rand.New(rand.NewPCG(uint64(seed), 0x5eed))}
+}
+
+func (fi *faultInjector) enabled() bool {
+	return fi.f.Decide != nil || fi.f.UnknownResultApplied > 0 || fi.f.UnknownResultDropped > 0 || fi.f.NotCommitted > 0
+}
+
+func (fi *faultInjector) decide() Fault {
+	if !fi.enabled() {
+		return NoFault
+	}
+	fi.mu.Lock()
+	defer fi.mu.Unlock()
+	fi.seq++
+	if fi.f.Decide != nil {
+		return fi.f.Decide(fi.seq)
+	}
+	x := fi.rng.Float64()
+	switch {
+	case x < fi.f.NotCommitted:
+		return FaultNotCommitted
+	case x < fi.f.NotCommitted+fi.f.UnknownResultDropped:
+		return FaultUnknownDropped
+	case x < fi.f.NotCommitted+fi.f.UnknownResultDropped+fi.f.UnknownResultApplied:
+		return FaultUnknownApplied
+	}
+	return NoFault
+}

@@ -1,0 +1,324 @@
+package embedded
+
+import (
+	"bytes"
+	"sort"
+
+	"github.com/google/btree"
+
+	"zkfdb/shared/store"
+)
+
+// entryKind says what a transaction knows about a key it wrote.
+type entryKind int
+
+const (
+	// known: the key's value at commit is known locally (set, clear, or an
+	// atomic op over a known base). Reading it needs no storage read and
+	// adds no read conflict: FDB calls these writes independent.
+	known entryKind = iota
+	// atomicOnUnknown: atomic ops over the stored value, which a read must
+	// fetch (adding a read conflict, as FDB does).
+	atomicOnUnknown
+	// unreadable: the key of a SetVersionstampedValue; reads fail 1036.
+	unreadable
+)
+
+type atomicOp struct {
+	op    store.MutationType
+	param []byte
+}
+
+type entry struct {
+	key     []byte
+	kind    entryKind
+	value   []byte // known: the value, when present
+	present bool   // known: whether the key exists
+	ops     []atomicOp
+}
+
+func entryLess(a, b *entry) bool { return bytes.Compare(a.key, b.key) < 0 }
+
+type mutationKind int
+
+const (
+	mSet mutationKind = iota
+	mClear
+	mClearRange
+	mAtomic
+	mVersionstampedKey   // key holds the template and its 4-byte offset
+	mVersionstampedValue // value holds the template and its 4-byte offset
+)
+
+// mutation is one write, kept in order for the commit, which applies them
+// on top of the latest state exactly as FDB's storage servers do.
+type mutation struct {
+	kind       mutationKind
+	key, value []byte // mClearRange: [key, value)
+	op         store.MutationType
+}
+
+// writeMap holds a transaction's writes: an overlay that reads merge into
+// stored data (read-your-writes), and the mutation log the commit applies.
+type writeMap struct {
+	entries    *btree.BTreeG[*entry]
+	cleared    []store.Range // sorted, disjoint, not adjacent
+	unreadable []store.Range // candidate keys of versionstamped keys
+	log        []mutation
+}
+
+func newWriteMap() *writeMap {
+	return &writeMap{entries: btree.NewG(8, entryLess)}
+}
+
+func (w *writeMap) empty() bool { return len(w.log) == 0 }
+
+func (w *writeMap) lookup(k []byte) *entry {
+	e, _ := w.entries.Get(&entry{key: k})
+	return e
+}
+
+// isCleared reports whether k lies in a range this transaction cleared.
+func (w *writeMap) isCleared(k []byte) bool {
+	return rangesContain(w.cleared, k)
+}
+
+func (w *writeMap) isUnreadable(k []byte) bool {
+	for _, r := range w.unreadable {
+		if bytes.Compare(k, r.Begin) >= 0 && bytes.Compare(k, r.End) < 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *writeMap) touchesUnreadable(r store.Range) bool {
+	for _, u := range w.unreadable {
+		if overlaps(r, u) {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *writeMap) set(k, v []byte) {
+	w.entries.ReplaceOrInsert(&entry{key: k, kind: known, value: v, present: true})
+	w.log = append(w.log, mutation{kind: mSet, key: k, value: v})
+}
+
+func (w *writeMap) clear(k []byte) {
+	w.entries.ReplaceOrInsert(&entry{key: k, kind: known})
+	w.log = append(w.log, mutation{kind: mClear, key: k})
+}
+
+func (w *writeMap) clearRange(r store.Range) {
+	var doomed []*entry
+	w.entries.AscendRange(&entry{key: r.Begin}, &entry{key: r.End}, func(e *entry) bool {
+		doomed = append(doomed, e)
+		return true
+	})
+	for _, e := range doomed {
+		w.entries.Delete(e)
+	}
+	w.cleared = addRange(w.cleared, r)
+	w.log = append(w.log, mutation{kind: mClearRange, key: r.Begin, value: r.End})
+}
+
+func (w *writeMap) atomic(op store.MutationType, k, param []byte) {
+	w.log = append(w.log, mutation{kind: mAtomic, key: k, value: param, op: op})
+	e := w.lookup(k)
+	switch {
+	case e != nil && e.kind == known:
+		base := e.value
+		if !e.present {
+			base = nil
+		}
+		v, present := applyAtomic(op, base, param)
+		w.entries.ReplaceOrInsert(&entry{key: k, kind: known, value: v, present: present})
+	case e == nil && w.isCleared(k):
+		v, present := applyAtomic(op, nil, param)
+		w.entries.ReplaceOrInsert(&entry{key: k, kind: known, value: v, present: present})
+	case e != nil && e.kind == atomicOnUnknown:
+		e.ops = append(e.ops, atomicOp{op, param})
+	case e != nil && e.kind == unreadable:
+		// Still unreadable: the stamped value is unknown until commit.
+	default:
+		w.entries.ReplaceOrInsert(&entry{key: k, kind: atomicOnUnknown, ops: []atomicOp{{op, param}}})
+	}
+}
+
+// setVersionstampedKey records the write and makes every key the stamp
+// could produce unreadable: the template with the stamp bytes anywhere
+// from all zeros to all 0xff.
+func (w *writeMap) setVersionstampedKey(template []byte, offset int, v []byte) {
+	lo := clone(template)
+	hi := clone(template)
+	for i := offset; i < offset+10; i++ {
+		lo[i] = 0
+		hi[i] = 0xff
+	}
+	w.unreadable = append(w.unreadable, store.Range{Begin: lo, End: store.KeyAfter(hi)})
+	w.log = append(w.log, mutation{kind: mVersionstampedKey, key: store.AppendStampOffset(template, offset), value: v})
+}
+
+func (w *writeMap) setVersionstampedValue(k, template []byte, offset int) {
+	w.entries.ReplaceOrInsert(&entry{key: k, kind: unreadable})
+	w.log = append(w.log, mutation{kind: mVersionstampedValue, key: k, value: store.AppendStampOffset(template, offset)})
+}
+
+// withoutIndependent returns r minus the keys this transaction wrote
+// independently (known entries and cleared ranges): FDB adds no read
+// conflict for those segments, since their values do not depend on what
+// others commit.
+func (w *writeMap) withoutIndependent(r store.Range) []store.Range {
+	var holes []store.Range
+	for _, c := range w.cleared {
+		if overlaps(c, r) {
+			holes = append(holes, c)
+		}
+	}
+	w.entries.AscendRange(&entry{key: r.Begin}, &entry{key: r.End}, func(e *entry) bool {
+		if e.kind == known {
+			holes = append(holes, store.Range{Begin: e.key, End: store.KeyAfter(e.key)})
+		}
+		return true
+	})
+	if len(holes) == 0 {
+		return []store.Range{r}
+	}
+	sort.Slice(holes, func(i, j int) bool { return bytes.Compare(holes[i].Begin, holes[j].Begin) < 0 })
+	var out []store.Range
+	cur := r.Begin
+	for _, h := range holes {
+		if bytes.Compare(cur, h.Begin) < 0 {
+			end := h.Begin
+			if bytes.Compare(end, r.End) > 0 {
+				end = r.End
+			}
+			out = append(out, store.Range{Begin: cur, End: end})
+		}
+		if bytes.Compare(h.End, cur) > 0 {
+			cur = h.End
+		}
+		if bytes.Compare(cur, r.End) >= 0 {
+			return out
+		}
+	}
+	return append(out, store.Range{Begin: cur, End: r.End})
+}
+
+// size estimates the transaction's size as FDB counts it: mutations after
+// merging writes to one key, key + value + overhead each, plus conflict
+// ranges' endpoints.
+func (w *writeMap) size() int {
+	const overhead = 32 // FDB's per-mutation bookkeeping, roughly
+	n := 0
+	w.entries.Ascend(func(e *entry) bool {
+		switch e.kind {
+		case known, unreadable:
+			n += len(e.key) + len(e.value) + overhead
+		case atomicOnUnknown:
+			for _, op := range e.ops {
+				n += len(e.key) + len(op.param) + overhead
+			}
+		}
+		return true
+	})
+	for _, c := range w.cleared {
+		n += len(c.Begin) + len(c.End) + overhead
+	}
+	for _, m := range w.log {
+		if m.kind == mVersionstampedKey {
+			n += len(m.key) + len(m.value) + overhead
+		}
+	}
+	return n
+}
+
+func rangesSize(rs []store.Range) int {
+	n := 0
+	for _, r := range rs {
+		n += len(r.Begin) + len(r.End) + 16
+	}
+	return n
+}
+
+func overlaps(a, b store.Range) bool {
+	return bytes.Compare(a.Begin, b.End) < 0 && bytes.Compare(b.Begin, a.End) < 0
+}
+
+// rangesContain reports whether k is in one of rs (sorted, disjoint).
+func rangesContain(rs []store.Range, k []byte) bool {
+	i := sort.Search(len(rs), func(i int) bool { return bytes.Compare(rs[i].End, k) > 0 })
+	return i < len(rs) && bytes.Compare(rs[i].Begin, k) <= 0
+}
+
+// addRange inserts r into rs (sorted, disjoint), merging what it touches.
+func addRange(rs []store.Range, r store.Range) []store.Range {
+	if bytes.Compare(r.Begin, r.End) >= 0 {
+		return rs
+	}
+	var out []store.Range
+	merged := store.Range{Begin: r.Begin, End: r.End}
+	placed := false
+	for _, c := range rs {
+		switch {
+		case bytes.Compare(c.End, merged.Begin) < 0:
+			out = append(out, c)
+		case bytes.Compare(merged.End, c.Begin) < 0:
+			if !placed {
+				out = append(out, merged)
+				placed = true
+			}
+			out = append(out, c)
+		default:
+			if bytes.Compare(c.Begin, merged.Begin) < 0 {
+				merged.Begin = c.Begin
+			}
+			if bytes.Compare(c.End, merged.End) > 0 {
+				merged.End = c.End
+			}
+		}
+	}
+	if !placed {
+		out = append(out, merged)
+	}
+	return out
+}
+
+// mergeRanges sorts rs and merges overlapping or adjacent ranges.
+func mergeRanges(rs []store.Range) []store.Range {
+	if len(rs) < 2 {
+		return rs
+	}
+	s := append([]store.Range(nil), rs...)
+	sort.Slice(s, func(i, j int) bool { return bytes.Compare(s[i].Begin, s[j].Begin) < 0 })
+	out := s[:1]
+	for _, r := range s[1:] {
+		last := &out[len(out)-1]
+		if bytes.Compare(r.Begin, last.End) <= 0 {
+			if bytes.Compare(r.End, last.End) > 0 {
+				last.End = r.End
+			}
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// anyOverlap reports whether two sorted, merged range lists meet.
+func anyOverlap(a, b []store.Range) bool {
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if overlaps(a[i], b[j]) {
+			return true
+		}
+		if bytes.Compare(a[i].End, b[j].End) <= 0 {
+			i++
+		} else {
+			j++
+		}
+	}
+	return false
+}

@@ -1,0 +1,140 @@
+// Command sweeperd runs next to each FoundationDB server: sweeperd processes
+// form a memberlist cluster, share the session-expiry index among
+// themselves, clear expired sessions, and run the cooperative clock.
+//
+// It needs the FoundationDB engine, so it only runs when built with
+// -tags fdb; the memberlist cluster and the sweep loop come with the
+// sweeper issue. See docs/operations.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"zkfdb/shared/sdnotify"
+	"zkfdb/shared/telemetry"
+)
+
+// config is sweeperd's command line.
+type config struct {
+	bind          string   // memberlist bind host:port
+	advertise     string   // memberlist advertise host:port; "" lets memberlist pick
+	join          []string // members to join, host:port each
+	nodeName      string   // memberlist node name
+	clusterFile   string   // FoundationDB cluster file
+	metricsListen string   // /metrics, /healthz, /readyz
+	logLevel      string
+}
+
+const (
+	defaultBind          = "0.0.0.0:7946" // memberlist's default port
+	defaultClusterFile   = "/etc/foundationdb/fdb.cluster"
+	defaultMetricsListen = ":7001" // layerd has :7000
+)
+
+// parseFlags parses sweeperd's command line; usage and errors go to out.
+// hostname is the default node name. Operators' scripts depend on the
+// flag names: keep them stable.
+func parseFlags(args []string, hostname string, out io.Writer) (config, error) {
+	var c config
+	var join string
+	fs := flag.NewFlagSet("sweeperd", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprint(out, `Usage: sweeperd [flags]
+
+sweeperd shares the session-expiry index with the other sweeperd processes
+(a memberlist cluster on --bind), clears expired sessions in the
+FoundationDB cluster named by --cluster-file, and runs the cooperative
+clock. /metrics, /healthz and /readyz are served on --metrics-listen.
+It needs a build with -tags fdb. Flags take one dash or two.
+
+`)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.bind, "bind", defaultBind, "memberlist bind `host:port`")
+	fs.StringVar(&c.advertise, "advertise", "", "memberlist `host:port` advertised to other members (default: the bind address, or a private address of this host)")
+	fs.StringVar(&join, "join", "", "members to join, a comma-separated `host:port,...` list")
+	fs.StringVar(&c.nodeName, "node-name", hostname, "memberlist node `name`, unique in the cluster; defaults to the hostname")
+	fs.StringVar(&c.clusterFile, "cluster-file", defaultClusterFile, "FoundationDB cluster `file`")
+	fs.StringVar(&c.metricsListen, "metrics-listen", defaultMetricsListen, "`host:port` of /metrics, /healthz and /readyz")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	for _, m := range strings.Split(join, ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			c.join = append(c.join, m)
+		}
+	}
+	addrs := [][2]string{{"bind", c.bind}, {"metrics-listen", c.metricsListen}}
+	if c.advertise != "" {
+		addrs = append(addrs, [2]string{"advertise", c.advertise})
+	}
+	for _, m := range c.join {
+		addrs = append(addrs, [2]string{"join", m})
+	}
+	for _, a := range addrs {
+		if _, _, err := net.SplitHostPort(a[1]); err != nil {
+			return c, fmt.Errorf("--%s: %w", a[0], err)
+		}
+	}
+	if c.nodeName == "" {
+		return c, errors.New("--node-name is empty")
+	}
+	if c.clusterFile == "" {
+		return c, errors.New("--cluster-file is empty")
+	}
+	if _, err := zapcore.ParseLevel(c.logLevel); err != nil {
+		return c, fmt.Errorf("--log-level: %w", err)
+	}
+	return c, nil
+}
+
+func main() {
+	hostname, _ := os.Hostname() // "" fails --node-name's check
+	cfg, err := parseFlags(os.Args[1:], hostname, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sweeperd:", err)
+		os.Exit(2)
+	}
+	base, err := telemetry.NewLogger(cfg.logLevel)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sweeperd:", err)
+		os.Exit(2)
+	}
+	log := base.Named("sweeperd")
+	defer log.Sync() //nolint:errcheck // stderr may not sync
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, log, reg, sdnotify.FromEnv()); err != nil {
+		log.Fatal("sweeperd failed", zap.Error(err))
+	}
+	log.Info("sweeperd stopped")
+}

@@ -147,27 +147,20 @@ func (d *daemon) start(ctx context.Context) error {
 	d.zk = zkserver.New(d.log, d.reg)
 	d.serve("client", ln, d.zk.Serve, zkserver.ErrServerClosed)
 
-	d.notReady.Store(nil)
-	d.sendNotify(sdnotify.Ready)
 	d.log.Info("layerd ready",
 		zap.Stringer("listen", ln.Addr()),
 		zap.Stringer("metrics_listen", mln.Addr()),
 		zap.String("data_dir", d.cfg.DataDir))
+	d.notReady.Store(nil)
+	d.sendNotify(sdnotify.Ready)
 	return nil
 }
 
 // storeAnswers checks that the engine answers by fetching a read version.
-func storeAnswers(ctx context.Context, db *embedded.DB) error {
-	// The engine's placeholder does not implement store.DB yet (it only
-	// fails to open), so this is a conversion at run time; it becomes a
-	// plain argument once the engine lands.
-	sdb, ok := any(db).(store.DB)
-	if !ok {
-		return errors.New("engine does not implement store.DB")
-	}
+func storeAnswers(ctx context.Context, db store.DB) error {
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
-	_, err := store.ReadTransact(ctx, sdb, func(r store.Reader) (int64, error) {
+	_, err := store.ReadTransact(ctx, db, func(r store.Reader) (int64, error) {
 		return r.GetReadVersion().Get()
 	})
 	return err

@@ -20,7 +20,6 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"zkfdb/shared/sdnotify"
-	"zkfdb/shared/store/embedded"
 )
 
 // systemd stands in for the service manager: it binds the notify socket
@@ -122,78 +121,74 @@ func loopbackConfig(dir string) Config {
 
 // TestRun runs layerd on the embedded engine in a temporary directory, as
 // systemd would: READY=1, a live /readyz, a client port that accepts,
-// watchdog pings, then STOPPING=1 and a clean exit on cancellation. While
-// the engine cannot open yet, it checks that layerd fails cleanly instead.
+// watchdog pings, then STOPPING=1 and a clean exit on cancellation; then
+// once more on the same data directory.
 func TestRun(t *testing.T) {
 	sd := newSystemd(t, 200*time.Millisecond)
-	log, logs := testLogger(t)
-	reg := prometheus.NewRegistry()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	dir := t.TempDir()
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, loopbackConfig(dir), log, reg, sdnotify.FromEnv()) }()
+	for run := range 2 {
+		log, logs := testLogger(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		done := make(chan error, 1)
+		go func() { done <- Run(ctx, loopbackConfig(dir), log, prometheus.NewRegistry(), sdnotify.FromEnv()) }()
 
-	// Run sends STOPPING=1 also when it fails to start.
-	if first := sd.next(t); first != sdnotify.Ready {
-		if first != sdnotify.Stopping {
-			t.Fatalf("first notification = %q, want %q", first, sdnotify.Ready)
+		if m := sd.next(t); m != sdnotify.Ready {
+			t.Fatalf("run %d: first notification = %q, want %q (Run: %v)", run, m, sdnotify.Ready, errOf(done))
 		}
-		err := <-done
-		db, openErr := embedded.Open(embedded.Options{Dir: t.TempDir()})
-		if openErr == nil {
-			db.Close()
-			t.Fatalf("Run = %v before READY=1, although the engine opens", err)
+		metrics := "http://" + field(t, logs, "layerd ready", "metrics_listen")
+		if code, body := httpGet(t, metrics+"/readyz"); code != http.StatusOK {
+			t.Errorf("/readyz after READY=1 = %d %q, want 200", code, body)
 		}
-		if err == nil || !strings.Contains(err.Error(), "open store") {
-			t.Fatalf("Run with an engine that cannot open = %v, want an open store error", err)
+		if code, _ := httpGet(t, metrics+"/healthz"); code != http.StatusOK {
+			t.Errorf("/healthz = %d, want 200", code)
 		}
-		t.Logf("the embedded engine does not open yet (%v): checked only that layerd fails cleanly", openErr)
-		return
-	}
+		conn, err := net.Dial("tcp", field(t, logs, "layerd ready", "listen"))
+		if err != nil {
+			t.Fatalf("dial the client port: %v", err)
+		}
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := conn.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+			t.Errorf("read from the client port = %v, want EOF (protocol not implemented yet)", err)
+		}
+		conn.Close()
+		if _, body := httpGet(t, metrics+"/metrics"); !strings.Contains(body, "connection_request_count 1") {
+			t.Errorf("/metrics lacks connection_request_count 1:\n%s", body)
+		}
 
-	metrics := "http://" + field(t, logs, "layerd ready", "metrics_listen")
-	if code, body := httpGet(t, metrics+"/readyz"); code != http.StatusOK {
-		t.Errorf("/readyz after READY=1 = %d %q, want 200", code, body)
-	}
-	if code, _ := httpGet(t, metrics+"/healthz"); code != http.StatusOK {
-		t.Errorf("/healthz = %d, want 200", code)
-	}
-	conn, err := net.Dial("tcp", field(t, logs, "layerd ready", "listen"))
-	if err != nil {
-		t.Fatalf("dial the client port: %v", err)
-	}
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := conn.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
-		t.Errorf("read from the client port = %v, want EOF (protocol not implemented yet)", err)
-	}
-	conn.Close()
-	if _, body := httpGet(t, metrics+"/metrics"); !strings.Contains(body, "connection_request_count 1") {
-		t.Errorf("/metrics lacks connection_request_count 1:\n%s", body)
-	}
+		for range 2 {
+			if m := sd.next(t); m != sdnotify.Watchdog {
+				t.Fatalf("notification while running = %q, want %q", m, sdnotify.Watchdog)
+			}
+		}
 
-	for range 2 {
-		if m := sd.next(t); m != sdnotify.Watchdog {
-			t.Fatalf("notification while running = %q, want %q", m, sdnotify.Watchdog)
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("Run after cancel = %v, want nil", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Run did not return within 10s of cancel")
+		}
+		for m := sd.next(t); m != sdnotify.Stopping; m = sd.next(t) {
+			if m != sdnotify.Watchdog {
+				t.Fatalf("notification while stopping = %q, want %q", m, sdnotify.Stopping)
+			}
+		}
+		if _, err := net.Dial("tcp", strings.TrimPrefix(metrics, "http://")); err == nil {
+			t.Error("metrics port still open after Run returned")
 		}
 	}
+}
 
-	cancel()
+// errOf returns what Run returned, if it did.
+func errOf(done <-chan error) error {
 	select {
 	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run after cancel = %v, want nil", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return within 10s of cancel")
-	}
-	for m := sd.next(t); m != sdnotify.Stopping; m = sd.next(t) {
-		if m != sdnotify.Watchdog {
-			t.Fatalf("notification while stopping = %q, want %q", m, sdnotify.Stopping)
-		}
-	}
-	if _, err := net.Dial("tcp", strings.TrimPrefix(metrics, "http://")); err == nil {
-		t.Error("metrics port still open after Run returned")
+		return err
+	default:
+		return errors.New("still running")
 	}
 }
 

@@ -88,7 +88,6 @@ func (db *DB) commitBatch(batch []*commitRequest) {
 
 	oldest := version - store.MVCCWindow
 	var accepted []acceptedTx
-	var batchWrites []store.Range // sorted, merged: what earlier transactions of the batch wrote
 	for i, r := range batch {
 		fault := db.faults.decide()
 		if fault == FaultNotCommitted {
@@ -101,7 +100,7 @@ func (db *DB) commitBatch(batch []*commitRequest) {
 			db.metrics.commits.WithLabelValues("too_old").Inc()
 			continue
 		}
-		if len(r.reads) > 0 && (db.history.conflicts(r.reads, r.readVersion) || anyOverlap(r.reads, batchWrites)) {
+		if len(r.reads) > 0 && db.history.conflicts(r.reads, r.readVersion) {
 			r.err = store.ErrNotCommitted
 			db.metrics.commits.WithLabelValues("conflict").Inc()
 			continue
@@ -121,9 +120,9 @@ func (db *DB) commitBatch(batch []*commitRequest) {
 			db.metrics.commits.WithLabelValues("fault_unknown_dropped").Inc()
 			continue
 		}
-		for _, w := range writes {
-			batchWrites = addRange(batchWrites, w)
-		}
+		// Recorded at once, so that later transactions of this batch that
+		// read what it writes conflict, as in FDB.
+		db.history.add(version, writes)
 		accepted = append(accepted, acceptedTx{req: r, reportUnknown: fault == FaultUnknownApplied})
 	}
 
@@ -139,7 +138,6 @@ func (db *DB) commitBatch(batch []*commitRequest) {
 		answer(batch)
 		return
 	}
-	db.history.add(version, batchWrites)
 	db.history.trim(oldest)
 	snap := db.publish(version)
 	db.watches.fire(snap, changed)

@@ -50,7 +50,7 @@ type DB struct {
 	commits chan *commitRequest
 	stop    chan struct{} // closed by Close: no new commits
 	stopped chan struct{} // closed when the committer has exited
-	history history       // committer only
+	history *history      // committer only
 }
 
 var _ store.DB = (*DB)(nil)
@@ -124,6 +124,7 @@ func Open(opts Options) (*DB, error) {
 		commits:   make(chan *commitRequest, 1024),
 		stop:      make(chan struct{}),
 		stopped:   make(chan struct{}),
+		history:   newHistory(),
 	}
 	db.watches = newWatchRegistry(db, opts.MaxWatches)
 	db.snaps = []*snapEntry{{version: base, snap: pdb.NewSnapshot()}}

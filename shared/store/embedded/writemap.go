@@ -306,19 +306,3 @@ func mergeRanges(rs []store.Range) []store.Range {
 	}
 	return out
 }
-
-// anyOverlap reports whether two sorted, merged range lists meet.
-func anyOverlap(a, b []store.Range) bool {
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		if overlaps(a[i], b[j]) {
-			return true
-		}
-		if bytes.Compare(a[i].End, b[j].End) <= 0 {
-			i++
-		} else {
-			j++
-		}
-	}
-	return false
-}

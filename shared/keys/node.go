@@ -1,0 +1,90 @@
+package keys
+
+import "zkfdb/shared/store"
+
+// ChunkSize is the most data bytes one chunk key holds. FDB values are
+// limited to 100,000 bytes; 90,000 leaves room should a chunk ever carry a
+// small header, and splits ZooKeeper's default 1 MiB maximum into 12
+// chunks. Changing it needs a migration (LayoutVersion), as readers take
+// the chunk count from the data length.
+const ChunkSize = 90_000
+
+// A znode is stored under (tenant, 2, path):
+//
+//	(2, path)     → stat record
+//	(2, path, i)  → bytes [i*ChunkSize, (i+1)*ChunkSize) of the data, i ≥ 0
+//
+// so one node's keys are contiguous and nothing else lies between them:
+// getData is one range read (Node) that returns the stat first and the
+// chunks in order, and it never touches a child's keys, which sort after
+// the node's range ("/a/b" is another string element than "/a"). Empty data
+// has no chunk keys. The parent's sequence counter for sequential children
+// is its cversion, inside the stat record: there is no separate key.
+
+// Stat returns the key of p's stat record (czxid, mzxid, version,
+// cversion, ephemeral owner, data length...). layerd writes it on create,
+// setData, setACL and on every change of p's children; layerd and the
+// sweeper read it.
+func (t Tenant) Stat(p Path) []byte {
+	return t.space.Pack(Tuple{tenantNodes, p.s})
+}
+
+// Chunk returns the key of chunk i of p's data.
+func (t Tenant) Chunk(p Path, i int) []byte {
+	return t.space.Pack(Tuple{tenantNodes, p.s, i})
+}
+
+// ChunkKeys returns the keys of the chunks that hold dataLen bytes of p's
+// data, in order.
+func (t Tenant) ChunkKeys(p Path, dataLen int) [][]byte {
+	n := ChunkCount(dataLen)
+	out := make([][]byte, n)
+	for i := range n {
+		out[i] = t.Chunk(p, i)
+	}
+	return out
+}
+
+// Chunks returns the range of all of p's chunk keys, the stat excluded.
+func (t Tenant) Chunks(p Path) store.Range {
+	return t.ChunksFrom(p, 0)
+}
+
+// ChunksFrom returns the range of p's chunks i and later. setData clears
+// ChunksFrom(p, ChunkCount(len(newData))) to drop the chunks of longer old
+// data without reading how long it was.
+func (t Tenant) ChunksFrom(p Path, i int) store.Range {
+	stat := t.Stat(p)
+	// Chunk indexes are non-negative integers of at most 8 bytes, type
+	// codes 0x14..0x1c, so stat+0x1d is above every chunk of p.
+	end := append(stat, codePosBig)
+	return store.Range{Begin: t.Chunk(p, i), End: end}
+}
+
+// Node returns the range of every key of p: its stat record and all its
+// chunks, stat first.
+func (t Tenant) Node(p Path) store.Range {
+	stat := t.Stat(p)
+	end := append(append([]byte(nil), stat...), 0xff)
+	return store.Range{Begin: stat, End: end}
+}
+
+// ChunkCount returns the number of chunks that hold n bytes of data.
+func ChunkCount(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	return (n + ChunkSize - 1) / ChunkSize
+}
+
+// SplitData cuts data into the values of its chunks, in order (sub-slices
+// of data, not copies).
+func SplitData(data []byte) [][]byte {
+	out := make([][]byte, 0, ChunkCount(len(data)))
+	for len(data) > 0 {
+		n := min(len(data), ChunkSize)
+		out = append(out, data[:n])
+		data = data[n:]
+	}
+	return out
+}

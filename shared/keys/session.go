@@ -1,0 +1,25 @@
+package keys
+
+import "zkfdb/shared/store"
+
+// Session returns the key of session id's record (timeout, password,
+// expiry tick, owning layerd...). layerd writes it when the session is
+// created, moved or refreshed; the sweeper reads it to confirm an expiry
+// and clears it with the session.
+func (t Tenant) Session(id int64) []byte {
+	return t.space.Pack(Tuple{tenantSessions, id})
+}
+
+// Sessions returns the range of all the tenant's session records.
+func (t Tenant) Sessions() store.Range {
+	return t.space.Sub(tenantSessions).Range()
+}
+
+// ParseSession returns the session id in a session record's key.
+func (t Tenant) ParseSession(key []byte) (int64, error) {
+	tu, err := unpackAs(t.space, key, "session", tenantSessions, kindInt)
+	if err != nil {
+		return 0, err
+	}
+	return tu[1].(int64), nil
+}

@@ -11,7 +11,7 @@ import (
 type Counter int
 
 const (
-	CountZnodes   Counter = 0 // znodes of the tenant, root included
+	CountZnodes   Counter = 0 // znodes of the tenant
 	CountBytes    Counter = 1 // bytes of znode data
 	CountSessions Counter = 2 // open sessions
 	CountWatches  Counter = 3 // active watches

@@ -539,7 +539,9 @@ func (t *tx) Set(k, v []byte) {
 		t.deferLocked(store.ErrValueTooLarge)
 		return
 	}
-	t.wm.set(clone(k), append([]byte{}, v...))
+	v = append([]byte{}, v...)
+	t.wm.set(clone(k), v)
+	t.touchWatchesLocked(k, func(w *watch) bool { return !sameValue(w.baseline, v) })
 }
 
 func (t *tx) Clear(k []byte) {
@@ -554,6 +556,7 @@ func (t *tx) Clear(k []byte) {
 		return
 	}
 	t.wm.clear(clone(k))
+	t.touchWatchesLocked(k, func(w *watch) bool { return w.baseline != nil })
 }
 
 func (t *tx) ClearRange(r store.Range) {
@@ -569,6 +572,11 @@ func (t *tx) ClearRange(r store.Range) {
 	case bytes.Equal(r.Begin, r.End):
 	default:
 		t.wm.clearRange(store.Range{Begin: clone(r.Begin), End: clone(r.End)})
+		for _, w := range t.watches {
+			if w.baseline != nil && bytes.Compare(w.key, r.Begin) >= 0 && bytes.Compare(w.key, r.End) < 0 {
+				w.fireOwn()
+			}
+		}
 	}
 }
 
@@ -588,6 +596,7 @@ func (t *tx) Atomic(op store.MutationType, k, param []byte) {
 		return
 	}
 	t.wm.atomic(op, clone(k), append([]byte{}, param...))
+	t.touchWatchesLocked(k, func(*watch) bool { return true })
 }
 
 func (t *tx) SetVersionstampedKey(key, value []byte) {
@@ -627,6 +636,19 @@ func (t *tx) SetVersionstampedValue(key, value []byte) {
 		t.deferLocked(store.ErrValueTooLarge)
 	default:
 		t.wm.setVersionstampedValue(clone(key), clone(template), p)
+		t.touchWatchesLocked(key, func(*watch) bool { return true })
+	}
+}
+
+// touchWatchesLocked fires this transaction's uncommitted watches on k for
+// which changed says the write changes the value they saw: before commit,
+// FDB fires a watch at once on its own transaction's set of a different
+// value, clear of a present key, or any atomic op (RYW watch).
+func (t *tx) touchWatchesLocked(k []byte, changed func(*watch) bool) {
+	for _, w := range t.watches {
+		if bytes.Equal(w.key, k) && changed(w) {
+			w.fireOwn()
+		}
 	}
 }
 

@@ -43,6 +43,9 @@ func (w *watch) Wait(ctx context.Context) error {
 
 func (w *watch) Cancel() { w.end(store.ErrOperationCancelled) }
 
+// fireOwn fires the watch because its own transaction changed the key.
+func (w *watch) fireOwn() { w.end(nil) }
+
 // end ends the watch with err unless it has ended already.
 func (w *watch) end(err error) {
 	if w.reg != nil {

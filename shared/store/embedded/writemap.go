@@ -67,8 +67,12 @@ type writeMap struct {
 	log        []mutation
 }
 
+// entryFreeList is shared by every transaction's write map (it is safe for
+// concurrent use), so that a transaction does not allocate one of its own.
+var entryFreeList = btree.NewFreeListG[*entry](btree.DefaultFreeListSize)
+
 func newWriteMap() *writeMap {
-	return &writeMap{entries: btree.NewG(8, entryLess)}
+	return &writeMap{entries: btree.NewWithFreeListG(8, entryLess, entryFreeList)}
 }
 
 func (w *writeMap) empty() bool { return len(w.log) == 0 }

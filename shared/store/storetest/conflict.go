@@ -200,6 +200,32 @@ func testSnapshotNoConflict(t *testing.T, e *env) {
 	t1.Set(e.key("own"), []byte("x"))
 	wantValue(t, "snapshot Get of own write", mustGet(t, snap, e.key("own")), []byte("x"))
 	wantCode(t, "commit after snapshot reads of keys others changed", t1.Commit(), 0)
+
+	// A serializable read after a snapshot read of the same key or range
+	// adds its conflict, even if the engine answers it from a cache.
+	for _, tc := range []struct {
+		name string
+		read func(rd store.Reader) error
+	}{
+		{"Get", func(rd store.Reader) error { _, err := rd.Get(e.key("k")).Get(); return err }},
+		{"GetRange", func(rd store.Reader) error {
+			_, err := rd.GetRange(e.rng("a", "z"), store.RangeOptions{}).GetSlice()
+			return err
+		}},
+	} {
+		t.Run("snapshot then serializable "+tc.name, func(t *testing.T) {
+			t1 := e.tx(t)
+			if err := tc.read(t1.Snapshot()); err != nil {
+				t.Fatalf("snapshot read: %v", err)
+			}
+			if err := tc.read(t1); err != nil {
+				t.Fatalf("serializable read: %v", err)
+			}
+			t1.Set(e.key("~t1"), []byte("t1"))
+			e.set(t, "k", "changed-"+tc.name)
+			wantCode(t, "commit", t1.Commit(), 1020)
+		})
+	}
 }
 
 // testBlindWrite: a transaction that only writes never conflicts, even with

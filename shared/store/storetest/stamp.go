@@ -160,6 +160,23 @@ func testVersionstampUnreadable(t *testing.T, e *env) {
 		wantCode(t, "range read over the candidate range", err, 1036)
 		wantValue(t, "Get of another key", mustGet(t, tx, e.key("other")), []byte("o"))
 	})
+	t.Run("candidate range starts at the read version", func(t *testing.T) {
+		// With no read version yet the candidate stamps start at all
+		// zeros; with one, at the read version (FDB's
+		// getVersionstampKeyRange), so an all-zero stamp key stays
+		// readable.
+		zero := slices.Concat(e.key("vz/"), make([]byte, 10))
+		tx := e.tx(t)
+		tx.SetVersionstampedKey(stampedKey(e.key("vz/"), ""), []byte("v"))
+		_, err := tx.Get(zero).Get()
+		wantCode(t, "Get of the all-zero stamp key, no read version before", err, 1036)
+
+		tx = e.tx(t)
+		mustRV(t, tx)
+		tx.SetVersionstampedKey(stampedKey(e.key("vz/"), ""), []byte("v"))
+		_, err = tx.Get(zero).Get()
+		wantCode(t, "Get of the all-zero stamp key, read version known", err, 0)
+	})
 	t.Run("versionstamped value", func(t *testing.T) {
 		tx := e.tx(t)
 		val := store.AppendStampOffset(append([]byte(nil), store.IncompleteVersionstamp[:]...), 0)

@@ -12,21 +12,7 @@ import (
 // testTooOld: a read at a version more than the MVCC window (5e6 versions)
 // behind the newest fails with transaction_too_old (1007).
 func testTooOld(t *testing.T, e *env) {
-	rv := mustRV(t, e.tx(t))
-	if rv <= store.MVCCWindow+1 {
-		// A young database has no version old enough yet; versions
-		// advance with wall-clock time (about 1e6 a second).
-		t.Logf("read version %d is inside the first MVCC window; waiting for versions to advance", rv)
-		deadline := time.Now().Add(15 * time.Second)
-		for rv <= store.MVCCWindow+1 {
-			if time.Now().After(deadline) {
-				t.Fatalf("read version still %d after 15 s: versions do not advance with time", rv)
-			}
-			time.Sleep(100 * time.Millisecond)
-			rv = mustRV(t, e.tx(t))
-		}
-	}
-	old := max(rv-6_000_000, 1)
+	old, rv := e.oldVersion(t)
 
 	tx := e.tx(t)
 	tx.SetReadVersion(old)
@@ -50,6 +36,69 @@ func testTooOld(t *testing.T, e *env) {
 	})
 	if err != nil || attempts != 2 {
 		t.Errorf("Transact after 1007: %v after %d attempts, want success after 2", err, attempts)
+	}
+}
+
+// oldVersion returns a read version more than the MVCC window behind the
+// newest (waiting, in a young database, for versions to get there).
+func (e *env) oldVersion(t *testing.T) (old, newest int64) {
+	t.Helper()
+	rv := mustRV(t, e.tx(t))
+	if rv <= store.MVCCWindow+1 {
+		// A young database has no version old enough yet; versions
+		// advance with wall-clock time (about 1e6 a second).
+		t.Logf("read version %d is inside the first MVCC window; waiting for versions to advance", rv)
+		deadline := time.Now().Add(15 * time.Second)
+		for rv <= store.MVCCWindow+1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("read version still %d after 15 s: versions do not advance with time", rv)
+			}
+			time.Sleep(100 * time.Millisecond)
+			rv = mustRV(t, e.tx(t))
+		}
+	}
+	return max(rv-6_000_000, 1), rv
+}
+
+// testCommitTooOld: the resolver fails a commit whose read version is more
+// than the MVCC window behind with transaction_too_old (1007) when it has a
+// read-conflict range; FDB's client gives every writing transaction one
+// (self-conflict fencing, FDB-SEMANTICS §2), so blind writes fail too.
+func testCommitTooOld(t *testing.T, e *env) {
+	old, _ := e.oldVersion(t)
+	tx := e.tx(t)
+	tx.SetReadVersion(old)
+	if err := tx.AddReadConflictKey(e.key("k")); err != nil {
+		t.Fatalf("AddReadConflictKey: %v", err)
+	}
+	tx.Set(e.key("x"), []byte("x"))
+	wantCode(t, "commit with a read-conflict range at an old read version", tx.Commit(), 1007)
+
+	tx = e.tx(t)
+	tx.SetReadVersion(old)
+	tx.Set(e.key("y"), []byte("y"))
+	wantCode(t, "blind write at an old read version", tx.Commit(), 1007)
+
+	tx = e.tx(t)
+	tx.SetReadVersion(old)
+	wantCode(t, "read-only commit at an old read version", tx.Commit(), 0)
+}
+
+// testFutureVersion: a read at a version the database has not reached
+// fails with future_version (1009) after about a second.
+func testFutureVersion(t *testing.T, e *env) {
+	rv := mustRV(t, e.tx(t))
+	tx, err := e.db.CreateTransaction(ctxFor(t, 30*time.Second))
+	if err != nil {
+		t.Fatalf("CreateTransaction: %v", err)
+	}
+	defer tx.Close()
+	tx.SetReadVersion(rv + 1_000_000_000) // about 1,000 s ahead
+	began := time.Now()
+	_, err = tx.Get(e.key("k")).Get()
+	wantCode(t, "Get at a read version 1e9 ahead", err, 1009)
+	if d := time.Since(began); d > 10*time.Second {
+		t.Errorf("future_version took %v, FDB gives up after about 1 s", d)
 	}
 }
 
@@ -159,6 +208,49 @@ func testCancelAndTimeout(t *testing.T, e *env) {
 		wantCode(t, "Get after the timeout", err, 1031)
 		wantCode(t, "Commit after the timeout", tx.Commit(), 1031)
 	})
+	t.Run("SetTimeout persists across OnError", func(t *testing.T) {
+		tx := e.tx(t)
+		tx.SetTimeout(200 * time.Millisecond)
+		if err := tx.OnError(store.ErrNotCommitted); err != nil {
+			t.Fatalf("OnError(1020) = %v", err)
+		}
+		mustGet(t, tx, e.key("k"))
+		time.Sleep(300 * time.Millisecond) // let the timeout pass
+		_, err := tx.Get(e.key("k2")).Get()
+		wantCode(t, "Get after the timeout set before OnError", err, 1031)
+	})
+}
+
+// testReset: Reset and a retrying OnError drop the transaction's writes,
+// reads and read version.
+func testReset(t *testing.T, e *env) {
+	for _, tc := range []struct {
+		name  string
+		reset func(tx store.Tx) error
+	}{
+		{"Reset", func(tx store.Tx) error { tx.Reset(); return nil }},
+		{"OnError", func(tx store.Tx) error { return tx.OnError(store.ErrNotCommitted) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := e.sub(tc.name)
+			tx := s.tx(t)
+			rv := mustRV(t, tx)
+			mustGet(t, tx, s.key("read"))
+			tx.Set(s.key("dropped"), []byte("x"))
+			if err := tc.reset(tx); err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			s.set(t, "read", "changed")
+			wantValue(t, "Get of a write made before "+tc.name, mustGet(t, tx, s.key("dropped")), nil)
+			if got := mustRV(t, tx); got < rv {
+				t.Errorf("read version after %s = %d, older than before (%d)", tc.name, got, rv)
+			}
+			wantValue(t, "Get after "+tc.name+" sees a later commit", mustGet(t, tx, s.key("read")), []byte("changed"))
+			tx.Set(s.key("kept"), []byte("y"))
+			wantCode(t, "commit after "+tc.name, tx.Commit(), 0)
+			wantValue(t, "write made before "+tc.name, s.get(t, s.key("dropped")), nil)
+		})
+	}
 }
 
 // testUsedAfterCommit: after Commit, calls other than Reset and OnError fail

@@ -95,7 +95,10 @@ func (db *DB) commitBatch(batch []*commitRequest) {
 			db.metrics.commits.WithLabelValues("fault_not_committed").Inc()
 			continue
 		}
-		if len(r.reads) > 0 && r.readVersion < oldest {
+		// Every writing transaction has a read-conflict range on FDB (its
+		// client adds a self-conflicting one when no read meets a write),
+		// so the resolver's age check applies to all of them.
+		if r.readVersion < oldest {
 			r.err = store.ErrTransactionTooOld
 			db.metrics.commits.WithLabelValues("too_old").Inc()
 			continue

@@ -3,6 +3,7 @@ package embedded
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"sync"
@@ -617,7 +618,11 @@ func (t *tx) SetVersionstampedKey(key, value []byte) {
 	case len(value) > store.MaxValueSize:
 		t.deferLocked(store.ErrValueTooLarge)
 	default:
-		t.wm.setVersionstampedKey(clone(template), p, append([]byte{}, value...))
+		var floor store.Versionstamp
+		if t.rvKnown {
+			binary.BigEndian.PutUint64(floor[:8], uint64(t.rv))
+		}
+		t.wm.setVersionstampedKey(clone(template), p, append([]byte{}, value...), floor)
 	}
 }
 

@@ -153,12 +153,13 @@ func (w *writeMap) atomic(op store.MutationType, k, param []byte) {
 
 // setVersionstampedKey records the write and makes every key the stamp
 // could produce unreadable: the template with the stamp bytes anywhere
-// from all zeros to all 0xff.
-func (w *writeMap) setVersionstampedKey(template []byte, offset int, v []byte) {
+// from floor (the read version's first stamp, or all zeros before the read
+// version is known, as FDB's getVersionstampKeyRange) to all 0xff.
+func (w *writeMap) setVersionstampedKey(template []byte, offset int, v []byte, floor store.Versionstamp) {
 	lo := clone(template)
 	hi := clone(template)
+	copy(lo[offset:offset+10], floor[:])
 	for i := offset; i < offset+10; i++ {
-		lo[i] = 0
 		hi[i] = 0xff
 	}
 	w.unreadable = append(w.unreadable, store.Range{Begin: lo, End: store.KeyAfter(hi)})

@@ -96,10 +96,14 @@ func Open(opts Options) (*DB, error) {
 	}
 	popts := &pebble.Options{Logger: pebbleLogger{log.Sugar()}}
 	dir := opts.Dir
-	if opts.InMemory {
+	switch {
+	case opts.InMemory:
 		popts.FS = vfs.NewMem()
 		dir = "mem"
-	} else if dir == "" {
+	case opts.FS != nil:
+		popts.FS = opts.FS
+	}
+	if dir == "" {
 		return nil, errors.New("embedded: no data directory")
 	}
 	pdb, err := pebble.Open(dir, popts)

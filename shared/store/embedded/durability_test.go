@@ -5,12 +5,17 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"zkfdb/shared/store"
 	"zkfdb/shared/store/embedded"
@@ -31,23 +36,30 @@ const (
 	durabilityRounds   = 3
 )
 
-// TestDurabilityChild is the child process; it does nothing in a normal run.
-func TestDurabilityChild(t *testing.T) {
-	dir := os.Getenv(durabilityDirEnv)
-	if dir == "" {
-		t.Skip("child of TestDurability")
+// TestMain runs the durability child instead of the tests when the parent
+// test started this binary as one.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(durabilityDirEnv); dir != "" {
+		os.Exit(durabilityChild(dir, os.Getenv(durabilityRoundEnv)))
 	}
-	round := os.Getenv(durabilityRoundEnv)
+	os.Exit(m.Run())
+}
+
+// durabilityChild commits in a loop from several writers and prints each
+// acknowledged commit, until it is killed (or a minute passes).
+func durabilityChild(dir, round string) int {
 	db, err := embedded.Open(embedded.Options{Dir: dir})
 	if err != nil {
-		t.Fatalf("Open: %v", err)
+		fmt.Fprintln(os.Stderr, "open:", err)
+		return 1
 	}
 	defer db.Close()
 	// A bound in case the parent never kills us.
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	var failed atomic.Bool
 	for w := range durabilityWriters {
 		wg.Go(func() {
 			for i := 0; ctx.Err() == nil; i++ {
@@ -61,7 +73,8 @@ func TestDurabilityChild(t *testing.T) {
 				})
 				if err != nil {
 					if ctx.Err() == nil {
-						t.Errorf("commit %s: %v", k, err)
+						fmt.Fprintf(os.Stderr, "commit %s: %v\n", k, err)
+						failed.Store(true)
 					}
 					return
 				}
@@ -72,6 +85,10 @@ func TestDurabilityChild(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	if failed.Load() {
+		return 1
+	}
+	return 0
 }
 
 func TestDurability(t *testing.T) {
@@ -94,7 +111,7 @@ func runChildAndKill(t *testing.T, dir string, round int) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestDurabilityChild$", "-test.count=1", "-test.timeout=2m")
+	cmd := exec.CommandContext(ctx, os.Args[0])
 	cmd.Env = append(os.Environ(), durabilityDirEnv+"="+dir, fmt.Sprintf("%s=%d", durabilityRoundEnv, round))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -111,7 +128,7 @@ func runChildAndKill(t *testing.T, dir string, round int) []string {
 	for sc.Scan() {
 		k, ok := strings.CutPrefix(sc.Text(), "ack ")
 		if !ok {
-			continue // the test framework's own output
+			continue
 		}
 		acked = append(acked, k)
 		if len(acked) == durabilityAcks && !killed {
@@ -133,9 +150,14 @@ func runChildAndKill(t *testing.T, dir string, round int) []string {
 // is there with both its keys, and that no commit is there by halves.
 func checkDurable(t *testing.T, dir string, acked []string) {
 	t.Helper()
-	db, err := embedded.Open(embedded.Options{Dir: dir})
+	checkDurableOn(t, embedded.Options{Dir: dir}, acked)
+}
+
+func checkDurableOn(t *testing.T, opts embedded.Options, acked []string) {
+	t.Helper()
+	db, err := embedded.Open(opts)
 	if err != nil {
-		t.Fatalf("reopen after kill: %v", err)
+		t.Fatalf("reopen after the crash: %v", err)
 	}
 	defer func() {
 		if err := db.Close(); err != nil {
@@ -143,7 +165,7 @@ func checkDurable(t *testing.T, dir string, acked []string) {
 		}
 	}()
 	rows, err := store.ReadTransact(t.Context(), db, func(r store.Reader) ([]store.KeyValue, error) {
-		return r.GetRange(store.PrefixRange([]byte("dur/")), store.RangeOptions{}).GetSlice()
+		return r.GetRange(store.Range{Begin: []byte{}, End: []byte{0xff}}, store.RangeOptions{}).GetSlice()
 	})
 	if err != nil {
 		t.Fatalf("read after reopen: %v", err)
@@ -156,7 +178,7 @@ func checkDurable(t *testing.T, dir string, acked []string) {
 	for _, k := range acked {
 		if have[k] != k || have[k+"/twin"] != k {
 			if lost < 10 {
-				t.Errorf("acknowledged commit %s lost after kill (key %q, twin %q)", k, have[k], have[k+"/twin"])
+				t.Errorf("acknowledged commit %s lost after the crash (key %q, twin %q)", k, have[k], have[k+"/twin"])
 			}
 			lost++
 		}
@@ -172,5 +194,65 @@ func checkDurable(t *testing.T, dir string, acked []string) {
 		} else if have[k+"/twin"] != v {
 			t.Errorf("torn commit: %s present without its twin", k)
 		}
+	}
+}
+
+// TestPowerLoss cuts the power while writers commit: a clone of the
+// filesystem with only what was fsynced (and then with a random part of
+// what was not) must hold every commit acknowledged before the cut, whole.
+func TestPowerLoss(t *testing.T) {
+	for _, unsynced := range []int{0, 50} {
+		t.Run(fmt.Sprintf("unsynced=%d%%", unsynced), func(t *testing.T) {
+			fs := vfs.NewCrashableMem()
+			db, err := embedded.Open(embedded.Options{Dir: "db", FS: fs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			var mu sync.Mutex
+			var acked []string
+			var wg sync.WaitGroup
+			for w := range 8 {
+				wg.Go(func() {
+					for i := 0; ctx.Err() == nil; i++ {
+						k := fmt.Sprintf("pl/%d/%08d", w, i)
+						_, err := store.Transact(ctx, db, func(tx store.Tx) (struct{}, error) {
+							tx.Set([]byte(k), []byte(k))
+							tx.Set([]byte(k+"/twin"), []byte(k))
+							return struct{}{}, nil
+						})
+						if err != nil {
+							return
+						}
+						mu.Lock()
+						acked = append(acked, k)
+						mu.Unlock()
+					}
+				})
+			}
+			// Cut the power once 400 commits are acknowledged, with
+			// writers still running.
+			deadline := time.Now().Add(time.Minute)
+			for {
+				mu.Lock()
+				n := len(acked)
+				mu.Unlock()
+				if n >= 400 || time.Now().After(deadline) {
+					break
+				}
+				runtime.Gosched()
+			}
+			mu.Lock()
+			before := append([]string(nil), acked...)
+			mu.Unlock()
+			crashed := fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: unsynced, RNG: rand.New(rand.NewPCG(uint64(unsynced), 1))})
+			cancel()
+			wg.Wait()
+			db.Close()
+			if len(before) < 400 {
+				t.Fatalf("only %d commits acknowledged in a minute", len(before))
+			}
+			checkDurableOn(t, embedded.Options{Dir: "db", FS: crashed}, before)
+		})
 	}
 }

@@ -3,6 +3,8 @@ package embedded
 import (
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
@@ -13,6 +15,9 @@ type Options struct {
 	Dir string
 	// InMemory keeps everything in Pebble's in-memory filesystem (tests).
 	InMemory bool
+	// FS, if set, is the filesystem that holds Dir. Tests pass Pebble's
+	// crashable in-memory filesystem to simulate a power loss.
+	FS vfs.FS
 	// Logger receives the engine's logs; nil means none.
 	Logger *zap.Logger
 	// Registerer registers the engine's metrics; nil leaves them

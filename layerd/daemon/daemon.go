@@ -101,6 +101,8 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, reg *prometheus.Regis
 	err := d.start(ctx)
 	if err == nil {
 		err = d.loop(ctx)
+	} else if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		err = nil // told to stop while starting: a clean shutdown
 	}
 	d.log.Info("layerd stopping")
 	d.setNotReady(errStopping)

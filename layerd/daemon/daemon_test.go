@@ -211,6 +211,22 @@ func TestRunDataDirIsAFile(t *testing.T) {
 	}
 }
 
+func TestRunCancelledWhileStarting(t *testing.T) {
+	sd := newSystemd(t, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	log, logs := testLogger(t)
+	if err := Run(ctx, loopbackConfig(t.TempDir()), log, prometheus.NewRegistry(), sdnotify.FromEnv()); err != nil {
+		t.Fatalf("Run cancelled while starting = %v, want nil", err)
+	}
+	if m := sd.next(t); m != sdnotify.Stopping {
+		t.Errorf("notification = %q, want only %q", m, sdnotify.Stopping)
+	}
+	if n := logs.FilterMessage("layerd ready").Len(); n != 0 {
+		t.Errorf("logged layerd ready %d times although cancelled before", n)
+	}
+}
+
 func TestRunMetricsPortInUse(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

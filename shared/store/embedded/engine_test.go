@@ -300,3 +300,23 @@ func TestMaxWatches(t *testing.T) {
 		t.Fatalf("watch after a cancel freed a slot: %v", w.Err())
 	}
 }
+
+// A range from the empty key (the keyspace's start) reads, forward and
+// reverse, with and without a limit.
+func TestRangeFromEmptyKey(t *testing.T) {
+	db := open(t, embedded.Options{})
+	set(t, db, "a", "1")
+	set(t, db, "b", "2")
+	for _, opts := range []store.RangeOptions{{}, {Reverse: true}, {Limit: 1}, {Limit: 1, Reverse: true}} {
+		kvs, err := store.ReadTransact(context.Background(), db, func(r store.Reader) ([]store.KeyValue, error) {
+			return r.GetRange(store.Range{Begin: []byte{}, End: []byte{0xff}}, opts).GetSlice()
+		})
+		want := 2
+		if opts.Limit == 1 {
+			want = 1
+		}
+		if err != nil || len(kvs) != want {
+			t.Fatalf("%+v: %d rows, %v; want %d", opts, len(kvs), err, want)
+		}
+	}
+}

@@ -421,7 +421,13 @@ func (t *tx) scanLocked(lo, hi []byte, reverse bool, n int) (rows []store.KeyVal
 	if s.closed {
 		return nil, false, store.ErrTransactionTooOld
 	}
-	it, err := s.snap.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	opts := &pebble.IterOptions{LowerBound: lo, UpperBound: hi}
+	if len(lo) == 0 {
+		// The empty key is the keyspace's start. Pebble built with its
+		// invariants (race builds) reads key[0] of a non-nil empty bound.
+		opts.LowerBound = nil
+	}
+	it, err := s.snap.NewIter(opts)
 	if err != nil {
 		return nil, false, err
 	}

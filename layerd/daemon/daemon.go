@@ -17,6 +17,8 @@ import (
 	"go.uber.org/zap"
 
 	"zkfdb/layerd/zkserver"
+	"zkfdb/shared/clock"
+	"zkfdb/shared/keys"
 	"zkfdb/shared/sdnotify"
 	"zkfdb/shared/store"
 	"zkfdb/shared/store/embedded"
@@ -78,9 +80,11 @@ type daemon struct {
 	wg       sync.WaitGroup        // the Serve goroutines
 	failed   chan error            // a server that stopped by itself
 
-	metrics *telemetry.Server
-	db      *embedded.DB
-	zk      *zkserver.Server
+	metrics   *telemetry.Server
+	db        *embedded.DB
+	stopClock context.CancelFunc
+	clockDone chan struct{}
+	zk        *zkserver.Server
 }
 
 // Run runs layerd until ctx is done, then shuts down within
@@ -95,7 +99,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, reg *prometheus.Regis
 		log:    log,
 		reg:    reg,
 		notify: notify,
-		failed: make(chan error, 2), // one per server
+		failed: make(chan error, 3), // one per server, one for the clock
 	}
 	d.setNotReady(errStarting)
 	err := d.start(ctx)
@@ -141,6 +145,18 @@ func (d *daemon) start(ctx context.Context) error {
 		return fmt.Errorf("store in %s: %w", d.cfg.DataDir, err)
 	}
 	d.log.Info("store opened", zap.String("dir", d.cfg.DataDir))
+
+	// With the embedded engine this process is the whole service, so it
+	// also keeps the cluster's clock ticking (sweeperd does on FDB).
+	ticker := clock.NewTicker(d.db, clock.Options{Key: keys.Root{}.Clock(), Logger: d.log, Registerer: d.reg})
+	clockCtx, stopClock := context.WithCancel(context.WithoutCancel(ctx))
+	d.stopClock, d.clockDone = stopClock, make(chan struct{})
+	go func() {
+		defer close(d.clockDone)
+		if err := ticker.Run(clockCtx); err != nil {
+			d.failed <- fmt.Errorf("clock: %w", err)
+		}
+	}()
 
 	ln, err := net.Listen("tcp", d.cfg.Listen)
 	if err != nil {
@@ -207,6 +223,10 @@ func (d *daemon) stop(ctx context.Context) error {
 		if err := d.zk.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop client server: %w", err))
 		}
+	}
+	if d.stopClock != nil {
+		d.stopClock()
+		<-d.clockDone
 	}
 	if d.db != nil {
 		if err := d.db.Close(); err != nil {

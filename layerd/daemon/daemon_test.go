@@ -248,3 +248,37 @@ func TestConfigDefaults(t *testing.T) {
 		t.Errorf("Config{}.withDefaults() = %+v, want %+v", got, want)
 	}
 }
+
+// TestRunTicksTheClock: in embedded mode layerd is the whole service, so
+// it keeps the cluster clock ticking.
+func TestRunTicksTheClock(t *testing.T) {
+	sd := newSystemd(t, 0)
+	log, logs := testLogger(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, loopbackConfig(t.TempDir()), log, prometheus.NewRegistry(), sdnotify.FromEnv()) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	}()
+	if m := sd.next(t); m != sdnotify.Ready {
+		t.Fatalf("first notification = %q, want %q", m, sdnotify.Ready)
+	}
+	metrics := "http://" + field(t, logs, "layerd ready", "metrics_listen")
+	// A tick takes the clock's one-second interval; allow ten.
+	deadline := time.Now().Add(10 * time.Second)
+	poll := time.NewTicker(50 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		_, body := httpGet(t, metrics+"/metrics")
+		if strings.Contains(body, "clock_ticks_won_total 1") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no clock tick won within 10s:\n%s", body)
+		}
+		<-poll.C
+	}
+}

@@ -256,7 +256,9 @@ func TestRunTicksTheClock(t *testing.T) {
 	log, logs := testLogger(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, loopbackConfig(t.TempDir()), log, prometheus.NewRegistry(), sdnotify.FromEnv()) }()
+	go func() {
+		done <- Run(ctx, loopbackConfig(t.TempDir()), log, prometheus.NewRegistry(), sdnotify.FromEnv())
+	}()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {

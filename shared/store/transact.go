@@ -14,31 +14,16 @@ import (
 //
 // When ctx ends, Transact returns ctx.Err().
 func Transact[T any](ctx context.Context, db DB, fn func(Tx) (T, error)) (T, error) {
-	var zero T
-	if err := ctx.Err(); err != nil {
-		return zero, err
-	}
-	tx, err := db.CreateTransaction(ctx)
-	if err != nil {
-		return zero, err
-	}
-	defer tx.Close()
-	for {
-		v, err := fn(tx)
-		if err == nil {
-			if err = tx.Commit(); err == nil {
-				return v, nil
-			}
-		}
-		if err := retry(ctx, tx, err); err != nil {
-			return zero, err
-		}
-	}
+	return loop(ctx, db, fn, true)
 }
 
 // ReadTransact runs fn in a transaction that is never committed, retrying
 // as Transact does (FDB 7.3.68 and later ReadTransact). fn must not write.
 func ReadTransact[T any](ctx context.Context, db DB, fn func(Reader) (T, error)) (T, error) {
+	return loop(ctx, db, func(tx Tx) (T, error) { return fn(tx) }, false)
+}
+
+func loop[T any](ctx context.Context, db DB, fn func(Tx) (T, error), commit bool) (T, error) {
 	var zero T
 	if err := ctx.Err(); err != nil {
 		return zero, err
@@ -50,6 +35,9 @@ func ReadTransact[T any](ctx context.Context, db DB, fn func(Reader) (T, error))
 	defer tx.Close()
 	for {
 		v, err := fn(tx)
+		if err == nil && commit {
+			err = tx.Commit()
+		}
 		if err == nil {
 			return v, nil
 		}

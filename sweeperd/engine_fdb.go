@@ -74,6 +74,13 @@ func run(ctx context.Context, cfg config, log *zap.Logger, reg *prometheus.Regis
 		return fmt.Errorf("FoundationDB (%s) does not answer: %w", cfg.clusterFile, err)
 	}
 
+	if err := (keys.Root{}).EnsureLayout(ctx, db); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("FoundationDB (%s): %w", cfg.clusterFile, err)
+	}
+
 	ticker := clock.NewTicker(db, clock.Options{Key: keys.Root{}.Clock(), Logger: log, Registerer: reg})
 	clockCtx, stopClock := context.WithCancel(ctx)
 	defer stopClock()

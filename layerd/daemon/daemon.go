@@ -144,6 +144,9 @@ func (d *daemon) start(ctx context.Context) error {
 	if err := storeAnswers(ctx, d.db); err != nil {
 		return fmt.Errorf("store in %s: %w", d.cfg.DataDir, err)
 	}
+	if err := (keys.Root{}).EnsureLayout(ctx, d.db); err != nil {
+		return fmt.Errorf("store in %s: %w", d.cfg.DataDir, err)
+	}
 	d.log.Info("store opened", zap.String("dir", d.cfg.DataDir))
 
 	// With the embedded engine this process is the whole service, so it

@@ -29,6 +29,39 @@ func (t Tenant) Stat(p Path) []byte {
 	return t.space.Pack(Tuple{tenantNodes, p.s})
 }
 
+// Node elements after the path that are not chunk indexes. Strings sort
+// before integers in the tuple order, so these keys lie between the stat
+// record and chunk 0: NodeStat reads them with the stat, and ChunksFrom
+// never clears them.
+const (
+	nodeChildren = "c"
+	nodePzxid    = "p"
+)
+
+// ChildCounts returns the key of p's child counters: one 8-byte
+// little-endian integer whose low 32 bits are numChildren and high 32 bits
+// the stored cversion (children ever created). A child create adds
+// 1<<32 + 1, a child delete adds −1, both with FDB's atomic add, so creates
+// and deletes of siblings never conflict on their parent. Absent means
+// zero.
+func (t Tenant) ChildCounts(p Path) []byte {
+	return t.space.Pack(Tuple{tenantNodes, p.s, nodeChildren})
+}
+
+// Pzxid returns the key of p's pzxid: the versionstamp of the last
+// transaction that created or deleted one of p's children, written with
+// SetVersionstampedValue (a blind write, so siblings never conflict).
+// Absent means pzxid = czxid.
+func (t Tenant) Pzxid(p Path) []byte {
+	return t.space.Pack(Tuple{tenantNodes, p.s, nodePzxid})
+}
+
+// NodeStat returns the range of p's stat record, child counters and pzxid:
+// everything a Stat needs, without the data chunks.
+func (t Tenant) NodeStat(p Path) store.Range {
+	return store.Range{Begin: t.Stat(p), End: t.Chunk(p, 0)}
+}
+
 // Chunk returns the key of chunk i of p's data.
 func (t Tenant) Chunk(p Path, i int) []byte {
 	return t.space.Pack(Tuple{tenantNodes, p.s, i})

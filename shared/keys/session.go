@@ -23,3 +23,12 @@ func (t Tenant) ParseSession(key []byte) (int64, error) {
 	}
 	return tu[1].(int64), nil
 }
+
+// LastWrite returns the key of the token and result of session id's last
+// write. Every write of the session reads and rewrites it in its own
+// transaction, so a transaction retried after commit_unknown_result finds
+// its own token and returns the recorded result instead of applying twice.
+// Only the session's own writes touch it; it is cleared with the session.
+func (t Tenant) LastWrite(session int64) []byte {
+	return t.space.Pack(Tuple{tenantLastWrite, session})
+}

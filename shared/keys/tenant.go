@@ -29,6 +29,7 @@ const (
 	tenantSessionWatches = 7
 	tenantEvents         = 8
 	tenantNotify         = 9
+	tenantLastWrite      = 10
 )
 
 // Tenant is one tenant's isolated keyspace: every znode, session, watch and

@@ -1,0 +1,296 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"go.uber.org/zap"
+)
+
+// worker issues one workload's requests on one session, one at a time;
+// Config.Depth workers share each session.
+type worker struct {
+	conn     *zk.Conn
+	workload Workload
+	// node is the session's own node (SetData, GetData, Mixed), the
+	// session's parent (Create) or the shared parent (GetChildren).
+	node string
+	// prefix starts the names of the nodes Create makes: distinct per
+	// worker, followed by seq.
+	prefix      string
+	seq         int64
+	value       []byte
+	readPercent int
+	rng         *rand.Rand
+}
+
+// do issues one request and says whether it was a write.
+func (w *worker) do() (write bool, err error) {
+	switch w.workload {
+	case Create:
+		w.seq++
+		_, err = w.conn.Create(w.prefix+strconv.FormatInt(w.seq, 10), w.value, 0, acl)
+		return true, err
+	case SetData:
+		_, err = w.conn.Set(w.node, w.value, -1)
+		return true, err
+	case GetData:
+		_, _, err = w.conn.Get(w.node)
+		return false, err
+	case GetChildren:
+		_, _, err = w.conn.Children(w.node)
+		return false, err
+	case Mixed:
+		if w.rng.IntN(100) < w.readPercent {
+			_, _, err = w.conn.Get(w.node)
+			return false, err
+		}
+		_, err = w.conn.Set(w.node, w.value, -1)
+		return true, err
+	}
+	panic("unknown workload " + string(w.workload))
+}
+
+// setup creates the nodes workload w needs under root and returns the
+// workers, Depth per session.
+func setup(ctx context.Context, conns []*zk.Conn, w Workload, cfg Config, root string) ([]*worker, error) {
+	value := bytes.Repeat([]byte("z"), cfg.ValueSize)
+	sessionNode := func(i int) string { return fmt.Sprintf("%s/s%d", root, i) }
+
+	var paths []string
+	var data []byte
+	switch w {
+	case Create, SetData, GetData, Mixed:
+		for i := range conns {
+			paths = append(paths, sessionNode(i))
+		}
+		if w != Create {
+			data = value
+		}
+	case GetChildren:
+		if _, err := conns[0].Create(root+"/children", nil, 0, acl); err != nil {
+			return nil, fmt.Errorf("create %s/children: %w", root, err)
+		}
+		for i := range cfg.Children {
+			paths = append(paths, fmt.Sprintf("%s/children/c%d", root, i))
+		}
+	}
+	err := fanOut(ctx, conns, cfg.Depth, len(paths), func(c *zk.Conn, i int) error {
+		if _, err := c.Create(paths[i], data, 0, acl); err != nil {
+			return fmt.Errorf("create %s: %w", paths[i], err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	var workers []*worker
+	for i, c := range conns {
+		for lane := range cfg.Depth {
+			wk := &worker{
+				conn:        c,
+				workload:    w,
+				node:        sessionNode(i),
+				prefix:      fmt.Sprintf("%s/n%d-", sessionNode(i), lane),
+				value:       value,
+				readPercent: cfg.ReadPercent,
+				rng:         rand.New(rand.NewPCG(uint64(i), uint64(lane))),
+			}
+			if w == GetChildren {
+				wk.node = root + "/children"
+			}
+			workers = append(workers, wk)
+		}
+	}
+	return workers, nil
+}
+
+// phase says when the workers stop and whether latencies are kept.
+type phase struct {
+	// tickets, if set, holds the requests still to issue; else the phase
+	// ends at deadline.
+	tickets  *atomic.Int64
+	deadline time.Time
+	record   bool
+}
+
+func (p *phase) next() bool {
+	if p.tickets != nil {
+		return p.tickets.Add(-1) >= 0
+	}
+	return time.Now().Before(p.deadline)
+}
+
+// tally is what a worker saw in one phase.
+type tally struct {
+	ok, writes int64
+	errs       map[string]int64
+	lat        *Histogram // nil unless the phase records
+}
+
+func (t *tally) add(o *tally) {
+	t.ok += o.ok
+	t.writes += o.writes
+	for code, n := range o.errs {
+		t.errs[code] += n
+	}
+	if o.lat != nil {
+		t.lat.Merge(o.lat)
+	}
+}
+
+// runPhase runs every worker in its own goroutine until p says stop or ctx
+// is done, and returns the sum of what they saw and how long the phase
+// took. It returns after all the goroutines have exited.
+func runPhase(ctx context.Context, workers []*worker, p *phase) (*tally, time.Duration, error) {
+	tallies := make([]*tally, len(workers))
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i, w := range workers {
+		t := &tally{errs: map[string]int64{}}
+		if p.record {
+			t.lat = new(Histogram)
+		}
+		tallies[i] = t
+		wg.Go(func() {
+			for ctx.Err() == nil && p.next() {
+				begin := time.Now()
+				write, err := w.do()
+				d := time.Since(begin)
+				if err != nil {
+					t.errs[errorCode(err)]++
+					continue
+				}
+				t.ok++
+				if write {
+					t.writes++
+				}
+				if t.lat != nil {
+					t.lat.Record(d)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	sum := &tally{errs: map[string]int64{}, lat: new(Histogram)}
+	for _, t := range tallies {
+		sum.add(t)
+	}
+	return sum, elapsed, nil
+}
+
+// fanOut calls fn(c, i) for i in [0, n) from depth goroutines per session,
+// each using its session's connection, and returns the first error (the
+// goroutines stop taking work after it) or ctx's.
+func fanOut(ctx context.Context, conns []*zk.Conn, depth, n int, fn func(c *zk.Conn, i int) error) error {
+	var (
+		next    atomic.Int64
+		failed  atomic.Bool
+		errOnce sync.Once
+		first   error
+		wg      sync.WaitGroup
+	)
+	for g := range min(len(conns)*depth, n) {
+		c := conns[g%len(conns)]
+		wg.Go(func() {
+			for ctx.Err() == nil && !failed.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := fn(c, i); err != nil {
+					errOnce.Do(func() { first = err })
+					failed.Store(true)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	return ctx.Err()
+}
+
+// deleteTree deletes root and everything below it: it lists the tree level
+// by level, then deletes the levels from the deepest up, each level's nodes
+// in parallel over the sessions. Nodes already gone are no error.
+func deleteTree(ctx context.Context, conns []*zk.Conn, depth int, root string) error {
+	levels := [][]string{{root}}
+	for {
+		cur := levels[len(levels)-1]
+		var (
+			mu   sync.Mutex
+			next []string
+		)
+		err := fanOut(ctx, conns, depth, len(cur), func(c *zk.Conn, i int) error {
+			kids, _, err := c.Children(cur[i])
+			if errors.Is(err, zk.ErrNoNode) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("children %s: %w", cur[i], err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, k := range kids {
+				next = append(next, cur[i]+"/"+k)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(next) == 0 {
+			break
+		}
+		levels = append(levels, next)
+	}
+	for i := len(levels) - 1; i >= 0; i-- {
+		level := levels[i]
+		err := fanOut(ctx, conns, depth, len(level), func(c *zk.Conn, j int) error {
+			if err := c.Delete(level[j], -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+				return fmt.Errorf("delete %s: %w", level[j], err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cleanupSessions is how many sessions Cleanup opens.
+const cleanupSessions = 8
+
+// Cleanup deletes root and everything below it, as Run does at its end;
+// it is for roots left by Config.Keep or by an interrupted run.
+func Cleanup(ctx context.Context, log *zap.Logger, t Target, root string) error {
+	cfg, err := Config{Sessions: cleanupSessions, Depth: 4}.withDefaults()
+	if err != nil {
+		return err
+	}
+	if root == "" || root == "/" || root == "/zookeeper" {
+		return fmt.Errorf("refusing to delete %q", root)
+	}
+	conns, err := connect(ctx, log, t.Servers, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeAll(conns)
+	return deleteTree(ctx, conns, cfg.Depth, root)
+}

@@ -1,0 +1,189 @@
+// Command zkload drives a ZooKeeper-protocol server (Apache ZooKeeper,
+// layerd, an ensemble) with one or more workloads from many sessions and
+// prints throughput, latency percentiles and errors by code; with -compare
+// it runs the same workloads against a second server and prints the
+// ratios. See docs/benchmarks.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"zkfdb/tools/zkload/load"
+)
+
+type config struct {
+	targets   []load.Target
+	workloads []load.Workload
+	load      load.Config
+	json      bool
+	cleanup   string
+	logLevel  string
+}
+
+// parseFlags parses zkload's command line; usage and errors go to out.
+func parseFlags(args []string, out io.Writer) (config, error) {
+	var (
+		c                                config
+		addr, label, compare, compareLbl string
+		workloads                        string
+		noWarmup                         bool
+	)
+	fs := flag.NewFlagSet("zkload", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprint(out, `Usage: zkload [flags]
+
+zkload runs each workload (create, setData, getData, getChildren, mixed)
+against -addr, and with -compare against a second server right after it,
+with the same parameters, and prints ops/s, p50/p99/max latency and errors
+by code, then the ratios of -compare to -addr. Every run works under its
+own root (-prefix plus a random suffix) and deletes it at the end.
+Flags take one dash or two.
+
+`)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&addr, "addr", "127.0.0.1:2181", "`host:port` of the server, comma-separated for an ensemble; the baseline of ratios")
+	fs.StringVar(&label, "label", "", "name of -addr in reports (default: the address)")
+	fs.StringVar(&compare, "compare", "", "`host:port` of a second server to run the same workloads against")
+	fs.StringVar(&compareLbl, "compare-label", "", "name of -compare in reports (default: the address)")
+	fs.StringVar(&workloads, "workload", "all", "comma-separated `workloads`: create, setData, getData, getChildren, mixed, or all")
+	fs.IntVar(&c.load.Sessions, "sessions", load.DefaultSessions, "concurrent sessions, each its own connection")
+	fs.IntVar(&c.load.Depth, "depth", load.DefaultDepth, "requests in flight per session (goroutines issuing synchronous requests)")
+	fs.IntVar(&c.load.ValueSize, "value", load.DefaultValueSize, "value size in `bytes`")
+	fs.DurationVar(&c.load.Duration, "duration", load.DefaultDuration, "measured time per workload and server")
+	fs.Int64Var(&c.load.Ops, "ops", 0, "if positive, measure exactly this many requests per workload and server instead of -duration")
+	fs.DurationVar(&c.load.Warmup, "warmup", load.DefaultWarmup, "unmeasured run before each measurement")
+	fs.BoolVar(&noWarmup, "no-warmup", false, "skip the warm-up")
+	fs.IntVar(&c.load.Children, "children", load.DefaultChildren, "children of the node getChildren lists")
+	fs.IntVar(&c.load.ReadPercent, "read", load.DefaultReadPercent, "`percent` of getData in mixed (the rest is setData), 1 to 100")
+	fs.StringVar(&c.load.Prefix, "prefix", load.DefaultPrefix, "`path` the run roots are named after; its parent must exist")
+	fs.DurationVar(&c.load.SessionTimeout, "session-timeout", load.DefaultSessionTimeout, "session timeout asked of the server")
+	fs.DurationVar(&c.load.ConnectTimeout, "connect-timeout", load.DefaultConnectTimeout, "how long opening all sessions may take")
+	fs.BoolVar(&c.load.Keep, "keep", false, "leave each run's root in place (delete later with -cleanup)")
+	fs.StringVar(&c.cleanup, "cleanup", "", "delete this `root` (left by -keep or an interrupted run) on -addr and exit")
+	fs.BoolVar(&c.json, "json", false, "print the report as JSON instead of tables")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log `level` on stderr: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	c.targets = []load.Target{{Label: label, Servers: servers(addr)}}
+	if compare != "" {
+		c.targets = append(c.targets, load.Target{Label: compareLbl, Servers: servers(compare)})
+	}
+	for _, t := range c.targets {
+		if len(t.Servers) == 0 {
+			return c, errors.New("-addr and -compare need at least one host:port")
+		}
+	}
+	if len(c.targets) == 2 && c.targets[0].Name() == c.targets[1].Name() {
+		return c, fmt.Errorf("-addr and -compare are both named %q: set -label and -compare-label", c.targets[0].Name())
+	}
+	var err error
+	if c.workloads, err = load.ParseWorkloads(workloads); err != nil {
+		return c, fmt.Errorf("-workload: %w", err)
+	}
+	positive := map[string]int64{
+		"sessions": int64(c.load.Sessions), "depth": int64(c.load.Depth), "duration": int64(c.load.Duration),
+		"session-timeout": int64(c.load.SessionTimeout), "connect-timeout": int64(c.load.ConnectTimeout),
+	}
+	for name, v := range positive {
+		if v <= 0 {
+			return c, fmt.Errorf("-%s must be positive", name)
+		}
+	}
+	if c.load.ValueSize < 0 || c.load.Children < 0 || c.load.Ops < 0 || c.load.Warmup < 0 {
+		return c, errors.New("-value, -children, -ops and -warmup must not be negative")
+	}
+	if c.load.ReadPercent < 1 || c.load.ReadPercent > 100 {
+		return c, errors.New("-read must be in 1..100 (for only writes run setData)")
+	}
+	if noWarmup || c.load.Warmup == 0 {
+		c.load.Warmup = -1 // load.Config: negative is none, zero the default
+	}
+	if _, err := zapcore.ParseLevel(c.logLevel); err != nil {
+		return c, fmt.Errorf("-log-level: %w", err)
+	}
+	return c, nil
+}
+
+func servers(list string) []string {
+	var out []string
+	for s := range strings.SplitSeq(list, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// newLogger returns a console logger on stderr: zkload is run by hand, and
+// its report goes to stdout.
+func newLogger(level string) (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, err
+	}
+	cfg := zap.NewProductionConfig()
+	cfg.Encoding = "console"
+	cfg.Level = zap.NewAtomicLevelAt(lvl)
+	cfg.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
+	cfg.DisableStacktrace = true
+	return cfg.Build()
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "zkload:", err)
+		os.Exit(2)
+	}
+	base, err := newLogger(cfg.logLevel)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "zkload:", err)
+		os.Exit(2)
+	}
+	log := base.Named("zkload")
+	defer log.Sync() //nolint:errcheck // stderr may not sync
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if cfg.cleanup != "" {
+		if err := load.Cleanup(ctx, log, cfg.targets[0], cfg.cleanup); err != nil {
+			log.Fatal("cleanup failed", zap.Error(err))
+		}
+		return
+	}
+
+	rep, runErr := load.RunAll(ctx, log, cfg.targets, cfg.workloads, cfg.load)
+	if rep != nil && len(rep.Results) > 0 {
+		write := rep.WriteText
+		if cfg.json {
+			write = rep.WriteJSON
+		}
+		if err := write(os.Stdout); err != nil {
+			log.Fatal("writing the report failed", zap.Error(err))
+		}
+	}
+	if runErr != nil {
+		log.Fatal("run failed", zap.Error(runErr))
+	}
+}

@@ -1,0 +1,102 @@
+package zkwire
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+)
+
+// DefaultMaxBuffer is ZooKeeper's default jute.maxbuffer, the largest frame
+// a server accepts: 0xfffff bytes.
+const DefaultMaxBuffer = 0xfffff
+
+// ReadFrame reads one frame from r and returns its payload. A length below
+// zero or above limit is an error wrapping ErrFrameTooLarge, and nothing more
+// is read; limit ≤ 0 means DefaultMaxBuffer. A clean end of input before the
+// length is io.EOF; an end inside the frame is io.ErrUnexpectedEOF.
+func ReadFrame(r io.Reader, limit int) ([]byte, error) {
+	if limit <= 0 {
+		limit = DefaultMaxBuffer
+	}
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return nil, err
+	}
+	n := int32(binary.BigEndian.Uint32(hdr[:]))
+	if n < 0 || int64(n) > int64(limit) {
+		return nil, fmt.Errorf("%w: %d, limit %d", ErrFrameTooLarge, n, limit)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	return b, nil
+}
+
+// AppendFrame appends payload with its 4-byte length.
+func AppendFrame(dst, payload []byte) []byte {
+	dst = AppendInt(dst, int32(len(payload)))
+	return append(dst, payload...)
+}
+
+// WriteFrame writes payload with its length in one Write call.
+func WriteFrame(w io.Writer, payload []byte) error {
+	_, err := w.Write(AppendFrame(make([]byte, 0, 4+len(payload)), payload))
+	return err
+}
+
+// AppendFramed appends one frame holding the records in order; nil records
+// are skipped. The connect handshake is a frame of one record:
+// AppendFramed(dst, &ConnectRequest{…}).
+func AppendFramed(dst []byte, recs ...Record) []byte {
+	start := len(dst)
+	dst = append(dst, 0, 0, 0, 0)
+	for _, r := range recs {
+		if r != nil {
+			dst = r.AppendJute(dst)
+		}
+	}
+	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)-start-4))
+	return dst
+}
+
+// AppendRequest appends a request frame: the header and the body (nil for
+// requests without one, like ping and closeSession).
+func AppendRequest(dst []byte, h RequestHeader, body Record) []byte {
+	return AppendFramed(dst, &h, body)
+}
+
+// AppendReply appends a reply frame: the header and the body (nil for
+// replies without one, including every error reply but multi's and
+// multiRead's). A notification is
+// AppendReply(dst, ReplyHeader{Xid: XidNotification, Zxid: zxid}, &WatcherEvent{…}).
+func AppendReply(dst []byte, h ReplyHeader, body Record) []byte {
+	return AppendFramed(dst, &h, body)
+}
+
+// DecodeRequestHeader splits a request frame into its header and body.
+// Errors wrap ErrMalformed.
+func DecodeRequestHeader(frame []byte) (RequestHeader, []byte, error) {
+	var h RequestHeader
+	d := NewDecoder(frame)
+	h.DecodeJute(d)
+	if err := d.Err(); err != nil {
+		return RequestHeader{}, nil, fmt.Errorf("request header: %w", err)
+	}
+	return h, frame[d.Offset():], nil
+}
+
+// DecodeReplyHeader splits a reply frame into its header and body. Errors
+// wrap ErrMalformed.
+func DecodeReplyHeader(frame []byte) (ReplyHeader, []byte, error) {
+	var h ReplyHeader
+	d := NewDecoder(frame)
+	h.DecodeJute(d)
+	if err := d.Err(); err != nil {
+		return ReplyHeader{}, nil, fmt.Errorf("reply header: %w", err)
+	}
+	return h, frame[d.Offset():], nil
+}

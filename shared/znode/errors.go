@@ -1,0 +1,24 @@
+package znode
+
+import "errors"
+
+// Errors callers branch on. The protocol edge maps each to its ZooKeeper
+// code in one table (layerd/zkserver).
+var (
+	ErrNoNode                  = errors.New("znode: no node")
+	ErrNodeExists              = errors.New("znode: node exists")
+	ErrBadVersion              = errors.New("znode: bad version")
+	ErrNotEmpty                = errors.New("znode: directory not empty")
+	ErrNoChildrenForEphemerals = errors.New("znode: ephemeral nodes may not have children")
+	ErrBadArguments            = errors.New("znode: bad arguments")
+	ErrInvalidACL              = errors.New("znode: invalid ACL")
+	ErrNoAuth                  = errors.New("znode: not authorized")
+	ErrSessionExpired          = errors.New("znode: session expired")
+	ErrUnimplemented           = errors.New("znode: unimplemented")
+	ErrMarshalling             = errors.New("znode: marshalling error")
+	// ErrRuntimeInconsistency is the result of a multi's ops after the one
+	// that failed.
+	ErrRuntimeInconsistency = errors.New("znode: runtime inconsistency")
+	// ErrAuthFailed is a failed addAuth (unknown scheme, bad credentials).
+	ErrAuthFailed = errors.New("znode: authentication failed")
+)

@@ -1,0 +1,645 @@
+package znode
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"zkfdb/shared/keys"
+	"zkfdb/shared/store"
+)
+
+// Options configure a Tree. A zero field means the default.
+type Options struct {
+	// SuperDigest, if set, is the digest id (user:base64 SHA1) whose
+	// addAuth makes a connection super (zookeeper.DigestAuthenticationProvider.superDigest).
+	SuperDigest string
+}
+
+// Tree is one tenant's znode tree. It is safe for concurrent use.
+type Tree struct {
+	db   store.DB
+	t    keys.Tenant
+	opts Options
+}
+
+// New returns the tree of tenant t in db. Call Init once before use.
+func New(db store.DB, t keys.Tenant, opts Options) *Tree {
+	return &Tree{db: db, t: t, opts: opts}
+}
+
+// SuperDigest returns the configured super-user digest.
+func (tr *Tree) SuperDigest() string { return tr.opts.SuperDigest }
+
+// Caller is who makes a request and when.
+type Caller struct {
+	// Session is the session id; 0 for internal callers (no session).
+	Session int64
+	// Auth is the connection's identities, for ACL checks.
+	Auth Auth
+	// Now is the wall-clock time of the request in ms (ctime, mtime),
+	// taken once, before any retry.
+	Now int64
+	// Token identifies the request across retries of its transaction;
+	// make it before calling (a fresh random value per request).
+	Token [16]byte
+}
+
+// Op is one write of a multi: CreateOp, DeleteOp, SetDataOp or CheckOp.
+type Op interface{ isOp() }
+
+// CreateOp creates a node. Flags are ZooKeeper's create mode (0–6);
+// Container is set for the createContainer opcode; TTL is the createTTL
+// opcode's TTL in ms, −1 for the other opcodes.
+type CreateOp struct {
+	Path      string
+	Data      []byte
+	ACL       []ACL
+	Flags     int32
+	Container bool
+	TTL       int64
+}
+
+// DeleteOp deletes a node if its version matches (−1: any).
+type DeleteOp struct {
+	Path    string
+	Version int32
+}
+
+// SetDataOp replaces a node's data if its version matches (−1: any).
+type SetDataOp struct {
+	Path    string
+	Data    []byte
+	Version int32
+}
+
+// CheckOp fails the multi unless the node's version matches (−1: any).
+type CheckOp struct {
+	Path    string
+	Version int32
+}
+
+// SetACLOp replaces a node's ACL if its aversion matches (−1: any). It is
+// not allowed in a multi.
+type SetACLOp struct {
+	Path    string
+	ACL     []ACL
+	Version int32
+}
+
+func (CreateOp) isOp()  {}
+func (DeleteOp) isOp()  {}
+func (SetDataOp) isOp() {}
+func (CheckOp) isOp()   {}
+func (SetACLOp) isOp()  {}
+
+// Result is one op's outcome. Path is a create's path; Stat is set for
+// ops whose reply carries one (create, setData, setACL).
+type Result struct {
+	Err     error
+	Path    string
+	Stat    Stat
+	HasStat bool
+}
+
+// Written is the outcome of a write: one result per op, and the zxid of
+// its transaction (or, when it failed, the zxid the reply carries).
+type Written struct {
+	Results []Result
+	Zxid    int64
+}
+
+// Failed returns the first op's error, if any.
+func (w Written) Failed() error {
+	for _, r := range w.Results {
+		if r.Err != nil {
+			return r.Err
+		}
+	}
+	return nil
+}
+
+// multiFailure ends a transaction whose ops failed: nothing is
+// committed. at is the failing op.
+type multiFailure struct {
+	at  int
+	err error
+	rv  int64 // the read version, for the reply's zxid
+}
+
+func (m *multiFailure) Error() string { return fmt.Sprintf("op %d: %v", m.at, m.err) }
+
+// Write applies ops atomically, each validated against the state left by
+// the ones before (a multi, or one op). If op k fails nothing is applied:
+// ops before k report nil, op k its error, ops after k
+// ErrRuntimeInconsistency. err is for failures of the store, not of ops.
+func (tr *Tree) Write(ctx context.Context, c Caller, ops []Op) (Written, error) {
+	var stamp store.FutureVersionstamp
+	type attempt struct {
+		results []pendingResult
+		replay  *lastWrite
+	}
+	a, err := store.Transact(ctx, tr.db, func(tx store.Tx) (attempt, error) {
+		var at attempt
+		if c.Session != 0 {
+			b, err := tx.Get(tr.t.LastWrite(c.Session)).Get()
+			if err != nil {
+				return at, err
+			}
+			if lw, ok := decodeLastWrite(b); ok && lw.Token == c.Token {
+				at.replay = &lw // a retry of a commit that applied
+				return at, nil
+			}
+		}
+		x := newTxn(tx, tr.t, c)
+		for i, op := range ops {
+			if err := x.apply(op); err != nil {
+				var se store.Error
+				if errors.As(err, &se) {
+					return at, err
+				}
+				rv, _ := tx.GetReadVersion().Get()
+				return at, &multiFailure{at: i, err: err, rv: rv}
+			}
+		}
+		at.results = x.results
+		if c.Session != 0 {
+			b, err := encodeLastWrite(c.Token, x.results)
+			if err != nil {
+				return at, err
+			}
+			tx.SetVersionstampedValue(tr.t.LastWrite(c.Session), b)
+		}
+		stamp = tx.GetVersionstamp()
+		return at, nil
+	})
+	var mf *multiFailure
+	if errors.As(err, &mf) {
+		return failedWrite(len(ops), mf), nil
+	}
+	if err != nil {
+		return Written{}, err
+	}
+	if a.replay != nil {
+		return a.replay.written(), nil
+	}
+	own, err := stamp.Get()
+	if err != nil {
+		return Written{}, err
+	}
+	return resolve(a.results, own), nil
+}
+
+func failedWrite(n int, mf *multiFailure) Written {
+	w := Written{Results: make([]Result, n), Zxid: ReadZxid(mf.rv)}
+	for i := range w.Results {
+		switch {
+		case i == mf.at:
+			w.Results[i].Err = mf.err
+		case i > mf.at:
+			w.Results[i].Err = ErrRuntimeInconsistency
+		}
+	}
+	return w
+}
+
+func resolve(rs []pendingResult, own store.Versionstamp) Written {
+	w := Written{Results: make([]Result, len(rs)), Zxid: Zxid(own)}
+	for i, r := range rs {
+		w.Results[i] = Result{Path: r.Path, HasStat: r.has}
+		if r.has {
+			w.Results[i].Stat = r.snap.stat(own)
+		}
+	}
+	return w
+}
+
+func (x *txn) apply(op Op) error {
+	switch op := op.(type) {
+	case CreateOp:
+		return x.create(op)
+	case DeleteOp:
+		return x.delete(op)
+	case SetDataOp:
+		return x.setData(op)
+	case CheckOp:
+		return x.check(op)
+	case SetACLOp:
+		return x.setACL(op)
+	}
+	return ErrMarshalling
+}
+
+// lastWrite is the record of a session's last write (keys.LastWrite):
+// its token and resolved results, stamped with its versionstamp.
+type lastWrite struct {
+	Token   [16]byte
+	Results []Result
+	Zxid    int64
+}
+
+type storedResult struct {
+	Path    string `json:"p,omitempty"`
+	Stat    Stat   `json:"s"`
+	HasStat bool   `json:"h,omitempty"`
+	// Which zxids of Stat are this transaction's (resolved on read).
+	Cz, Mz, Pz bool `json:",omitempty"`
+}
+
+// encodeLastWrite returns the SetVersionstampedValue template of the
+// record: stamp (10 bytes), token (16), JSON of the results.
+func encodeLastWrite(token [16]byte, rs []pendingResult) ([]byte, error) {
+	out := make([]storedResult, len(rs))
+	for i, r := range rs {
+		out[i] = storedResult{Path: r.Path, HasStat: r.has}
+		if r.has {
+			var zero store.Versionstamp
+			out[i].Stat = r.snap.stat(zero)
+			pz := r.snap.rec.czxid
+			if r.snap.hasPz {
+				pz = r.snap.pzxid
+			}
+			out[i].Cz, out[i].Mz, out[i].Pz = r.snap.rec.czxid.pending, r.snap.rec.mzxid.pending, pz.pending
+		}
+	}
+	j, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 26, 26+len(j)+4)
+	copy(b[10:26], token[:])
+	b = append(b, j...)
+	return store.AppendStampOffset(b, 0), nil
+}
+
+func decodeLastWrite(b []byte) (lastWrite, bool) {
+	var lw lastWrite
+	if len(b) < 26 {
+		return lw, false
+	}
+	var own store.Versionstamp
+	copy(own[:], b[:10])
+	copy(lw.Token[:], b[10:26])
+	var rs []storedResult
+	if err := json.Unmarshal(b[26:], &rs); err != nil {
+		return lw, false
+	}
+	lw.Zxid = Zxid(own)
+	for _, r := range rs {
+		s := r.Stat
+		if r.Cz {
+			s.Czxid = lw.Zxid
+		}
+		if r.Mz {
+			s.Mzxid = lw.Zxid
+		}
+		if r.Pz {
+			s.Pzxid = lw.Zxid
+		}
+		lw.Results = append(lw.Results, Result{Path: r.Path, Stat: s, HasStat: r.HasStat})
+	}
+	return lw, true
+}
+
+func (lw *lastWrite) written() Written {
+	return Written{Results: lw.Results, Zxid: lw.Zxid}
+}
+
+// Init creates the fresh tree ZooKeeper starts with, if the tenant has
+// none: "/" (all-zero Stat, world:anyone ALL), /zookeeper, /zookeeper/quota
+// and /zookeeper/config (empty data, world:anyone READ, aversion −1).
+func (tr *Tree) Init(ctx context.Context) error {
+	_, err := store.Transact(ctx, tr.db, func(tx store.Tx) (struct{}, error) {
+		root, _ := keys.NewPath("/")
+		b, err := tx.Get(tr.t.Stat(root)).Get()
+		if err != nil || b != nil {
+			return struct{}{}, err
+		}
+		nodes := []struct {
+			path     string
+			children int
+			acl      []ACL
+			aversion int32
+		}{
+			{"/", 1, OpenACLUnsafe, 0},
+			{"/zookeeper", 2, OpenACLUnsafe, 0},
+			{"/zookeeper/quota", 0, OpenACLUnsafe, 0},
+			{"/zookeeper/config", 0, ReadACLUnsafe, -1},
+		}
+		for _, n := range nodes {
+			kp, _ := keys.NewPath(n.path)
+			rec := record{acl: n.acl, aversion: n.aversion}
+			enc, _ := rec.encode()
+			tx.Set(tr.t.Stat(kp), enc)
+			if n.children > 0 {
+				tx.Set(tr.t.ChildCounts(kp), counterParam(uint64(n.children)))
+			}
+			if n.path != "/" {
+				child, err := tr.t.Child(kp)
+				if err != nil {
+					return struct{}{}, err
+				}
+				tx.Set(child, nil)
+			}
+		}
+		return struct{}{}, nil
+	})
+	return err
+}
+
+// --- reads ---
+
+// Read is the outcome of a read: the read version's zxid goes in the reply
+// header.
+type Read struct {
+	Data     []byte
+	Stat     Stat
+	Children []string
+	ACL      []ACL
+	Count    int32
+	Zxid     int64
+}
+
+// readNode reads p's stat (and data if withData) in r.
+func (tr *Tree) readNode(r store.Reader, p string, withData bool) (*node, []byte, error) {
+	if p == "" {
+		p = "/"
+	}
+	kp, ok := key(p)
+	if !ok {
+		return &node{}, nil, nil
+	}
+	rg := tr.t.NodeStat(kp)
+	if withData {
+		rg = tr.t.Node(kp)
+	}
+	rows, err := r.GetRange(rg, store.RangeOptions{Mode: store.StreamingWantAll}).GetSlice()
+	if err != nil {
+		return nil, nil, err
+	}
+	n := &node{}
+	var data []byte
+	statKey, countsKey, pzKey := tr.t.Stat(kp), tr.t.ChildCounts(kp), tr.t.Pzxid(kp)
+	for _, kv := range rows {
+		switch string(kv.Key) {
+		case string(statKey):
+			n.rec, err = decodeRecord(kv.Value)
+			if err != nil {
+				return nil, nil, fmt.Errorf("stat of %s: %w", p, err)
+			}
+			n.exists = true
+		case string(countsKey):
+			n.counts = decodeCounts(kv.Value)
+		case string(pzKey):
+			if len(kv.Value) == 10 {
+				copy(n.pzxid.stamp[:], kv.Value)
+				n.hasPz = true
+			}
+		default:
+			data = append(data, kv.Value...)
+		}
+	}
+	if n.exists && !n.rec.dataNull && data == nil {
+		data = []byte{}
+	}
+	return n, data, nil
+}
+
+func readZxid(r store.Reader) (int64, error) {
+	rv, err := r.GetReadVersion().Get()
+	return ReadZxid(rv), err
+}
+
+var noStamp store.Versionstamp
+
+// GetData returns p's data and Stat.
+func (tr *Tree) GetData(ctx context.Context, a Auth, p string) (Read, error) {
+	return store.ReadTransact(ctx, tr.db, func(r store.Reader) (Read, error) {
+		return tr.getData(r, a, p)
+	})
+}
+
+func (tr *Tree) getData(r store.Reader, a Auth, p string) (Read, error) {
+	n, data, err := tr.readNode(r, p, true)
+	if err != nil {
+		return Read{}, err
+	}
+	if !n.exists {
+		return Read{}, ErrNoNode
+	}
+	if !a.allowed(n.rec.acl, PermRead) {
+		return Read{}, ErrNoAuth
+	}
+	z, err := readZxid(r)
+	return Read{Data: data, Stat: n.stat(noStamp), Zxid: z}, err
+}
+
+// Exists returns p's Stat.
+func (tr *Tree) Exists(ctx context.Context, a Auth, p string) (Read, error) {
+	if strings.IndexByte(p, 0) >= 0 {
+		return Read{}, ErrBadArguments
+	}
+	return store.ReadTransact(ctx, tr.db, func(r store.Reader) (Read, error) {
+		n, _, err := tr.readNode(r, p, false)
+		if err != nil {
+			return Read{}, err
+		}
+		z, err := readZxid(r)
+		if err != nil {
+			return Read{}, err
+		}
+		if !n.exists {
+			return Read{Zxid: z}, ErrNoNode
+		}
+		if !a.allowed(n.rec.acl, PermRead) {
+			return Read{Zxid: z}, ErrNoAuth
+		}
+		return Read{Stat: n.stat(noStamp), Zxid: z}, nil
+	})
+}
+
+// GetChildren returns p's children's names (unordered, as ZooKeeper's)
+// and p's Stat.
+func (tr *Tree) GetChildren(ctx context.Context, a Auth, p string) (Read, error) {
+	return store.ReadTransact(ctx, tr.db, func(r store.Reader) (Read, error) {
+		return tr.getChildren(r, a, p)
+	})
+}
+
+func (tr *Tree) getChildren(r store.Reader, a Auth, p string) (Read, error) {
+	n, _, err := tr.readNode(r, p, false)
+	if err != nil {
+		return Read{}, err
+	}
+	if !n.exists {
+		return Read{}, ErrNoNode
+	}
+	if !a.allowed(n.rec.acl, PermRead) {
+		return Read{}, ErrNoAuth
+	}
+	names, err := tr.children(r, p)
+	if err != nil {
+		return Read{}, err
+	}
+	z, err := readZxid(r)
+	return Read{Children: names, Stat: n.stat(noStamp), Zxid: z}, err
+}
+
+func (tr *Tree) children(r store.Reader, p string) ([]string, error) {
+	if p == "" {
+		p = "/"
+	}
+	kp, _ := key(p)
+	rows, err := r.GetRange(tr.t.Children(kp), store.RangeOptions{Mode: store.StreamingWantAll}).GetSlice()
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(rows))
+	for _, kv := range rows {
+		name, err := tr.t.ParseChild(kv.Key)
+		if err != nil {
+			return nil, err
+		}
+		names = append(names, name)
+	}
+	return names, nil
+}
+
+// GetACL returns p's ACL and Stat; it needs READ or ADMIN, and without
+// ADMIN digest ids come back as "user:x".
+func (tr *Tree) GetACL(ctx context.Context, a Auth, p string) (Read, error) {
+	return store.ReadTransact(ctx, tr.db, func(r store.Reader) (Read, error) {
+		n, _, err := tr.readNode(r, p, false)
+		if err != nil {
+			return Read{}, err
+		}
+		if !n.exists {
+			return Read{}, ErrNoNode
+		}
+		admin := a.allowed(n.rec.acl, PermAdmin)
+		if !admin && !a.allowed(n.rec.acl, PermRead) {
+			return Read{}, ErrNoAuth
+		}
+		z, err := readZxid(r)
+		return Read{ACL: visibleACL(n.rec.acl, admin), Stat: n.stat(noStamp), Zxid: z}, err
+	})
+}
+
+// GetAllChildrenNumber counts p's descendants (not p).
+func (tr *Tree) GetAllChildrenNumber(ctx context.Context, a Auth, p string) (Read, error) {
+	return store.ReadTransact(ctx, tr.db, func(r store.Reader) (Read, error) {
+		n, _, err := tr.readNode(r, p, false)
+		if err != nil {
+			return Read{}, err
+		}
+		if !n.exists {
+			return Read{}, ErrNoNode
+		}
+		if !a.allowed(n.rec.acl, PermRead) {
+			return Read{}, ErrNoAuth
+		}
+		if p == "" {
+			p = "/"
+		}
+		count := int32(0)
+		queue := []string{p}
+		for len(queue) > 0 {
+			cur := queue[0]
+			queue = queue[1:]
+			names, err := tr.children(r, cur)
+			if err != nil {
+				return Read{}, err
+			}
+			for _, name := range names {
+				count++
+				if cur == "/" {
+					queue = append(queue, "/"+name)
+				} else {
+					queue = append(queue, cur+"/"+name)
+				}
+			}
+		}
+		z, err := readZxid(r)
+		return Read{Count: count, Zxid: z}, err
+	})
+}
+
+// GetEphemerals returns the session's ephemeral nodes whose path starts
+// with prefix (a plain string prefix; "", blank or "/" means all).
+func (tr *Tree) GetEphemerals(ctx context.Context, session int64, prefix string) (Read, error) {
+	return store.ReadTransact(ctx, tr.db, func(r store.Reader) (Read, error) {
+		paths, err := tr.ephemerals(r, session)
+		if err != nil {
+			return Read{}, err
+		}
+		all := strings.TrimSpace(prefix) == "" || prefix == "/"
+		var out []string
+		for _, p := range paths {
+			if all || strings.HasPrefix(p, prefix) {
+				out = append(out, p)
+			}
+		}
+		z, err := readZxid(r)
+		return Read{Children: out, Zxid: z}, err
+	})
+}
+
+func (tr *Tree) ephemerals(r store.Reader, session int64) ([]string, error) {
+	rows, err := r.GetRange(tr.t.Ephemerals(session), store.RangeOptions{Mode: store.StreamingWantAll}).GetSlice()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, kv := range rows {
+		_, p, err := tr.t.ParseEphemeral(kv.Key)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.String())
+	}
+	return out, nil
+}
+
+// ReadOp is one op of a multiRead: GetData or GetChildren of Path.
+type ReadOp struct {
+	Path     string
+	Children bool
+}
+
+// MultiRead runs ops against one state; each succeeds or fails on its own.
+func (tr *Tree) MultiRead(ctx context.Context, a Auth, ops []ReadOp) ([]Read, []error, int64, error) {
+	type out struct {
+		reads []Read
+		errs  []error
+		zxid  int64
+	}
+	o, err := store.ReadTransact(ctx, tr.db, func(r store.Reader) (out, error) {
+		o := out{reads: make([]Read, len(ops)), errs: make([]error, len(ops))}
+		for i, op := range ops {
+			var rd Read
+			var err error
+			if op.Children {
+				rd, err = tr.getChildren(r, a, op.Path)
+			} else {
+				rd, err = tr.getData(r, a, op.Path)
+			}
+			var se store.Error
+			if errors.As(err, &se) {
+				return o, err
+			}
+			o.reads[i], o.errs[i] = rd, err
+		}
+		z, err := readZxid(r)
+		o.zxid = z
+		return o, err
+	})
+	return o.reads, o.errs, o.zxid, err
+}
+
+// Sync returns the zxid of the newest state: a read version taken now
+// covers every commit acknowledged before.
+func (tr *Tree) Sync(ctx context.Context) (int64, error) {
+	return store.ReadTransact(ctx, tr.db, readZxid)
+}

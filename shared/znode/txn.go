@@ -1,0 +1,474 @@
+package znode
+
+import (
+	"fmt"
+	"strings"
+
+	"zkfdb/shared/keys"
+	"zkfdb/shared/store"
+)
+
+// node is what a transaction knows of one path: loaded once, then changed
+// in place by the transaction's own ops, so that the ops of a multi see
+// the state left by the ones before them (the store cannot give it back:
+// versionstamped values are unreadable until commit).
+type node struct {
+	exists bool
+	rec    record
+	counts uint64 // child counters (keys.ChildCounts)
+	pzxid  zx
+	hasPz  bool // pzxid recorded; otherwise it equals czxid
+}
+
+func (n *node) stat(own store.Versionstamp) Stat {
+	pz := n.rec.czxid
+	if n.hasPz {
+		pz = n.pzxid
+	}
+	owner := n.rec.owner
+	if !isSessionEphemeral(owner) {
+		owner = 0
+	}
+	return Stat{
+		Czxid:          n.rec.czxid.resolve(own),
+		Mzxid:          n.rec.mzxid.resolve(own),
+		Ctime:          n.rec.ctime,
+		Mtime:          n.rec.mtime,
+		Version:        n.rec.version,
+		Cversion:       visibleCversion(n.counts),
+		Aversion:       n.rec.aversion,
+		EphemeralOwner: owner,
+		DataLength:     n.rec.dataLength,
+		NumChildren:    numChildren(n.counts),
+		Pzxid:          pz.resolve(own),
+	}
+}
+
+// txn applies ops in one store transaction.
+type txn struct {
+	tx    store.Tx
+	t     keys.Tenant
+	c     Caller
+	nodes map[string]*node
+	// stats of results, resolved after commit with the versionstamp
+	results []pendingResult
+}
+
+// pendingResult is one op's result; its Stat is resolved after commit.
+type pendingResult struct {
+	Path string
+	snap node // the node after the op, for its Stat
+	has  bool // the op's reply carries a Stat
+}
+
+func newTxn(tx store.Tx, t keys.Tenant, c Caller) *txn {
+	return &txn{tx: tx, t: t, c: c, nodes: map[string]*node{}}
+}
+
+// key returns p as a keys.Path; a path too long for a key is no node of
+// ours.
+func key(p string) (keys.Path, bool) {
+	kp, err := keys.NewPath(p)
+	return kp, err == nil
+}
+
+// load returns what the transaction knows of p, reading it the first
+// time: the stat record by a serializable read (its existence, ACL and
+// versions decide ops), the child counters and pzxid by snapshot reads,
+// since siblings' creates and deletes change them with blind writes that
+// must not conflict with us. An op whose outcome depends on them adds
+// their read conflict itself (needCounts).
+func (x *txn) load(p string) (*node, error) {
+	if p == "" {
+		p = "/"
+	}
+	if n, ok := x.nodes[p]; ok {
+		return n, nil
+	}
+	n := &node{}
+	kp, ok := key(p)
+	if !ok {
+		x.nodes[p] = n
+		return n, nil
+	}
+	statF := x.tx.Get(x.t.Stat(kp))
+	countsF := x.tx.Snapshot().Get(x.t.ChildCounts(kp))
+	pzF := x.tx.Snapshot().Get(x.t.Pzxid(kp))
+	b, err := statF.Get()
+	if err != nil {
+		return nil, err
+	}
+	cb, err := countsF.Get()
+	if err != nil {
+		return nil, err
+	}
+	pb, err := pzF.Get()
+	if err != nil {
+		return nil, err
+	}
+	if b != nil {
+		n.rec, err = decodeRecord(b)
+		if err != nil {
+			return nil, fmt.Errorf("stat of %s: %w", p, err)
+		}
+		n.exists = true
+		n.counts = decodeCounts(cb)
+		if len(pb) == 10 {
+			copy(n.pzxid.stamp[:], pb)
+			n.hasPz = true
+		}
+	}
+	x.nodes[p] = n
+	return n, nil
+}
+
+// needCounts adds the read conflict on p's child counters and pzxid: the
+// op's outcome or reply depends on them.
+func (x *txn) needCounts(p string) error {
+	kp, ok := key(p)
+	if !ok {
+		return nil
+	}
+	if err := x.tx.AddReadConflictKey(x.t.ChildCounts(kp)); err != nil {
+		return err
+	}
+	return x.tx.AddReadConflictKey(x.t.Pzxid(kp))
+}
+
+func (x *txn) result(p string, n *node) {
+	r := pendingResult{Path: p}
+	if n != nil {
+		r.snap, r.has = *n, true
+	}
+	x.results = append(x.results, r)
+}
+
+// writeStat stores n's record: with the versionstamp when its mzxid is
+// this transaction's.
+func (x *txn) writeStat(kp keys.Path, n *node) {
+	b, stamped := n.rec.encode()
+	if stamped {
+		x.tx.SetVersionstampedValue(x.t.Stat(kp), b)
+	} else {
+		x.tx.Set(x.t.Stat(kp), b)
+	}
+}
+
+func (x *txn) writeData(kp keys.Path, data []byte) {
+	for i, chunk := range keys.SplitData(data) {
+		x.tx.Set(x.t.Chunk(kp, i), chunk)
+	}
+	x.tx.ClearRange(x.t.ChunksFrom(kp, keys.ChunkCount(len(data))))
+}
+
+// childChanged records a child create or delete on parent: counters by
+// atomic add, pzxid by versionstamp, both blind.
+func (x *txn) childChanged(parent string, n *node, delta uint64) {
+	kp, _ := key(parent)
+	x.tx.Atomic(store.Add, x.t.ChildCounts(kp), counterParam(delta))
+	x.tx.SetVersionstampedValue(x.t.Pzxid(kp), store.AppendStampOffset(make([]byte, 10), 0))
+	n.counts += delta
+	n.pzxid, n.hasPz = zx{pending: true}, true
+}
+
+// splitParent returns the parent of p as ZooKeeper computes it
+// (everything before the last '/', "" for the root's children).
+func splitParent(p string) (string, bool) {
+	i := strings.LastIndexByte(p, '/')
+	if i < 0 || strings.IndexByte(p, 0) >= 0 {
+		return "", false
+	}
+	parent := p[:i]
+	if parent == "" {
+		parent = "/"
+	}
+	return parent, true
+}
+
+var protected = map[string]bool{"/": true, "/zookeeper": true, "/zookeeper/quota": true, "/zookeeper/config": true}
+
+func (x *txn) create(op CreateOp) error {
+	mode, err := createMode(op)
+	if err != nil {
+		return err
+	}
+	if mode.ephemeral && x.c.Session == 0 {
+		return ErrSessionExpired
+	}
+	parentPath, ok := splitParent(op.Path)
+	if !ok {
+		return ErrBadArguments
+	}
+	acl, err := x.c.Auth.fixACL(op.ACL)
+	if err != nil {
+		return err
+	}
+	parent, err := x.load(parentPath)
+	if err != nil {
+		return err
+	}
+	if !parent.exists {
+		return ErrNoNode
+	}
+	if !x.c.Auth.allowed(parent.rec.acl, PermCreate) {
+		return ErrNoAuth
+	}
+	p := op.Path
+	if mode.sequential {
+		if err := x.needCounts(parentPath); err != nil {
+			return err
+		}
+		p += fmt.Sprintf("%010d", storedCversion(parent.counts))
+	}
+	if !validPath(p) {
+		return ErrBadArguments
+	}
+	kp, ok := key(p)
+	if !ok {
+		return ErrBadArguments
+	}
+	n, err := x.load(p)
+	if err != nil {
+		return err
+	}
+	if n.exists {
+		return ErrNodeExists
+	}
+	if isSessionEphemeral(parent.rec.owner) {
+		return ErrNoChildrenForEphemerals
+	}
+	owner := int64(0)
+	switch {
+	case mode.ephemeral:
+		owner = x.c.Session
+	case mode.container:
+		owner = containerOwner
+	case mode.ttl:
+		owner = int64(ttlOwnerMark | uint64(op.TTL))
+	}
+	*n = node{exists: true, rec: record{
+		czxid: zx{pending: true}, mzxid: zx{pending: true},
+		ctime: x.c.Now, mtime: x.c.Now,
+		owner:      owner,
+		dataLength: int32(len(op.Data)),
+		dataNull:   op.Data == nil,
+		acl:        acl,
+	}}
+	x.writeStat(kp, n)
+	x.writeData(kp, op.Data)
+	child, err := x.t.Child(kp)
+	if err != nil {
+		return ErrBadArguments
+	}
+	x.tx.Set(child, nil)
+	if owner == x.c.Session && mode.ephemeral {
+		x.tx.Set(x.t.Ephemeral(x.c.Session, kp), nil)
+	}
+	x.childChanged(parentPath, parent, childCreated)
+	x.result(p, n)
+	return nil
+}
+
+type mode struct {
+	ephemeral, sequential, container, ttl bool
+}
+
+// createMode maps a create's flags and opcode to its mode, checking them
+// in ZooKeeper's order: unknown flags, then the TTL's range.
+func createMode(op CreateOp) (mode, error) {
+	var m mode
+	switch op.Flags {
+	case 0:
+	case 1:
+		m.ephemeral = true
+	case 2:
+		m.sequential = true
+	case 3:
+		m.ephemeral, m.sequential = true, true
+	case 4:
+		// The opcode decides: create(1) with the container flag makes a
+		// plain persistent node.
+		m.container = op.Container
+	case 5:
+		m.ttl = true
+	case 6:
+		m.ttl, m.sequential = true, true
+	default:
+		return m, ErrBadArguments
+	}
+	if m.ttl {
+		if op.TTL <= 0 || op.TTL > MaxTTL {
+			return m, ErrBadArguments
+		}
+	} else if op.TTL >= 0 {
+		return m, ErrBadArguments
+	}
+	return m, nil
+}
+
+func (x *txn) delete(op DeleteOp) error {
+	if protected[op.Path] {
+		return ErrBadArguments
+	}
+	parentPath, ok := splitParent(op.Path)
+	if !ok {
+		return ErrBadArguments
+	}
+	parent, err := x.load(parentPath)
+	if err != nil {
+		return err
+	}
+	if !parent.exists {
+		return ErrNoNode
+	}
+	if !x.c.Auth.allowed(parent.rec.acl, PermDelete) {
+		return ErrNoAuth
+	}
+	n, err := x.load(op.Path)
+	if err != nil {
+		return err
+	}
+	if !n.exists {
+		return ErrNoNode
+	}
+	if op.Version != -1 && op.Version != n.rec.version {
+		return ErrBadVersion
+	}
+	if err := x.needCounts(op.Path); err != nil {
+		return err
+	}
+	if numChildren(n.counts) > 0 {
+		return ErrNotEmpty
+	}
+	x.remove(op.Path, parentPath, n, parent)
+	x.result(op.Path, nil)
+	return nil
+}
+
+// remove deletes an existing, childless node and updates its parent.
+func (x *txn) remove(p, parentPath string, n, parent *node) {
+	kp, _ := key(p)
+	x.tx.ClearRange(x.t.Node(kp))
+	if child, err := x.t.Child(kp); err == nil {
+		x.tx.Clear(child)
+	}
+	if isSessionEphemeral(n.rec.owner) {
+		x.tx.Clear(x.t.Ephemeral(n.rec.owner, kp))
+	}
+	*n = node{}
+	x.childChanged(parentPath, parent, childDeleted)
+}
+
+func (x *txn) setData(op SetDataOp) error {
+	if !validPath(op.Path) {
+		return ErrBadArguments
+	}
+	n, err := x.load(op.Path)
+	if err != nil {
+		return err
+	}
+	if !n.exists {
+		return ErrNoNode
+	}
+	if !x.c.Auth.allowed(n.rec.acl, PermWrite) {
+		return ErrNoAuth
+	}
+	if op.Version != -1 && op.Version != n.rec.version {
+		return ErrBadVersion
+	}
+	if err := x.needCounts(op.Path); err != nil {
+		return err
+	}
+	kp, _ := key(op.Path)
+	n.rec.version++
+	n.rec.mzxid = zx{pending: true}
+	n.rec.mtime = x.c.Now
+	n.rec.dataLength = int32(len(op.Data))
+	n.rec.dataNull = op.Data == nil
+	x.writeStat(kp, n)
+	x.writeData(kp, op.Data)
+	x.result(op.Path, n)
+	return nil
+}
+
+func (x *txn) check(op CheckOp) error {
+	if !validPath(op.Path) {
+		return ErrBadArguments
+	}
+	n, err := x.load(op.Path)
+	if err != nil {
+		return err
+	}
+	if !n.exists {
+		return ErrNoNode
+	}
+	if !x.c.Auth.allowed(n.rec.acl, PermRead) {
+		return ErrNoAuth
+	}
+	if op.Version != -1 && op.Version != n.rec.version {
+		return ErrBadVersion
+	}
+	x.result(op.Path, nil)
+	return nil
+}
+
+func (x *txn) setACL(op SetACLOp) error {
+	if !validPath(op.Path) {
+		return ErrBadArguments
+	}
+	acl, err := x.c.Auth.fixACL(op.ACL)
+	if err != nil {
+		return err
+	}
+	n, err := x.load(op.Path)
+	if err != nil {
+		return err
+	}
+	if !n.exists {
+		return ErrNoNode
+	}
+	if !x.c.Auth.allowed(n.rec.acl, PermAdmin) {
+		return ErrNoAuth
+	}
+	if op.Version != -1 && op.Version != n.rec.aversion {
+		return ErrBadVersion
+	}
+	if err := x.needCounts(op.Path); err != nil {
+		return err
+	}
+	kp, _ := key(op.Path)
+	n.rec.aversion++
+	n.rec.acl = acl
+	x.writeStat(kp, n)
+	x.result(op.Path, n)
+	return nil
+}
+
+// validPath is ZooKeeper's PathUtils.validatePath: a leading '/', no
+// trailing '/' (but "/"), no empty, "." or ".." component, and none of
+// U+0000–001F, U+007F–009F, U+D800–F8FF, U+FFF0–FFFF, nor characters
+// beyond the BMP (Java sees surrogates) or bad UTF-8 (U+FFFD).
+func validPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	if p == "/" {
+		return true
+	}
+	if p[len(p)-1] == '/' {
+		return false
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+	}
+	for _, r := range p {
+		// Bad UTF-8 decodes as U+FFFD, which the last range rejects.
+		switch {
+		case r <= 0x1f, r >= 0x7f && r <= 0x9f, r >= 0xd800 && r <= 0xf8ff, r >= 0xfff0:
+			return false
+		}
+	}
+	return true
+}

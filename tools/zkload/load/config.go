@@ -112,7 +112,8 @@ type Config struct {
 }
 
 // withDefaults returns c with zero fields set to their defaults, or an
-// error for values that make no sense.
+// error for values that make no sense. It is idempotent: a negative Warmup
+// stays negative.
 func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.Sessions, DefaultSessions)
 	setDefault(&c.Depth, DefaultDepth)
@@ -134,7 +135,6 @@ func (c Config) withDefaults() (Config, error) {
 	case !strings.HasPrefix(c.Prefix, "/") || strings.HasSuffix(c.Prefix, "/"):
 		return c, fmt.Errorf("prefix %q: want an absolute path not ending in /", c.Prefix)
 	}
-	c.Warmup = max(c.Warmup, 0)
 	return c, nil
 }
 

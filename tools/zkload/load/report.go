@@ -62,7 +62,8 @@ func (r *Report) Result(w Workload, target string) *Result {
 }
 
 // Ratio compares a target's result with the baseline's for one workload.
-// A ratio is NaN when it is undefined (a zero or missing baseline).
+// A ratio is NaN when it is undefined: a baseline without successful
+// requests, or for P99 a target without them.
 type Ratio struct {
 	Workload         Workload
 	Target, Baseline string
@@ -94,13 +95,17 @@ func (r *Report) Ratios() []Ratio {
 			if b == nil || x == nil {
 				continue
 			}
-			out = append(out, Ratio{
+			r := Ratio{
 				Workload:  res.Workload,
 				Target:    t,
 				Baseline:  base,
 				OpsPerSec: ratio(x.OpsPerSec(), b.OpsPerSec()),
-				P99:       ratio(float64(x.Latency.Quantile(0.99)), float64(b.Latency.Quantile(0.99))),
-			})
+				P99:       math.NaN(),
+			}
+			if x.Latency.Count() > 0 { // else there is no p99 to compare
+				r.P99 = ratio(float64(x.Latency.Quantile(0.99)), float64(b.Latency.Quantile(0.99)))
+			}
+			out = append(out, r)
 		}
 	}
 	return out
@@ -124,8 +129,12 @@ func (r *Report) WriteText(out io.Writer) error {
 	if c.Ops > 0 {
 		length = fmt.Sprintf("%d ops per workload", c.Ops)
 	}
-	fmt.Fprintf(&b, "zkload: %d sessions x depth %d, %d-byte values, %s after %v warm-up, %d children, %d%% reads in mixed\n\n",
-		c.Sessions, c.Depth, c.ValueSize, length, c.Warmup, c.Children, c.ReadPercent)
+	warmup := "no warm-up"
+	if c.Warmup > 0 {
+		warmup = fmt.Sprintf("after %v warm-up", c.Warmup)
+	}
+	fmt.Fprintf(&b, "zkload: %d sessions x depth %d, %d-byte values, %s %s, %d children, %d%% reads in mixed\n\n",
+		c.Sessions, c.Depth, c.ValueSize, length, warmup, c.Children, c.ReadPercent)
 
 	rows := [][]string{{"workload", "target", "ops/s", "p50 ms", "p99 ms", "max ms", "ok", "errors"}}
 	for _, res := range r.Results {
@@ -259,7 +268,7 @@ func (r *Report) WriteJSON(out io.Writer) error {
 			Depth:         c.Depth,
 			ValueSize:     c.ValueSize,
 			Ops:           c.Ops,
-			WarmupSeconds: c.Warmup.Seconds(),
+			WarmupSeconds: max(c.Warmup, 0).Seconds(),
 			Children:      c.Children,
 			ReadPercent:   c.ReadPercent,
 		},

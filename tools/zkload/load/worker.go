@@ -63,14 +63,13 @@ func (w *worker) do() (write bool, err error) {
 // workers, Depth per session.
 func setup(ctx context.Context, conns []*zk.Conn, w Workload, cfg Config, root string) ([]*worker, error) {
 	value := bytes.Repeat([]byte("z"), cfg.ValueSize)
-	sessionNode := func(i int) string { return fmt.Sprintf("%s/s%d", root, i) }
 
 	var paths []string
 	var data []byte
 	switch w {
 	case Create, SetData, GetData, Mixed:
 		for i := range conns {
-			paths = append(paths, sessionNode(i))
+			paths = append(paths, sessionNode(root, i))
 		}
 		if w != Create {
 			data = value
@@ -99,8 +98,8 @@ func setup(ctx context.Context, conns []*zk.Conn, w Workload, cfg Config, root s
 			wk := &worker{
 				conn:        c,
 				workload:    w,
-				node:        sessionNode(i),
-				prefix:      fmt.Sprintf("%s/n%d-", sessionNode(i), lane),
+				node:        sessionNode(root, i),
+				prefix:      fmt.Sprintf("%s/n%d-", sessionNode(root, i), lane),
 				value:       value,
 				readPercent: cfg.ReadPercent,
 				rng:         rand.New(rand.NewPCG(uint64(i), uint64(lane))),
@@ -113,6 +112,9 @@ func setup(ctx context.Context, conns []*zk.Conn, w Workload, cfg Config, root s
 	}
 	return workers, nil
 }
+
+// sessionNode returns the path of session i's own node under root.
+func sessionNode(root string, i int) string { return fmt.Sprintf("%s/s%d", root, i) }
 
 // phase says when the workers stop and whether latencies are kept.
 type phase struct {

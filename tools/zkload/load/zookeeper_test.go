@@ -1,0 +1,244 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"go.uber.org/zap/zaptest"
+
+	"zkfdb/internal/zkref"
+)
+
+// startZooKeeper starts Debian's ZooKeeper for one test. ZooKeeper allows
+// 60 connections per client address by default; zkload opens more.
+func startZooKeeper(t *testing.T) Target {
+	t.Helper()
+	srv := zkref.StartT(t, zkref.Options{Config: []string{"maxClientCnxns=0"}})
+	return Target{Label: "zookeeper", Servers: []string{srv.Addr()}}
+}
+
+// checker opens one session for the test's own reads of the tree.
+func checker(t *testing.T, ctx context.Context, target Target) *zk.Conn {
+	t.Helper()
+	c, err := connectOne(ctx, zaptest.NewLogger(t), target.Servers, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// TestWorkloadsAgainstZooKeeper runs every workload for a fixed number of
+// requests against a real ZooKeeper, keeps the tree, checks that it shows
+// exactly the writes the result counts, then deletes it with Cleanup.
+func TestWorkloadsAgainstZooKeeper(t *testing.T) {
+	target := startZooKeeper(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	check := checker(t, ctx, target)
+	cfg := Config{
+		Sessions:    8,
+		Depth:       2,
+		ValueSize:   37,
+		Ops:         1000,
+		Warmup:      100 * time.Millisecond,
+		Children:    25,
+		ReadPercent: 70,
+		Prefix:      "/zkloadtest",
+		Keep:        true,
+	}
+
+	for _, w := range Workloads {
+		t.Run(string(w), func(t *testing.T) {
+			log := zaptest.NewLogger(t)
+			res, err := Run(ctx, log, target, w, cfg)
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if res.OK != cfg.Ops || len(res.Errors) != 0 {
+				t.Fatalf("ok %d, errors %v; want %d requests, no errors", res.OK, res.Errors, cfg.Ops)
+			}
+			if got := res.Latency.Count(); got != uint64(res.OK) {
+				t.Errorf("latency count %d, want %d", got, res.OK)
+			}
+			p50, p99, maxLat := res.Latency.Quantile(0.5), res.Latency.Quantile(0.99), res.Latency.Max()
+			if p50 <= 0 || p50 > p99 || p99 > maxLat {
+				t.Errorf("p50 %v, p99 %v, max %v: want 0 < p50 <= p99 <= max", p50, p99, maxLat)
+			}
+			if res.Elapsed <= 0 || res.OpsPerSec() <= 0 {
+				t.Errorf("elapsed %v, %v ops/s: want positive", res.Elapsed, res.OpsPerSec())
+			}
+			if !strings.HasPrefix(res.Root, cfg.Prefix+"-") {
+				t.Errorf("root %q is not named after prefix %q", res.Root, cfg.Prefix)
+			}
+
+			writes := res.Writes + res.WarmupWrites
+			switch w {
+			case Create:
+				if res.Writes != res.OK {
+					t.Errorf("create: %d writes of %d requests, want all", res.Writes, res.OK)
+				}
+				var created int64
+				for i := range cfg.Sessions {
+					kids, _, err := check.Children(sessionNode(res.Root, i))
+					if err != nil {
+						t.Fatal(err)
+					}
+					created += int64(len(kids))
+					for _, k := range kids[:min(len(kids), 3)] {
+						checkData(t, check, sessionNode(res.Root, i)+"/"+k, cfg.ValueSize)
+					}
+				}
+				if created != writes {
+					t.Errorf("create: %d nodes exist, want %d (%d measured + %d warm-up)", created, writes, res.Writes, res.WarmupWrites)
+				}
+			case SetData, GetData, Mixed:
+				var versions int64
+				for i := range cfg.Sessions {
+					versions += int64(checkData(t, check, sessionNode(res.Root, i), cfg.ValueSize).Version)
+				}
+				if versions != writes {
+					t.Errorf("%s: session nodes' versions add up to %d, want %d setData (%d measured + %d warm-up)", w, versions, writes, res.Writes, res.WarmupWrites)
+				}
+				switch wantWrites := map[Workload]float64{SetData: 1, GetData: 0, Mixed: 0.3}[w]; {
+				case w != Mixed && float64(res.Writes) != wantWrites*float64(res.OK):
+					t.Errorf("%s: %d writes of %d requests, want %v of them", w, res.Writes, res.OK, wantWrites)
+				case w == Mixed && (res.Writes < res.OK*15/100 || res.Writes > res.OK*45/100):
+					// 30% writes: 300 ± 14.5 (one sigma) of 1000.
+					t.Errorf("mixed: %d writes of %d requests, want about 30%%", res.Writes, res.OK)
+				}
+			case GetChildren:
+				kids, _, err := check.Children(res.Root + "/children")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(kids) != cfg.Children || res.Writes != 0 {
+					t.Errorf("getChildren: %d children, %d writes; want %d, 0", len(kids), res.Writes, cfg.Children)
+				}
+			}
+
+			if err := Cleanup(ctx, log, target, res.Root); err != nil {
+				t.Fatalf("Cleanup: %v", err)
+			}
+			if ok, _, err := check.Exists(res.Root); err != nil || ok {
+				t.Fatalf("after Cleanup: Exists(%s) = %v, %v; want false", res.Root, ok, err)
+			}
+		})
+	}
+}
+
+// checkData checks that path holds size bytes and returns its stat.
+func checkData(t *testing.T, c *zk.Conn, path string, size int) *zk.Stat {
+	t.Helper()
+	data, stat, err := c.Get(path)
+	if err != nil {
+		t.Fatalf("get %s: %v", path, err)
+	}
+	if len(data) != size {
+		t.Errorf("%s holds %d bytes, want %d", path, len(data), size)
+	}
+	return stat
+}
+
+// TestCompareAgainstZooKeeper runs the comparison path (RunAll with two
+// targets, here the same server under two names) and checks the report,
+// the ratios and that every run deleted its root.
+func TestCompareAgainstZooKeeper(t *testing.T) {
+	zk := startZooKeeper(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	a, b := Target{Label: "a", Servers: zk.Servers}, Target{Label: "b", Servers: zk.Servers}
+	cfg := Config{Sessions: 4, Ops: 300, Warmup: -1, Prefix: "/zkloadcmp"}
+
+	rep, err := RunAll(ctx, zaptest.NewLogger(t), []Target{a, b}, []Workload{Create, GetData}, cfg)
+	if err != nil {
+		t.Fatalf("RunAll: %v", err)
+	}
+	var got []string
+	for _, res := range rep.Results {
+		got = append(got, string(res.Workload)+"/"+res.Target)
+		if res.OK != cfg.Ops || res.WarmupOK != 0 {
+			t.Errorf("%s/%s: ok %d, warm-up %d; want %d, 0 (no warm-up)", res.Workload, res.Target, res.OK, res.WarmupOK, cfg.Ops)
+		}
+	}
+	if want := "create/a create/b getData/a getData/b"; strings.Join(got, " ") != want {
+		t.Fatalf("results %q, want %q", got, want)
+	}
+	ratios := rep.Ratios()
+	if len(ratios) != 2 {
+		t.Fatalf("%d ratios, want 2: %+v", len(ratios), ratios)
+	}
+	for _, x := range ratios {
+		if x.Target != "b" || x.Baseline != "a" || !(x.OpsPerSec > 0) || math.IsInf(x.OpsPerSec, 0) || !(x.P99 > 0) || math.IsInf(x.P99, 0) {
+			t.Errorf("ratio %+v: want b against a, finite and positive", x)
+		}
+	}
+
+	var text, js bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(text.String(), "\ncreate "); n != 3 { // two results, one ratio
+		t.Errorf("text report has %d create rows, want 3:\n%s", n, text.String())
+	}
+	var doc struct {
+		Results []struct{ OK int64 }
+		Ratios  []struct {
+			OpsPerSec *float64 `json:"ops_per_s"`
+		}
+	}
+	if err := json.Unmarshal(js.Bytes(), &doc); err != nil {
+		t.Fatalf("JSON report: %v\n%s", err, js.String())
+	}
+	if len(doc.Results) != 4 || doc.Results[0].OK != cfg.Ops || len(doc.Ratios) != 2 || doc.Ratios[0].OpsPerSec == nil {
+		t.Errorf("JSON report lacks results or ratios:\n%s", js.String())
+	}
+
+	kids, _, err := checker(t, ctx, a).Children("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range kids {
+		if strings.HasPrefix(k, "zkloadcmp") {
+			t.Errorf("root /%s is left after the runs", k)
+		}
+	}
+}
+
+// TestDurationAgainstZooKeeper checks the timed mode: the measured phase
+// lasts at least Duration and ends soon after.
+func TestDurationAgainstZooKeeper(t *testing.T) {
+	target := startZooKeeper(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cfg := Config{Sessions: 2, Duration: 300 * time.Millisecond, Warmup: -1, Prefix: "/zkloadtime"}
+	res, err := Run(ctx, zaptest.NewLogger(t), target, GetData, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Elapsed < cfg.Duration || res.Elapsed > cfg.Duration+10*time.Second || res.OK == 0 {
+		t.Errorf("elapsed %v with %d requests; want at least %v (and not 10s more) with some requests", res.Elapsed, res.OK, cfg.Duration)
+	}
+}
+
+// TestUnreachableServer checks that a run against a port nobody listens on
+// fails within ConnectTimeout instead of hanging.
+func TestUnreachableServer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	cfg := Config{Sessions: 3, ConnectTimeout: 500 * time.Millisecond}
+	_, err := Run(ctx, zaptest.NewLogger(t), Target{Servers: []string{"127.0.0.1:1"}}, GetData, cfg)
+	if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+		t.Fatalf("Run against 127.0.0.1:1 = %v (test context: %v); want the connect timeout", err, ctx.Err())
+	}
+}

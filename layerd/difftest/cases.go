@@ -1,0 +1,25 @@
+package difftest
+
+import (
+	"github.com/go-zookeeper/zk"
+)
+
+// Cases returns every differential case, in a stable order.
+func Cases() []Case {
+	var all []Case
+	for _, group := range [][]Case{
+		createCases(),
+	} {
+		all = append(all, group...)
+	}
+	return all
+}
+
+// D is data for a step.
+func D(s string) []byte { return []byte(s) }
+
+// Common ACLs.
+var (
+	open     = zk.WorldACL(zk.PermAll)
+	readOnly = zk.WorldACL(zk.PermRead)
+)

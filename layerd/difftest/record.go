@@ -1,0 +1,491 @@
+package difftest
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// Timeouts of one run. Every wait of the harness is bounded by one of them.
+const (
+	stepTimeout    = 30 * time.Second // one request and its reply
+	connectTimeout = 30 * time.Second // a new session
+	// AwaitTimeout bounds R.AwaitGone: how long the server's container and
+	// TTL reaper may take (the reference runs it every second).
+	AwaitTimeout   = 30 * time.Second
+	sessionTimeout = 10 * time.Second // requested; ZooKeeper clamps it to [2, 20] ticks
+)
+
+// Case is one scripted operation sequence. Run drives it through R; it may
+// branch on answers (both servers then get the same branch if they answer
+// the same) but must not depend on anything else.
+type Case struct {
+	Name string
+	Run  func(r *R)
+}
+
+// R is one run of a case against one server. Its methods are the steps;
+// each records one entry of the transcript. Paths given to steps are
+// relative to the case's root ("" is the root itself, "a/b" is
+// <root>/a/b); a path starting with '/' is absolute. Steps return what the
+// case may need later (a created path relative to the root, a version).
+//
+// R embeds session 0; S(i) gives the others. R is not safe for concurrent
+// use: a case is one sequential script.
+type R struct {
+	*Session
+	addr     string
+	root     string
+	start    time.Time
+	sessions []*Session
+	entries  []*entry
+	mask     []string // of the current step
+	nextMask []string // set by Mask for the next step
+	known    *knownMark
+}
+
+// Session is one client session of a run, opened on first use. Its watch
+// events are collected in arrival order for R.Events.
+type Session struct {
+	r    *R
+	idx  int
+	conn *zk.Conn
+	id   int64
+	stop chan struct{} // closed when go-zookeeper's goroutines are done
+
+	mu     sync.Mutex
+	events []zk.Event
+	closed bool
+}
+
+// abort ends a run that cannot go on (no session could be opened); the
+// transcript records it and Compare reports it as a harness failure.
+type abort struct{ err error }
+
+type entry struct {
+	session int
+	req     string
+	code    string
+	parts   []any // string or zxid; rendered once the run is over
+	known   *knownMark
+}
+
+type zxid int64
+
+type knownMark struct {
+	diff           *KnownDifference
+	want38, want39 string
+}
+
+// S returns session i of the run (0 is the one R embeds), connecting it
+// on first use.
+func (r *R) S(i int) *Session {
+	for len(r.sessions) <= i {
+		r.sessions = append(r.sessions, &Session{r: r, idx: len(r.sessions)})
+	}
+	s := r.sessions[i]
+	if s.conn == nil && !s.closed {
+		if err := s.connect(); err != nil {
+			panic(abort{fmt.Errorf("session s%d: %w", i, err)})
+		}
+	}
+	return s
+}
+
+func (s *Session) connect() error {
+	var (
+		has     = make(chan struct{})
+		hasOnce sync.Once
+	)
+	cb := func(ev zk.Event) {
+		if ev.Type == zk.EventSession && ev.State == zk.StateHasSession {
+			hasOnce.Do(func() { close(has) })
+		}
+		if ev.Type > 0 { // watch events; session events are not compared
+			s.mu.Lock()
+			s.events = append(s.events, ev)
+			s.mu.Unlock()
+		}
+	}
+	conn, events, err := zk.Connect([]string{s.r.addr}, sessionTimeout,
+		zk.WithLogInfo(false), zk.WithLogger(discardLogger{}), zk.WithEventCallback(cb),
+		zk.WithMaxConnBufferSize(2<<20))
+	if err != nil {
+		return err
+	}
+	s.conn = conn
+	s.stop = make(chan struct{})
+	go func() {
+		for range events { // the channel is closed when the client stops
+		}
+		close(s.stop)
+	}()
+	select {
+	case <-has:
+	case <-time.After(connectTimeout):
+		s.closeConn()
+		return fmt.Errorf("no session with %s within %v", s.r.addr, connectTimeout)
+	}
+	s.id = conn.SessionID()
+	return nil
+}
+
+// closeConn closes the client and waits for its goroutines (bounded).
+func (s *Session) closeConn() {
+	if s.conn == nil || s.closed {
+		return
+	}
+	s.closed = true
+	s.conn.Close()
+	select {
+	case <-s.stop:
+	case <-time.After(stepTimeout):
+	}
+}
+
+type discardLogger struct{}
+
+func (discardLogger) Printf(string, ...any) {}
+
+var errStepTimeout = errors.New("no reply within the step timeout")
+
+// call runs one client request, bounded by stepTimeout: on timeout the
+// session is closed, which makes go-zookeeper return.
+func (s *Session) call(f func() error) error {
+	if s.closed {
+		return zk.ErrConnectionClosed
+	}
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(stepTimeout):
+		s.closeConn()
+		<-done
+		return errStepTimeout
+	}
+}
+
+// abs turns a case path into a server path.
+func (r *R) abs(p string) string {
+	switch {
+	case p == "":
+		return r.root
+	case strings.HasPrefix(p, "/"):
+		return p
+	default:
+		return r.root + "/" + p
+	}
+}
+
+// rel turns a server path into a case path (the inverse of abs).
+func (r *R) rel(p string) string {
+	switch {
+	case p == r.root:
+		return ""
+	case strings.HasPrefix(p, r.root+"/"):
+		return p[len(r.root)+1:]
+	default:
+		return p
+	}
+}
+
+// show renders a server path for the transcript: the root becomes "~".
+func (r *R) show(p string) string {
+	switch {
+	case p == r.root:
+		return "~"
+	case strings.HasPrefix(p, r.root+"/"):
+		return "~" + p[len(r.root):]
+	default:
+		return strconv.Quote(p)
+	}
+}
+
+// record appends an entry for a request of session s that ended with err.
+func (r *R) record(s *Session, req string, err error) *entry {
+	e := &entry{session: s.idx, req: req, code: codeOf(err), known: r.known}
+	r.known = nil
+	r.mask, r.nextMask = r.nextMask, nil
+	r.entries = append(r.entries, e)
+	return e
+}
+
+func (e *entry) add(parts ...any) { e.parts = append(e.parts, parts...) }
+
+// Mask hides Stat fields of the next step that are not deterministic on a
+// shared server (the root's cversion, numChildren and pzxid move with
+// every case). Field names are the Stat's: czxid, mzxid, pzxid, ctime,
+// mtime, version, cversion, aversion, owner, dataLength, numChildren.
+func (r *R) Mask(fields ...string) { r.nextMask = fields }
+
+func (r *R) masked(f string) bool { return slices.Contains(r.mask, f) }
+
+func (r *R) stat(e *entry, st *zk.Stat) {
+	if st == nil {
+		e.add(" stat=nil")
+		return
+	}
+	z := func(name string, v int64) {
+		if r.masked(name) {
+			e.add(" " + name + "=*")
+		} else {
+			e.add(" "+name+"=", zxid(v))
+		}
+	}
+	n := func(name string, v int32) {
+		if r.masked(name) {
+			e.add(" " + name + "=*")
+		} else {
+			e.add(fmt.Sprintf(" %s=%d", name, v))
+		}
+	}
+	e.add(" stat{")
+	z("czxid", st.Czxid)
+	z("mzxid", st.Mzxid)
+	z("pzxid", st.Pzxid)
+	if !r.masked("ctime") {
+		e.add(" ctime=" + r.timeOf(st.Ctime))
+	}
+	if !r.masked("mtime") {
+		e.add(" mtime=" + r.mtimeOf(st))
+	}
+	n("version", st.Version)
+	n("cversion", st.Cversion)
+	n("aversion", st.Aversion)
+	if !r.masked("owner") {
+		e.add(" owner=" + r.owner(st.EphemeralOwner))
+	}
+	n("dataLength", st.DataLength)
+	n("numChildren", st.NumChildren)
+	e.add(" }")
+}
+
+// timeOf renders a ctime: 0 stays 0; a wall-clock time of this run is
+// "now"; anything else is shown as a bad value.
+func (r *R) timeOf(ms int64) string {
+	if ms == 0 {
+		return "0"
+	}
+	t := time.UnixMilli(ms)
+	if t.After(r.start.Add(-10*time.Minute)) && t.Before(time.Now().Add(10*time.Minute)) {
+		return "now"
+	}
+	return fmt.Sprintf("BAD(%d)", ms)
+}
+
+// mtimeOf relates mtime to ctime: equal while the node was never modified
+// (mzxid == czxid), not earlier once it was.
+func (r *R) mtimeOf(st *zk.Stat) string {
+	switch {
+	case st.Mzxid == st.Czxid && st.Mtime == st.Ctime:
+		return "ctime"
+	case st.Mzxid == st.Czxid:
+		return fmt.Sprintf("BAD(mzxid=czxid, mtime-ctime=%dms)", st.Mtime-st.Ctime)
+	case st.Mtime >= st.Ctime && r.timeOf(st.Mtime) == "now":
+		return ">=ctime"
+	default:
+		return fmt.Sprintf("BAD(mtime-ctime=%dms)", st.Mtime-st.Ctime)
+	}
+}
+
+func (r *R) owner(id int64) string {
+	if id == 0 {
+		return "0"
+	}
+	for _, s := range r.sessions {
+		if s.id == id {
+			return fmt.Sprintf("s%d", s.idx)
+		}
+	}
+	return fmt.Sprintf("%#x", uint64(id))
+}
+
+// render turns the entries into transcript lines, replacing each zxid by
+// its rank among the zxids the run saw.
+func (r *R) render() []Line {
+	var seen []int64
+	for _, e := range r.entries {
+		for _, p := range e.parts {
+			if z, ok := p.(zxid); ok && z != 0 {
+				seen = append(seen, int64(z))
+			}
+		}
+	}
+	slices.Sort(seen)
+	seen = slices.Compact(seen)
+	rank := make(map[int64]int, len(seen))
+	for i, z := range seen {
+		rank[z] = i + 1
+	}
+	lines := make([]Line, len(r.entries))
+	for i, e := range r.entries {
+		var b strings.Builder
+		b.WriteString(e.code)
+		for _, p := range e.parts {
+			switch p := p.(type) {
+			case zxid:
+				if p == 0 {
+					b.WriteString("0")
+				} else {
+					fmt.Fprintf(&b, "Z%d", rank[int64(p)])
+				}
+			default:
+				fmt.Fprint(&b, p)
+			}
+		}
+		lines[i] = Line{Req: fmt.Sprintf("s%d %s", e.session, e.req), Result: b.String()}
+		if e.known != nil {
+			lines[i].Known = e.known
+			lines[i].Result = e.code
+		}
+	}
+	return lines
+}
+
+// Line is one step of a transcript.
+type Line struct {
+	Req    string // the request, as "s<session> <op> <args>"
+	Result string // the error code and the normalized answer
+	Known  *knownMark
+}
+
+// codeOf names the ZooKeeper error code behind a go-zookeeper error.
+func codeOf(err error) string {
+	if err == nil {
+		return "OK"
+	}
+	for code, e := range clientErrors {
+		if errors.Is(err, e) {
+			return code
+		}
+	}
+	var n int
+	if _, scanErr := fmt.Sscanf(err.Error(), "unknown error: %d", &n); scanErr == nil {
+		if name, ok := codeNames[n]; ok {
+			return name
+		}
+		return fmt.Sprintf("CODE(%d)", n)
+	}
+	if errors.Is(err, errStepTimeout) {
+		return "TIMEOUT"
+	}
+	return "CLIENT(" + err.Error() + ")"
+}
+
+// clientErrors maps go-zookeeper's sentinels to ZooKeeper's code names
+// (ZK-SEMANTICS §14); errors the client makes up itself are named after
+// the client.
+var clientErrors = map[string]error{
+	"APIERROR":                zk.ErrAPIError,
+	"NONODE":                  zk.ErrNoNode,
+	"NOAUTH":                  zk.ErrNoAuth,
+	"BADVERSION":              zk.ErrBadVersion,
+	"NOCHILDRENFOREPHEMERALS": zk.ErrNoChildrenForEphemerals,
+	"NODEEXISTS":              zk.ErrNodeExists,
+	"NOTEMPTY":                zk.ErrNotEmpty,
+	"SESSIONEXPIRED":          zk.ErrSessionExpired,
+	"INVALIDACL":              zk.ErrInvalidACL,
+	"AUTHFAILED":              zk.ErrAuthFailed,
+	"SESSIONMOVED":            zk.ErrSessionMoved,
+	"RECONFIGDISABLED":        zk.ErrReconfigDisabled,
+	"BADARGUMENTS":            zk.ErrBadArguments,
+	"CLIENT(closing)":         zk.ErrClosing,
+	"CLIENT(nothing)":         zk.ErrNothing,
+	"CLIENT(invalid path)":    zk.ErrInvalidPath,
+	"CLIENT(invalid flags)":   zk.ErrInvalidFlags,
+	"CONNECTIONCLOSED":        zk.ErrConnectionClosed,
+	"CLIENT(no server)":       zk.ErrNoServer,
+}
+
+// codeNames are ZooKeeper's error codes (ZK-SEMANTICS §14).
+var codeNames = map[int]string{
+	0: "OK", -1: "SYSTEMERROR", -2: "RUNTIMEINCONSISTENCY", -3: "DATAINCONSISTENCY",
+	-4: "CONNECTIONLOSS", -5: "MARSHALLINGERROR", -6: "UNIMPLEMENTED", -7: "OPERATIONTIMEOUT",
+	-8: "BADARGUMENTS", -12: "UNKNOWNSESSION", -13: "NEWCONFIGNOQUORUM", -14: "RECONFIGINPROGRESS",
+	-100: "APIERROR", -101: "NONODE", -102: "NOAUTH", -103: "BADVERSION",
+	-108: "NOCHILDRENFOREPHEMERALS", -110: "NODEEXISTS", -111: "NOTEMPTY", -112: "SESSIONEXPIRED",
+	-113: "INVALIDCALLBACK", -114: "INVALIDACL", -115: "AUTHFAILED", -118: "SESSIONMOVED",
+	-119: "NOTREADONLY", -120: "EPHEMERALONLOCALSESSION", -121: "NOWATCHER", -122: "REQUESTTIMEOUT",
+	-123: "RECONFIGDISABLED", -124: "SESSIONCLOSEDREQUIRESASLAUTH", -125: "QUOTAEXCEEDED",
+	-127: "THROTTLEDOP",
+}
+
+// fmtData renders data: null, short text quoted, anything else by length
+// and hash.
+func fmtData(b []byte) string {
+	switch {
+	case b == nil:
+		return "null"
+	case len(b) <= 64 && utf8.Valid(b):
+		return strconv.Quote(string(b))
+	default:
+		h := sha1.Sum(b)
+		return fmt.Sprintf("bytes(len=%d sha1=%s)", len(b), hex.EncodeToString(h[:8]))
+	}
+}
+
+func fmtACL(acl []zk.ACL) string {
+	if acl == nil {
+		return "[]"
+	}
+	parts := make([]string, len(acl))
+	for i, a := range acl {
+		parts[i] = fmt.Sprintf("%s:%s=%d", a.Scheme, a.ID, a.Perms)
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// fmtChildren renders children as a sorted set (ZooKeeper's order is a
+// Java HashSet's, ZK-SEMANTICS §13); long lists by count and hash.
+func fmtChildren(c []string) string {
+	s := slices.Clone(c)
+	sort.Strings(s)
+	if len(s) <= 40 {
+		return "[" + strings.Join(s, " ") + "]"
+	}
+	h := sha1.Sum([]byte(strings.Join(s, "/")))
+	return fmt.Sprintf("[%d children: %s %s … %s sha1=%s]", len(s), s[0], s[1], s[len(s)-1], hex.EncodeToString(h[:8]))
+}
+
+// run executes c against addr under root and returns its transcript; a
+// harness failure (no session) is returned as an error with the lines so
+// far.
+func run(ctx context.Context, addr, root string, c Case) (lines []Line, err error) {
+	r := &R{addr: addr, root: root, start: time.Now()}
+	defer func() {
+		for _, s := range r.sessions {
+			s.closeConn()
+		}
+	}()
+	defer func() {
+		if v := recover(); v != nil {
+			a, ok := v.(abort)
+			if !ok {
+				panic(v)
+			}
+			lines, err = r.render(), a.err
+		}
+	}()
+	r.Session = r.S(0)
+	if _, err := r.conn.Create(root, nil, zk.FlagPersistent, zk.WorldACL(zk.PermAll)); err != nil {
+		return nil, fmt.Errorf("create the case root %s: %w", root, err)
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	c.Run(r)
+	return r.render(), nil
+}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -47,6 +48,8 @@ served on --metrics-listen. Flags take one dash or two.
 	fs.StringVar(&c.daemon.DataDir, "data-dir", daemon.DefaultDataDir, "embedded engine data `directory` (created if missing)")
 	fs.StringVar(&c.daemon.MetricsListen, "metrics-listen", daemon.DefaultMetricsListen, "`host:port` of /metrics, /healthz and /readyz")
 	fs.DurationVar(&c.daemon.ShutdownTimeout, "shutdown-timeout", daemon.DefaultShutdownTimeout, "how long a shutdown on SIGINT or SIGTERM may take")
+	fs.DurationVar(&c.daemon.TickTime, "tick-time", 2*time.Second, "ZooKeeper's tickTime: session timeouts are clamped to 2 to 20 ticks")
+	fs.StringVar(&c.daemon.SuperDigest, "super-digest", "", "`user:base64sha1` digest whose addauth makes a super user (ZooKeeper's superDigest); empty: none")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -61,6 +64,9 @@ served on --metrics-listen. Flags take one dash or two.
 	}
 	if c.daemon.DataDir == "" {
 		return c, errors.New("--data-dir is empty")
+	}
+	if c.daemon.TickTime <= 0 {
+		return c, errors.New("--tick-time must be positive")
 	}
 	if c.daemon.ShutdownTimeout <= 0 {
 		return c, errors.New("--shutdown-timeout must be positive")

@@ -23,6 +23,7 @@ import (
 	"zkfdb/shared/store"
 	"zkfdb/shared/store/embedded"
 	"zkfdb/shared/telemetry"
+	"zkfdb/shared/znode"
 )
 
 // Defaults of Config's zero fields (and of layerd's flags).
@@ -46,6 +47,12 @@ type Config struct {
 	MetricsListen string
 	// ShutdownTimeout bounds the shutdown after ctx ends.
 	ShutdownTimeout time.Duration
+	// TickTime is ZooKeeper's tickTime (session timeouts are 2 to 20
+	// ticks). Default 2 s.
+	TickTime time.Duration
+	// SuperDigest, if set, makes addauth digest with this digest
+	// (user:base64 SHA1 of "user:password") a super user.
+	SuperDigest string
 }
 
 func (c Config) withDefaults() Config {
@@ -165,7 +172,11 @@ func (d *daemon) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("client listener: %w", err)
 	}
-	d.zk = zkserver.New(d.log, d.reg)
+	tree := znode.New(d.db, keys.Root{}.Tenant(keys.DefaultTenant), znode.Options{SuperDigest: d.cfg.SuperDigest})
+	if err := tree.Init(ctx); err != nil {
+		return fmt.Errorf("store in %s: %w", d.cfg.DataDir, err)
+	}
+	d.zk = zkserver.New(d.log, d.reg, tree, zkserver.Config{TickTime: d.cfg.TickTime})
 	d.serve("client", ln, d.zk.Serve, zkserver.ErrServerClosed)
 
 	d.log.Info("layerd ready",

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-zookeeper/zk"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -122,7 +123,8 @@ func loopbackConfig(dir string) Config {
 // TestRun runs layerd on the embedded engine in a temporary directory, as
 // systemd would: READY=1, a live /readyz, a client port that accepts,
 // watchdog pings, then STOPPING=1 and a clean exit on cancellation; then
-// once more on the same data directory.
+// once more on the same data directory, where a client reads what a client
+// wrote in the first run.
 func TestRun(t *testing.T) {
 	sd := newSystemd(t, 200*time.Millisecond)
 	dir := t.TempDir()
@@ -143,15 +145,21 @@ func TestRun(t *testing.T) {
 		if code, _ := httpGet(t, metrics+"/healthz"); code != http.StatusOK {
 			t.Errorf("/healthz = %d, want 200", code)
 		}
-		conn, err := net.Dial("tcp", field(t, logs, "layerd ready", "listen"))
+		// A real client gets a session and writes through layerd; the
+		// second run reads what the first wrote.
+		zc, events, err := zk.Connect([]string{field(t, logs, "layerd ready", "listen")}, 5*time.Second, zk.WithLogger(quiet{}))
 		if err != nil {
-			t.Fatalf("dial the client port: %v", err)
+			t.Fatal(err)
 		}
-		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if _, err := conn.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
-			t.Errorf("read from the client port = %v, want EOF (protocol not implemented yet)", err)
+		waitSession(t, events)
+		if run == 0 {
+			if _, err := zc.Create("/kept", []byte("across restarts"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+				t.Fatalf("create: %v", err)
+			}
+		} else if data, _, err := zc.Get("/kept"); err != nil || string(data) != "across restarts" {
+			t.Fatalf("after a restart on the same data dir: %q, %v", data, err)
 		}
-		conn.Close()
+		zc.Close()
 		if _, body := httpGet(t, metrics+"/metrics"); !strings.Contains(body, "connection_request_count 1") {
 			t.Errorf("/metrics lacks connection_request_count 1:\n%s", body)
 		}
@@ -178,6 +186,25 @@ func TestRun(t *testing.T) {
 		}
 		if _, err := net.Dial("tcp", strings.TrimPrefix(metrics, "http://")); err == nil {
 			t.Error("metrics port still open after Run returned")
+		}
+	}
+}
+
+type quiet struct{}
+
+func (quiet) Printf(string, ...any) {}
+
+func waitSession(t *testing.T, events <-chan zk.Event) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-events:
+			if ev.State == zk.StateHasSession {
+				return
+			}
+		case <-timeout:
+			t.Fatal("no ZooKeeper session within 10s")
 		}
 	}
 }

@@ -1,9 +1,12 @@
-// Package zkserver serves ZooKeeper clients for layerd.
+// Package zkserver serves ZooKeeper clients for layerd: the connect
+// handshake and sessions, and every client request, answered from a
+// znode.Tree in the order each connection sent them. Connections are
+// served concurrently, one goroutine each, so a slow or stuck client
+// stalls nobody else.
 //
-// For now it only accepts: each client connection is counted, logged and
-// closed at once, because the ZooKeeper wire protocol is the next issue.
-// The Serve/Shutdown shape (net/http's) is the one the protocol server
-// keeps.
+// Watch registration and delivery come with the sessions-and-watches
+// issue: until then setWatches and addWatch are accepted without effect,
+// and checkWatches/removeWatches answer NOWATCHER.
 package zkserver
 
 import (
@@ -17,6 +20,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"go.uber.org/zap"
+
+	"zkfdb/layerd/zkwire"
+	"zkfdb/shared/znode"
 )
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -27,15 +33,51 @@ var ErrServerClosed = errors.New("zkserver: server closed")
 type Server struct {
 	log     *zap.Logger
 	metrics *metrics
+	tree    *znode.Tree
+	cfg     Config
 
 	mu        sync.Mutex
 	closed    bool
 	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
 	serving   sync.WaitGroup // one per running Serve
+	handlers  sync.WaitGroup // one per connection
+}
+
+// Config configures a Server. A zero field means the default.
+type Config struct {
+	// TickTime is ZooKeeper's tickTime: session timeouts are clamped to
+	// [2, 20] ticks unless MinSessionTimeout/MaxSessionTimeout say
+	// otherwise. Default 2 s (Debian's zoo.cfg).
+	TickTime          time.Duration
+	MinSessionTimeout time.Duration
+	MaxSessionTimeout time.Duration
+	// MaxBuffer is jute.maxbuffer: a larger frame closes its connection.
+	// Default 1,048,575 bytes.
+	MaxBuffer int
+}
+
+func (c Config) withDefaults() Config {
+	if c.TickTime == 0 {
+		c.TickTime = 2 * time.Second
+	}
+	if c.MinSessionTimeout == 0 {
+		c.MinSessionTimeout = 2 * c.TickTime
+	}
+	if c.MaxSessionTimeout == 0 {
+		c.MaxSessionTimeout = 20 * c.TickTime
+	}
+	if c.MaxBuffer == 0 {
+		c.MaxBuffer = zkwire.DefaultMaxBuffer
+	}
+	return c
 }
 
 type metrics struct {
 	connections prometheus.Counter
+	requests    *prometheus.CounterVec
+	latency     prometheus.Histogram
+	open        prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -46,16 +88,33 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "connection_request_count",
 			Help: "Incoming client connection requests.",
 		}),
+		requests: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "layerd_requests_total",
+			Help: "Client requests answered, by operation and ZooKeeper error code.",
+		}, []string{"op", "code"}),
+		latency: f.NewHistogram(prometheus.HistogramOpts{
+			Name:    "layerd_request_seconds",
+			Help:    "Time from reading a request to writing its reply.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+		}),
+		// ZooKeeper's name for open client connections.
+		open: f.NewGauge(prometheus.GaugeOpts{
+			Name: "num_alive_connections",
+			Help: "Open client connections.",
+		}),
 	}
 }
 
-// New returns a Server that logs to log and registers its metrics on reg
-// (nil: unregistered).
-func New(log *zap.Logger, reg prometheus.Registerer) *Server {
+// New returns a Server that answers from tree, logs to log and registers
+// its metrics on reg (nil: unregistered).
+func New(log *zap.Logger, reg prometheus.Registerer, tree *znode.Tree, cfg Config) *Server {
 	return &Server{
 		log:       log.Named("zkserver"),
 		metrics:   newMetrics(reg),
+		tree:      tree,
+		cfg:       cfg.withDefaults(),
 		listeners: make(map[net.Listener]struct{}),
+		conns:     make(map[*conn]struct{}),
 	}
 }
 
@@ -92,14 +151,30 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
-// handle closes conn: the ZooKeeper protocol is not implemented yet.
-func (s *Server) handle(conn net.Conn) {
+// handle serves nc on a goroutine of its own until it closes.
+func (s *Server) handle(nc net.Conn) {
 	s.metrics.connections.Inc()
-	s.log.Info("client connection closed: ZooKeeper protocol not implemented yet",
-		zap.Stringer("remote", conn.RemoteAddr()))
-	if err := conn.Close(); err != nil {
-		s.log.Debug("close client connection", zap.Error(err))
+	c := newConn(s, nc)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		nc.Close()
+		return
 	}
+	s.conns[c] = struct{}{}
+	s.handlers.Add(1)
+	s.mu.Unlock()
+	s.metrics.open.Inc()
+	go func() {
+		defer s.handlers.Done()
+		defer s.metrics.open.Dec()
+		defer func() {
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+		}()
+		c.serve()
+	}()
 }
 
 func (s *Server) track(ln net.Listener) bool {
@@ -131,11 +206,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	clear(s.listeners)
+	// Clients reconnect elsewhere with their session, as after a server
+	// failure; sessions live in the store.
+	for c := range s.conns {
+		c.close()
+	}
 	s.mu.Unlock()
 
 	done := make(chan struct{})
 	go func() {
 		s.serving.Wait()
+		s.handlers.Wait()
 		close(done)
 	}()
 	select {

@@ -1,0 +1,242 @@
+package zkserver
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"zkfdb/layerd/zkwire"
+	"zkfdb/shared/znode"
+)
+
+// handshakeTimeout bounds the wait for a new connection's ConnectRequest
+// (ZooKeeper gives 10 s).
+const handshakeTimeout = 10 * time.Second
+
+// conn is one client connection. Its goroutine reads a request, executes
+// it and writes the reply before reading the next, so replies follow
+// requests in order (pipelined requests wait in the socket buffer).
+type conn struct {
+	s   *Server
+	nc  net.Conn
+	r   *bufio.Reader
+	log *zap.Logger
+
+	session znode.Session
+	timeout time.Duration
+	auth    znode.Auth
+	// lastZxid is the largest zxid this connection has replied with: error
+	// replies of reads carry it.
+	lastZxid int64
+
+	tokenBase [8]byte // with tokenSeq, a request's znode.Caller.Token
+	tokenSeq  uint64
+
+	closeOnce sync.Once
+	out       []byte // reply buffer, reused
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{s: s, nc: nc, r: bufio.NewReaderSize(nc, 64<<10), log: s.log.With(zap.Stringer("remote", nc.RemoteAddr()))}
+	rand.Read(c.tokenBase[:])
+	return c
+}
+
+func (c *conn) close() {
+	c.closeOnce.Do(func() { c.nc.Close() })
+}
+
+// ctx bounds one request's store work: a client that gave up after its
+// session timeout has reconnected elsewhere.
+func (c *conn) ctx() (context.Context, context.CancelFunc) {
+	d := c.timeout
+	if d == 0 {
+		d = handshakeTimeout
+	}
+	return context.WithTimeout(context.Background(), d)
+}
+
+func (c *conn) serve() {
+	defer c.close()
+	c.nc.SetReadDeadline(time.Now().Add(handshakeTimeout))
+	if word, ok := c.fourLetterWord(); ok {
+		c.answerFourLetterWord(word)
+		return
+	}
+	frame, err := zkwire.ReadFrame(c.r, c.s.cfg.MaxBuffer)
+	if err != nil {
+		c.readFailed(err)
+		return
+	}
+	req, err := zkwire.DecodeConnectRequest(frame)
+	if err != nil {
+		c.log.Info("bad connect request; closing", zap.Error(err))
+		return
+	}
+	if !c.handshake(req) {
+		return
+	}
+	for {
+		// A connection silent for its session timeout is closed, as
+		// ZooKeeper does; clients ping at a third of it.
+		c.nc.SetReadDeadline(time.Now().Add(c.timeout))
+		frame, err := zkwire.ReadFrame(c.r, c.s.cfg.MaxBuffer)
+		if err != nil {
+			c.readFailed(err)
+			return
+		}
+		hdr, body, err := zkwire.DecodeRequestHeader(frame)
+		if err != nil {
+			c.log.Info("malformed request header; closing", zap.Error(err))
+			return
+		}
+		start := time.Now()
+		if !c.dispatch(hdr, body) {
+			return
+		}
+		c.s.metrics.latency.Observe(time.Since(start).Seconds())
+	}
+}
+
+func (c *conn) readFailed(err error) {
+	switch {
+	case errors.Is(err, zkwire.ErrFrameTooLarge):
+		c.log.Warn("frame over jute.maxbuffer; closing", zap.Error(err), zap.Int("max_buffer", c.s.cfg.MaxBuffer))
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+	default:
+		c.log.Debug("read failed; closing", zap.Error(err))
+	}
+}
+
+// handshake answers the ConnectRequest: a new session, a resumed one, or
+// the refusal clients read as expiry. It reports whether to go on.
+func (c *conn) handshake(req zkwire.ConnectRequest) bool {
+	timeout := time.Duration(req.TimeOut) * time.Millisecond
+	timeout = min(max(timeout, c.s.cfg.MinSessionTimeout), c.s.cfg.MaxSessionTimeout)
+	c.timeout = timeout
+	ctx, cancel := c.ctx()
+	defer cancel()
+	latest, err := c.s.tree.Sync(ctx)
+	if err != nil {
+		c.log.Error("connect: store unavailable", zap.Error(err))
+		return false
+	}
+	if req.LastZxidSeen > latest {
+		// The client has seen a newer state than ours: ZooKeeper closes
+		// without a response, and the client tries another server.
+		c.log.Info("client is ahead of this server; closing", zap.Int64("last_zxid_seen", req.LastZxidSeen), zap.Int64("zxid", latest))
+		return false
+	}
+	c.lastZxid = latest
+	ms := int32(timeout / time.Millisecond)
+	var s znode.Session
+	if req.SessionID == 0 {
+		s, err = c.s.tree.CreateSession(ctx, ms)
+	} else {
+		s, err = c.s.tree.ResumeSession(ctx, req.SessionID, req.Passwd, ms)
+	}
+	if errors.Is(err, znode.ErrSessionExpired) {
+		c.write(&zkwire.ConnectResponse{Passwd: make([]byte, 16), OmitReadOnly: req.OmitReadOnly})
+		c.log.Info("connect refused: session expired or unknown", zap.Int64("session", req.SessionID))
+		return false
+	}
+	if err != nil {
+		c.log.Error("connect: session failed", zap.Error(err))
+		return false
+	}
+	c.session = s
+	c.auth = znode.Auth{IDs: []znode.ID{{Scheme: "ip", ID: remoteIP(c.nc.RemoteAddr())}}}
+	c.log = c.log.With(zap.Int64("session", s.ID))
+	c.log.Debug("session established", zap.Bool("new", req.SessionID == 0), zap.Duration("timeout", timeout))
+	return c.write(&zkwire.ConnectResponse{
+		TimeOut:      ms,
+		SessionID:    s.ID,
+		Passwd:       s.Password[:],
+		OmitReadOnly: req.OmitReadOnly,
+	})
+}
+
+func remoteIP(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.AddrPort().Addr().Unmap().String()
+	}
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return host
+}
+
+// caller returns the znode.Caller of one request.
+func (c *conn) caller() znode.Caller {
+	c.tokenSeq++
+	var tok [16]byte
+	copy(tok[:8], c.tokenBase[:])
+	binary.BigEndian.PutUint64(tok[8:], c.tokenSeq)
+	return znode.Caller{Session: c.session.ID, Auth: c.auth, Now: time.Now().UnixMilli(), Token: tok}
+}
+
+// write sends one frame holding rec. A client that does not read for its
+// session timeout is closed.
+func (c *conn) write(rec zkwire.Record) bool {
+	c.out = zkwire.AppendFramed(c.out[:0], rec)
+	return c.flush()
+}
+
+// reply sends a reply frame.
+func (c *conn) reply(xid int32, zxid int64, code zkwire.Code, body zkwire.Record) bool {
+	if zxid > c.lastZxid {
+		c.lastZxid = zxid
+	}
+	c.out = zkwire.AppendReply(c.out[:0], zkwire.ReplyHeader{Xid: xid, Zxid: zxid, Err: code}, body)
+	return c.flush()
+}
+
+func (c *conn) flush() bool {
+	d := c.timeout
+	if d == 0 {
+		d = handshakeTimeout
+	}
+	c.nc.SetWriteDeadline(time.Now().Add(d))
+	if _, err := c.nc.Write(c.out); err != nil {
+		c.log.Debug("write failed; closing", zap.Error(err))
+		return false
+	}
+	if cap(c.out) > 1<<20 {
+		c.out = nil // do not keep a large reply's buffer
+	}
+	return true
+}
+
+// fourLetterWord peeks at the first four bytes: ZooKeeper answers a few
+// commands there instead of a ConnectRequest's length.
+func (c *conn) fourLetterWord() (string, bool) {
+	b, err := c.r.Peek(4)
+	if err != nil {
+		return "", false
+	}
+	switch w := string(b); w {
+	case "ruok", "isro":
+		c.r.Discard(4)
+		return w, true
+	}
+	return "", false
+}
+
+func (c *conn) answerFourLetterWord(word string) {
+	c.nc.SetWriteDeadline(time.Now().Add(handshakeTimeout))
+	switch word {
+	case "ruok":
+		c.nc.Write([]byte("imok"))
+	case "isro":
+		c.nc.Write([]byte("rw"))
+	}
+}

@@ -1,0 +1,322 @@
+package zkserver
+
+import (
+	"context"
+	"errors"
+
+	"go.uber.org/zap"
+
+	"zkfdb/layerd/zkwire"
+	"zkfdb/shared/znode"
+)
+
+// codes maps the data model's errors to ZooKeeper's codes: the one table
+// at the protocol edge.
+var codes = []struct {
+	err  error
+	code zkwire.Code
+}{
+	{znode.ErrNoNode, zkwire.CodeNoNode},
+	{znode.ErrNodeExists, zkwire.CodeNodeExists},
+	{znode.ErrBadVersion, zkwire.CodeBadVersion},
+	{znode.ErrNotEmpty, zkwire.CodeNotEmpty},
+	{znode.ErrNoChildrenForEphemerals, zkwire.CodeNoChildrenForEphemerals},
+	{znode.ErrBadArguments, zkwire.CodeBadArguments},
+	{znode.ErrInvalidACL, zkwire.CodeInvalidACL},
+	{znode.ErrNoAuth, zkwire.CodeNoAuth},
+	{znode.ErrSessionExpired, zkwire.CodeSessionExpired},
+	{znode.ErrUnimplemented, zkwire.CodeUnimplemented},
+	{znode.ErrMarshalling, zkwire.CodeMarshallingError},
+	{znode.ErrRuntimeInconsistency, zkwire.CodeRuntimeInconsistency},
+	{znode.ErrAuthFailed, zkwire.CodeAuthFailed},
+}
+
+// codeOf returns err's ZooKeeper code; ok is false for errors that are
+// not ZooKeeper answers (the store failed): the connection is then closed
+// and the client retries elsewhere, as after a server failure.
+func codeOf(err error) (zkwire.Code, bool) {
+	if err == nil {
+		return zkwire.CodeOK, true
+	}
+	for _, c := range codes {
+		if errors.Is(err, c.err) {
+			return c.code, true
+		}
+	}
+	return zkwire.CodeSystemError, false
+}
+
+func wireStat(s znode.Stat) zkwire.Stat {
+	return zkwire.Stat{
+		Czxid: s.Czxid, Mzxid: s.Mzxid, Ctime: s.Ctime, Mtime: s.Mtime,
+		Version: s.Version, Cversion: s.Cversion, Aversion: s.Aversion,
+		EphemeralOwner: s.EphemeralOwner, DataLength: s.DataLength,
+		NumChildren: s.NumChildren, Pzxid: s.Pzxid,
+	}
+}
+
+func modelACL(acl []zkwire.ACL) []znode.ACL {
+	out := make([]znode.ACL, len(acl))
+	for i, a := range acl {
+		out[i] = znode.ACL{Perms: a.Perms, ID: znode.ID{Scheme: a.Scheme, ID: a.ID}}
+	}
+	return out
+}
+
+func wireACL(acl []znode.ACL) []zkwire.ACL {
+	out := make([]zkwire.ACL, len(acl))
+	for i, a := range acl {
+		out[i] = zkwire.ACL{Perms: a.Perms, Scheme: a.ID.Scheme, ID: a.ID.ID}
+	}
+	return out
+}
+
+// writeOp maps one write request to the data model's op.
+func writeOp(r zkwire.Request) (znode.Op, bool) {
+	switch r := r.(type) {
+	case *zkwire.Create:
+		return znode.CreateOp{Path: r.Path, Data: r.Data, ACL: modelACL(r.ACL), Flags: r.Flags, TTL: -1}, true
+	case *zkwire.Create2:
+		return znode.CreateOp{Path: r.Path, Data: r.Data, ACL: modelACL(r.ACL), Flags: r.Flags, TTL: -1}, true
+	case *zkwire.CreateContainer:
+		return znode.CreateOp{Path: r.Path, Data: r.Data, ACL: modelACL(r.ACL), Flags: r.Flags, Container: true, TTL: -1}, true
+	case *zkwire.CreateTTL:
+		return znode.CreateOp{Path: r.Path, Data: r.Data, ACL: modelACL(r.ACL), Flags: r.Flags, TTL: r.TTL}, true
+	case *zkwire.Delete:
+		return znode.DeleteOp{Path: r.Path, Version: r.Version}, true
+	case *zkwire.SetData:
+		return znode.SetDataOp{Path: r.Path, Data: r.Data, Version: r.Version}, true
+	case *zkwire.Check:
+		return znode.CheckOp{Path: r.Path, Version: r.Version}, true
+	case *zkwire.SetACL:
+		return znode.SetACLOp{Path: r.Path, ACL: modelACL(r.ACL), Version: r.Version}, true
+	}
+	return nil, false
+}
+
+// dispatch executes one request and writes its reply. It reports whether
+// the connection goes on.
+func (c *conn) dispatch(h zkwire.RequestHeader, body []byte) bool {
+	op := h.Type
+	switch op {
+	case zkwire.OpPing:
+		return c.answered(op, zkwire.CodeOK, c.reply(zkwire.XidPing, c.lastZxid, zkwire.CodeOK, nil))
+	case zkwire.OpCloseSession:
+		ctx, cancel := c.ctx()
+		defer cancel()
+		zxid, _, err := c.s.tree.CloseSession(ctx, c.session.ID)
+		if err != nil {
+			c.log.Error("close session failed", zap.Error(err))
+			return false
+		}
+		c.reply(h.Xid, zxid, zkwire.CodeOK, nil)
+		c.count(op, zkwire.CodeOK)
+		return false // ZooKeeper closes the socket after the reply
+	case zkwire.OpCheck, zkwire.OpSASL:
+		// check only inside a multi; SASL is not configured.
+		return c.unimplemented(h, op)
+	}
+	req, err := zkwire.DecodeRequest(op, body)
+	if errors.Is(err, zkwire.ErrUnknownOpcode) {
+		return c.unimplemented(h, op)
+	}
+	if err != nil {
+		c.log.Debug("malformed request", zap.Stringer("op", op), zap.Error(err))
+		return c.answered(op, zkwire.CodeMarshallingError, c.reply(h.Xid, c.lastZxid, zkwire.CodeMarshallingError, nil))
+	}
+	ctx, cancel := c.ctx()
+	defer cancel()
+	tree := c.s.tree
+
+	if wop, ok := writeOp(req); ok {
+		w, err := tree.Write(ctx, c.caller(), []znode.Op{wop})
+		if err != nil {
+			return c.storeFailed(op, err)
+		}
+		res := w.Results[0]
+		code, _ := codeOf(res.Err)
+		if code != zkwire.CodeOK {
+			return c.answered(op, code, c.reply(h.Xid, w.Zxid, code, nil))
+		}
+		var out zkwire.Record
+		switch req.(type) {
+		case *zkwire.Create:
+			out = &zkwire.CreateResponse{Path: res.Path}
+		case *zkwire.Create2, *zkwire.CreateContainer, *zkwire.CreateTTL:
+			out = &zkwire.Create2Response{Path: res.Path, Stat: wireStat(res.Stat)}
+		case *zkwire.SetData, *zkwire.SetACL:
+			out = &zkwire.StatResponse{Stat: wireStat(res.Stat)}
+		}
+		return c.answered(op, code, c.reply(h.Xid, w.Zxid, code, out))
+	}
+
+	var rd znode.Read
+	var out zkwire.Record
+	switch r := req.(type) {
+	case *zkwire.Multi:
+		return c.multi(ctx, h, r)
+	case *zkwire.MultiRead:
+		return c.multiRead(ctx, h, r)
+	case *zkwire.GetData:
+		rd, err = tree.GetData(ctx, c.auth, r.Path)
+		out = &zkwire.GetDataResponse{Data: rd.Data, Stat: wireStat(rd.Stat)}
+	case *zkwire.Exists:
+		rd, err = tree.Exists(ctx, c.auth, r.Path)
+		out = &zkwire.StatResponse{Stat: wireStat(rd.Stat)}
+	case *zkwire.GetChildren:
+		rd, err = tree.GetChildren(ctx, c.auth, r.Path)
+		out = &zkwire.GetChildrenResponse{Children: rd.Children}
+	case *zkwire.GetChildren2:
+		rd, err = tree.GetChildren(ctx, c.auth, r.Path)
+		out = &zkwire.GetChildren2Response{Children: rd.Children, Stat: wireStat(rd.Stat)}
+	case *zkwire.GetACL:
+		rd, err = tree.GetACL(ctx, c.auth, r.Path)
+		out = &zkwire.GetACLResponse{ACL: wireACL(rd.ACL), Stat: wireStat(rd.Stat)}
+	case *zkwire.GetAllChildrenNumber:
+		rd, err = tree.GetAllChildrenNumber(ctx, c.auth, r.Path)
+		out = &zkwire.GetAllChildrenNumberResponse{TotalNumber: rd.Count}
+	case *zkwire.GetEphemerals:
+		rd, err = tree.GetEphemerals(ctx, c.session.ID, r.PrefixPath)
+		out = &zkwire.GetEphemeralsResponse{Ephemerals: rd.Children}
+	case *zkwire.Sync:
+		rd.Zxid, err = tree.Sync(ctx)
+		out = &zkwire.SyncResponse{Path: r.Path}
+	case *zkwire.WhoAmI:
+		var infos []zkwire.ClientInfo
+		for _, id := range c.auth.WhoAmI() {
+			infos = append(infos, zkwire.ClientInfo{AuthScheme: id.Scheme, User: id.ID})
+		}
+		return c.answered(op, zkwire.CodeOK, c.reply(h.Xid, c.lastZxid, zkwire.CodeOK, &zkwire.WhoAmIResponse{ClientInfo: infos}))
+	case *zkwire.Auth:
+		auth, err := c.auth.AddAuth(r.Scheme, r.Auth, tree.SuperDigest())
+		if err != nil {
+			// ZooKeeper answers AUTHFAILED and closes the connection.
+			c.reply(h.Xid, 0, zkwire.CodeAuthFailed, nil)
+			c.count(op, zkwire.CodeAuthFailed)
+			return false
+		}
+		c.auth = auth
+		return c.answered(op, zkwire.CodeOK, c.reply(h.Xid, 0, zkwire.CodeOK, nil))
+	case *zkwire.SetWatches, *zkwire.SetWatches2:
+		// Watches come with the next issue; accepted so that reconnecting
+		// clients keep their connection.
+		return c.answered(op, zkwire.CodeOK, c.reply(h.Xid, c.lastZxid, zkwire.CodeOK, nil))
+	case *zkwire.AddWatch:
+		return c.answered(op, zkwire.CodeOK, c.reply(h.Xid, c.lastZxid, zkwire.CodeOK, &zkwire.ErrorResponse{Err: zkwire.CodeOK}))
+	case *zkwire.CheckWatches, *zkwire.RemoveWatches:
+		return c.answered(op, zkwire.CodeNoWatcher, c.reply(h.Xid, c.lastZxid, zkwire.CodeNoWatcher, nil))
+	case *zkwire.Reconfig:
+		return c.answered(op, zkwire.CodeReconfigDisabled, c.reply(h.Xid, c.lastZxid, zkwire.CodeReconfigDisabled, nil))
+	case *zkwire.DeleteContainer:
+		return c.unimplemented(h, op)
+	default:
+		return c.unimplemented(h, op)
+	}
+	code, ok := codeOf(err)
+	if !ok {
+		return c.storeFailed(op, err)
+	}
+	zxid := rd.Zxid
+	if zxid == 0 {
+		zxid = c.lastZxid
+	}
+	if code != zkwire.CodeOK {
+		out = nil
+	}
+	return c.answered(op, code, c.reply(h.Xid, zxid, code, out))
+}
+
+func (c *conn) multi(ctx context.Context, h zkwire.RequestHeader, r *zkwire.Multi) bool {
+	ops := make([]znode.Op, 0, len(r.Ops))
+	for _, o := range r.Ops {
+		wop, ok := writeOp(o)
+		if !ok {
+			return c.answered(zkwire.OpMulti, zkwire.CodeMarshallingError, c.reply(h.Xid, c.lastZxid, zkwire.CodeMarshallingError, nil))
+		}
+		ops = append(ops, wop)
+	}
+	w, err := c.s.tree.Write(ctx, c.caller(), ops)
+	if err != nil {
+		return c.storeFailed(zkwire.OpMulti, err)
+	}
+	resp := &zkwire.MultiResponse{Results: make([]zkwire.OpResult, len(ops))}
+	if w.Failed() != nil {
+		for i, res := range w.Results {
+			code, _ := codeOf(res.Err)
+			resp.Results[i] = zkwire.OpResult{Type: zkwire.OpError, Err: code}
+		}
+	} else {
+		for i, res := range w.Results {
+			o := r.Ops[i]
+			switch o.(type) {
+			case *zkwire.Create:
+				resp.Results[i] = zkwire.OpResult{Type: zkwire.OpCreate, Path: res.Path}
+			case *zkwire.Create2, *zkwire.CreateContainer, *zkwire.CreateTTL:
+				resp.Results[i] = zkwire.OpResult{Type: zkwire.OpCreate2, Path: res.Path, Stat: wireStat(res.Stat)}
+			case *zkwire.SetData:
+				resp.Results[i] = zkwire.OpResult{Type: zkwire.OpSetData, Stat: wireStat(res.Stat)}
+			default:
+				resp.Results[i] = zkwire.OpResult{Type: o.Opcode()}
+			}
+		}
+	}
+	return c.answered(zkwire.OpMulti, zkwire.CodeOK, c.reply(h.Xid, w.Zxid, zkwire.CodeOK, resp))
+}
+
+func (c *conn) multiRead(ctx context.Context, h zkwire.RequestHeader, r *zkwire.MultiRead) bool {
+	ops := make([]znode.ReadOp, len(r.Ops))
+	for i, o := range r.Ops {
+		switch o := o.(type) {
+		case *zkwire.GetData:
+			ops[i] = znode.ReadOp{Path: o.Path}
+		case *zkwire.GetChildren:
+			ops[i] = znode.ReadOp{Path: o.Path, Children: true}
+		}
+	}
+	reads, errs, zxid, err := c.s.tree.MultiRead(ctx, c.auth, ops)
+	if err != nil {
+		return c.storeFailed(zkwire.OpMultiRead, err)
+	}
+	resp := &zkwire.MultiResponse{Results: make([]zkwire.OpResult, len(ops))}
+	for i, rd := range reads {
+		code, ok := codeOf(errs[i])
+		if !ok {
+			return c.storeFailed(zkwire.OpMultiRead, errs[i])
+		}
+		switch {
+		case code != zkwire.CodeOK:
+			resp.Results[i] = zkwire.OpResult{Type: zkwire.OpError, Err: code}
+		case ops[i].Children:
+			resp.Results[i] = zkwire.OpResult{Type: zkwire.OpGetChildren, Children: rd.Children}
+		default:
+			resp.Results[i] = zkwire.OpResult{Type: zkwire.OpGetData, Data: rd.Data, Stat: wireStat(rd.Stat)}
+		}
+	}
+	return c.answered(zkwire.OpMultiRead, zkwire.CodeOK, c.reply(h.Xid, zxid, zkwire.CodeOK, resp))
+}
+
+// unimplemented answers as ZooKeeper does for a request it does not know:
+// UNIMPLEMENTED with zxid −1, then the connection is closed.
+func (c *conn) unimplemented(h zkwire.RequestHeader, op zkwire.OpCode) bool {
+	c.reply(h.Xid, -1, zkwire.CodeUnimplemented, nil)
+	c.count(op, zkwire.CodeUnimplemented)
+	c.log.Info("unimplemented request; closing", zap.Int32("op", int32(h.Type)))
+	return false
+}
+
+// storeFailed closes the connection after a store failure: the client
+// reconnects (elsewhere) and retries, as after a server failure.
+func (c *conn) storeFailed(op zkwire.OpCode, err error) bool {
+	c.log.Error("request failed in the store; closing the connection", zap.Stringer("op", op), zap.Error(err))
+	c.count(op, zkwire.CodeSystemError)
+	return false
+}
+
+func (c *conn) answered(op zkwire.OpCode, code zkwire.Code, ok bool) bool {
+	c.count(op, code)
+	return ok
+}
+
+func (c *conn) count(op zkwire.OpCode, code zkwire.Code) {
+	c.s.metrics.requests.WithLabelValues(op.String(), code.String()).Inc()
+}

@@ -9,6 +9,15 @@ func Cases() []Case {
 	var all []Case
 	for _, group := range [][]Case{
 		createCases(),
+		deleteCases(),
+		dataCases(),
+		aclCases(),
+		multiCases(),
+		seqCases(),
+		watchCases(),
+		specialCases(),
+		treeCases(),
+		rootCases(),
 	} {
 		all = append(all, group...)
 	}

@@ -106,19 +106,22 @@ func Run(ctx context.Context, log *zap.Logger, t Target, w Workload, cfg Config)
 	if _, err := conns[0].Create(res.Root, nil, 0, acl); err != nil {
 		return nil, fmt.Errorf("create %s: %w", res.Root, err)
 	}
+	var workers []*worker
 	if !cfg.Keep {
 		defer func() {
 			// The root goes even if ctx is done: a cancelled run must not
 			// leave thousands of nodes behind.
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 			defer cancel()
-			if cerr := deleteTree(cctx, conns, cfg.Depth, res.Root); cerr != nil {
+			if cerr := deleteCreated(cctx, workers); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("cleanup: %w", cerr))
+			} else if cerr := deleteTree(cctx, conns, cfg.Depth, res.Root); cerr != nil {
 				err = errors.Join(err, fmt.Errorf("cleanup: %w", cerr))
 			}
 		}()
 	}
 
-	workers, err := setup(ctx, conns, w, cfg, res.Root)
+	workers, err = setup(ctx, conns, w, cfg, res.Root)
 	if err != nil {
 		return res, fmt.Errorf("setup: %w", err)
 	}

@@ -276,11 +276,39 @@ func deleteTree(ctx context.Context, conns []*zk.Conn, depth int, root string) e
 	return nil
 }
 
+// deleteCreated deletes the nodes the workers created, by name, each
+// worker on its own session and all in parallel. Listing them instead could
+// exceed the client's and server's packet limits: a session's parent gets
+// every node its workers create in a run.
+func deleteCreated(ctx context.Context, workers []*worker) error {
+	errs := make([]error, len(workers))
+	var wg sync.WaitGroup
+	for i, w := range workers {
+		if w.workload != Create {
+			continue
+		}
+		wg.Go(func() {
+			for seq := int64(1); seq <= w.seq && ctx.Err() == nil; seq++ {
+				path := w.prefix + strconv.FormatInt(seq, 10)
+				if err := w.conn.Delete(path, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+					errs[i] = fmt.Errorf("delete %s: %w", path, err)
+					return
+				}
+			}
+			errs[i] = ctx.Err()
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
 // cleanupSessions is how many sessions Cleanup opens.
 const cleanupSessions = 8
 
-// Cleanup deletes root and everything below it, as Run does at its end;
-// it is for roots left by Config.Keep or by an interrupted run.
+// Cleanup deletes root and everything below it; it is for roots left by
+// Config.Keep or by an interrupted run. It lists the tree, so a parent with
+// more children than fit in one reply (about 1.5 MB of names) stops it;
+// Run's own cleanup deletes created nodes by name and has no such limit.
 func Cleanup(ctx context.Context, log *zap.Logger, t Target, root string) error {
 	cfg, err := Config{Sessions: cleanupSessions, Depth: 4}.withDefaults()
 	if err != nil {

@@ -2,6 +2,7 @@ package zkwire
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -179,7 +180,8 @@ func TestFuzzSeeds(t *testing.T) {
 					continue
 				}
 				written[string(c)] = true
-				p := filepath.Join(dir, fmt.Sprintf("seed-%03d", len(written)))
+				// Named by content, as go test names what it finds.
+				p := filepath.Join(dir, fmt.Sprintf("%x", sha256.Sum256(c))[:16])
 				if err := os.WriteFile(p, c, 0o644); err != nil {
 					t.Fatal(err)
 				}

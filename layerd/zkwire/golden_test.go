@@ -159,7 +159,7 @@ func TestGolden(t *testing.T) {
 		OpCreate, OpDelete, OpExists, OpGetData, OpSetData, OpGetACL, OpSetACL, OpGetChildren,
 		OpSync, OpPing, OpGetChildren2, OpMulti, OpCreateContainer, OpCreateTTL, OpMultiRead,
 		OpCheckWatches, OpRemoveWatches, OpAuth, OpGetEphemerals, OpGetAllChildrenNumber,
-		OpSetWatches2, OpAddWatch, OpWhoAmI, OpCloseSession, OpReconfig,
+		OpSetWatches, OpSetWatches2, OpAddWatch, OpWhoAmI, OpCloseSession, OpReconfig,
 	} {
 		if !seenReq[op] || !seenResp[op] {
 			t.Errorf("golden files lack a %s request or reply", op)

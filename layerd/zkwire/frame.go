@@ -52,29 +52,48 @@ func WriteFrame(w io.Writer, payload []byte) error {
 // are skipped. The connect handshake is a frame of one record:
 // AppendFramed(dst, &ConnectRequest{…}).
 func AppendFramed(dst []byte, recs ...Record) []byte {
-	start := len(dst)
-	dst = append(dst, 0, 0, 0, 0)
+	start, dst := beginFrame(dst)
 	for _, r := range recs {
 		if r != nil {
 			dst = r.AppendJute(dst)
 		}
 	}
-	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)-start-4))
-	return dst
+	return endFrame(dst, start)
 }
 
 // AppendRequest appends a request frame: the header and the body (nil for
 // requests without one, like ping and closeSession).
 func AppendRequest(dst []byte, h RequestHeader, body Record) []byte {
-	return AppendFramed(dst, &h, body)
+	start, dst := beginFrame(dst)
+	dst = h.AppendJute(dst)
+	if body != nil {
+		dst = body.AppendJute(dst)
+	}
+	return endFrame(dst, start)
 }
 
 // AppendReply appends a reply frame: the header and the body (nil for
-// replies without one, including every error reply but multi's and
-// multiRead's). A notification is
+// replies without one, including every error reply but those of a multi or
+// multiRead that was decoded). A notification is
 // AppendReply(dst, ReplyHeader{Xid: XidNotification, Zxid: zxid}, &WatcherEvent{…}).
 func AppendReply(dst []byte, h ReplyHeader, body Record) []byte {
-	return AppendFramed(dst, &h, body)
+	start, dst := beginFrame(dst)
+	dst = h.AppendJute(dst)
+	if body != nil {
+		dst = body.AppendJute(dst)
+	}
+	return endFrame(dst, start)
+}
+
+// beginFrame appends a length placeholder and returns its offset.
+func beginFrame(dst []byte) (int, []byte) {
+	return len(dst), append(dst, 0, 0, 0, 0)
+}
+
+// endFrame fills in the length of the frame begun at start.
+func endFrame(dst []byte, start int) []byte {
+	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)-start-4))
+	return dst
 }
 
 // DecodeRequestHeader splits a request frame into its header and body.

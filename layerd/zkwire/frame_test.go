@@ -95,3 +95,22 @@ func TestDecodeHeadersShort(t *testing.T) {
 		t.Errorf("DecodeReplyHeader = %v, want ErrMalformed", err)
 	}
 }
+
+func BenchmarkAppendReplyGetData(b *testing.B) {
+	body := &GetDataResponse{Data: make([]byte, 100), Stat: testStat}
+	buf := make([]byte, 0, 512)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendReply(buf[:0], ReplyHeader{Xid: 1, Zxid: 2}, body)
+	}
+}
+
+func BenchmarkDecodeRequestCreate(b *testing.B) {
+	body := (&Create{Path: "/a/b/c", Data: make([]byte, 100), ACL: testACL, Flags: FlagEphemeral}).AppendJute(nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeRequest(OpCreate, body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

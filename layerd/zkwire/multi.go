@@ -112,7 +112,9 @@ type OpResult struct {
 }
 
 // MultiResponse is the reply body of multi and multiRead, sent even when an
-// op failed (the reply header's err stays 0).
+// op failed (the reply header's err stays 0). A multi that does not decode
+// (a *MultiOpError, or a truncated body) is answered with err
+// MARSHALLINGERROR and no body at all, as ZooKeeper 3.8.0 was seen to do.
 type MultiResponse struct {
 	Results []OpResult
 }

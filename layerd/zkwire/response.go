@@ -234,8 +234,8 @@ func newResponse(op OpCode) (r Record, ok bool) {
 // type op; it returns nil for requests whose reply has no body (delete,
 // ping, auth, setWatches, …). Error replies have no body, except those of
 // multi and multiRead, so callers decode a body only when the reply header's
-// err is CodeOK or op is a multi. The types returned are those of
-// newResponse: *CreateResponse, *Create2Response (create2, createContainer,
+// err is CodeOK or the body is not empty. The types returned are
+// *CreateResponse, *Create2Response (create2, createContainer,
 // createTTL), *StatResponse (exists, setData, setACL), *GetDataResponse
 // (getData, reconfig), *GetACLResponse, *GetChildrenResponse,
 // *GetChildren2Response, *SyncResponse, *MultiResponse, *GetEphemeralsResponse,

@@ -238,10 +238,8 @@ func (s *Server) awaitReady(ctx context.Context) error {
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if ok, _ := FourLetterWord(ctx, s.addr, "ruok"); ok == "imok" {
-			if srvr, _ := FourLetterWord(ctx, s.addr, "srvr"); strings.Contains(srvr, "Mode: standalone") {
-				return nil
-			}
+		if s.probe(ctx) {
+			return nil
 		}
 		if strings.Contains(s.Log(), "Address already in use") {
 			return errPortTaken
@@ -254,6 +252,18 @@ func (s *Server) awaitReady(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// probe tells whether the server is ready. Each word gets a second: a
+// connection accepted while the JVM starts may never be answered.
+func (s *Server) probe(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if ok, _ := FourLetterWord(ctx, s.addr, "ruok"); ok != "imok" {
+		return false
+	}
+	srvr, _ := FourLetterWord(ctx, s.addr, "srvr")
+	return strings.Contains(srvr, "Mode: standalone")
 }
 
 // FourLetterWord sends a four-letter word ("ruok", "srvr", "mntr", …) to

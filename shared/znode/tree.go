@@ -575,7 +575,7 @@ func (tr *Tree) GetEphemerals(ctx context.Context, session int64, prefix string)
 			return Read{}, err
 		}
 		all := strings.TrimSpace(prefix) == "" || prefix == "/"
-		var out []string
+		out := []string{} // a reply's list is empty, never null
 		for _, p := range paths {
 			if all || strings.HasPrefix(p, prefix) {
 				out = append(out, p)

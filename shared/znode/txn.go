@@ -154,11 +154,15 @@ func (x *txn) writeStat(kp keys.Path, n *node) {
 	}
 }
 
-func (x *txn) writeData(kp keys.Path, data []byte) {
+// writeData stores data in p's chunks and clears the chunks of the old
+// data (oldLen bytes) that the new data does not overwrite.
+func (x *txn) writeData(kp keys.Path, data []byte, oldLen int32) {
 	for i, chunk := range keys.SplitData(data) {
 		x.tx.Set(x.t.Chunk(kp, i), chunk)
 	}
-	x.tx.ClearRange(x.t.ChunksFrom(kp, keys.ChunkCount(len(data))))
+	for i := keys.ChunkCount(len(data)); i < keys.ChunkCount(int(oldLen)); i++ {
+		x.tx.Clear(x.t.Chunk(kp, i))
+	}
 }
 
 // childChanged records a child create or delete on parent: counters by
@@ -255,7 +259,7 @@ func (x *txn) create(op CreateOp) error {
 		acl:        acl,
 	}}
 	x.writeStat(kp, n)
-	x.writeData(kp, op.Data)
+	x.writeData(kp, op.Data, 0) // a new node has no chunks
 	child, err := x.t.Child(kp)
 	if err != nil {
 		return ErrBadArguments
@@ -380,13 +384,14 @@ func (x *txn) setData(op SetDataOp) error {
 		return err
 	}
 	kp, _ := key(op.Path)
+	oldLen := n.rec.dataLength
 	n.rec.version++
 	n.rec.mzxid = zx{pending: true}
 	n.rec.mtime = x.c.Now
 	n.rec.dataLength = int32(len(op.Data))
 	n.rec.dataNull = op.Data == nil
 	x.writeStat(kp, n)
-	x.writeData(kp, op.Data)
+	x.writeData(kp, op.Data, oldLen)
 	x.result(op.Path, n)
 	return nil
 }

@@ -189,7 +189,7 @@ func (db *DB) apply(version int64, accepted []acceptedTx) (changes, error) {
 				err = b.Delete(m.key, nil)
 				ch.keys = append(ch.keys, m.key)
 			case mClearRange:
-				err = b.DeleteRange(m.key, m.value, nil)
+				err = clearRange(b, m.key, m.value)
 				ch.ranges = append(ch.ranges, store.Range{Begin: m.key, End: m.value})
 			case mAtomic:
 				var old []byte
@@ -227,6 +227,43 @@ func (db *DB) apply(version int64, accepted []acceptedTx) (changes, error) {
 	}
 	db.metrics.fsync.Observe(time.Since(start).Seconds())
 	return ch, nil
+}
+
+// pointClearLimit is how many keys a cleared range may hold to be
+// cleared key by key.
+const pointClearLimit = 64
+
+// clearRange clears [begin, end). A range holding few keys is cleared key
+// by key: a Pebble range tombstone costs every later read of the memtable
+// it sits in (tombstones are fragmented again as they accumulate), and a
+// layer that clears small ranges often (a znode's leftover data chunks,
+// a deleted node) would make every read slower. Larger ranges get one
+// tombstone. The result is the same.
+func clearRange(b *pebble.Batch, begin, end []byte) error {
+	opts := &pebble.IterOptions{LowerBound: begin, UpperBound: end}
+	if len(begin) == 0 {
+		opts.LowerBound = nil // see scanLocked
+	}
+	it, err := b.NewIter(opts)
+	if err != nil {
+		return err
+	}
+	var keys [][]byte
+	for valid := it.First(); valid && len(keys) <= pointClearLimit; valid = it.Next() {
+		keys = append(keys, append([]byte(nil), it.Key()...))
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	if len(keys) > pointClearLimit {
+		return b.DeleteRange(begin, end, nil)
+	}
+	for _, k := range keys {
+		if err := b.Delete(k, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func batchGet(b *pebble.Batch, k []byte) ([]byte, error) {

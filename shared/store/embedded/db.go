@@ -94,7 +94,12 @@ func Open(opts Options) (*DB, error) {
 	if opts.MaxWatches == 0 {
 		opts.MaxWatches = 10_000
 	}
-	popts := &pebble.Options{Logger: pebbleLogger{log.Sugar()}}
+	if opts.CacheSize == 0 {
+		opts.CacheSize = 128 << 20
+	}
+	cache := pebble.NewCache(opts.CacheSize)
+	defer cache.Unref() // Pebble holds its own reference
+	popts := &pebble.Options{Logger: pebbleLogger{log.Sugar()}, Cache: cache}
 	dir := opts.Dir
 	switch {
 	case opts.InMemory:

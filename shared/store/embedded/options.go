@@ -28,6 +28,8 @@ type Options struct {
 	RetryLimit int
 	// Timeout is the default timeout of new transactions; 0 means none.
 	Timeout time.Duration
+	// CacheSize is Pebble's block cache, in bytes; default 128 MiB.
+	CacheSize int64
 	// MaxWatches bounds pending watches (FDB's max_watches); default 10,000.
 	MaxWatches int
 	// Faults injects the failures FDB produces in production. Off by

@@ -49,10 +49,13 @@ type R struct {
 	root     string
 	start    time.Time
 	sessions []*Session
-	entries  []*entry
-	mask     []string // of the current step
-	nextMask []string // set by Mask for the next step
-	known    *knownMark
+	raws     []*rawConn // raw-protocol sessions, see Raw
+	// writeZxids are the reply zxids of the raw write steps, in order.
+	writeZxids []int64
+	entries    []*entry
+	mask       []string // of the current step
+	nextMask   []string // set by Mask for the next step
+	known      *knownMark
 }
 
 // Session is one client session of a run, opened on first use. Its watch
@@ -74,11 +77,12 @@ type Session struct {
 type abort struct{ err error }
 
 type entry struct {
-	session int
-	req     string
-	code    string
-	parts   []any // string or zxid; rendered once the run is over
-	known   *knownMark
+	who    string // "s0", "r1": the session that sent the request
+	req    string
+	code   string
+	parts  []any // string or zxid; rendered once the run is over
+	known  *knownMark
+	detail string // for a known step: what is compared besides the code
 }
 
 type zxid int64
@@ -216,7 +220,12 @@ func (r *R) show(p string) string {
 
 // record appends an entry for a request of session s that ended with err.
 func (r *R) record(s *Session, req string, err error) *entry {
-	e := &entry{session: s.idx, req: req, code: codeOf(err), known: r.known}
+	return r.recordAs(fmt.Sprintf("s%d", s.idx), req, codeOf(err))
+}
+
+// recordAs appends an entry for a request sent by who that ended with code.
+func (r *R) recordAs(who, req, code string) *entry {
+	e := &entry{who: who, req: req, code: code, known: r.known}
 	r.known = nil
 	r.mask, r.nextMask = r.nextMask, nil
 	r.entries = append(r.entries, e)
@@ -310,6 +319,11 @@ func (r *R) owner(id int64) string {
 			return fmt.Sprintf("s%d", s.idx)
 		}
 	}
+	for i, c := range r.raws {
+		if c != nil && c.sessionID == id {
+			return fmt.Sprintf("r%d", i)
+		}
+	}
 	return fmt.Sprintf("%#x", uint64(id))
 }
 
@@ -318,6 +332,9 @@ func (r *R) owner(id int64) string {
 func (r *R) render() []Line {
 	var seen []int64
 	for _, e := range r.entries {
+		if e.known != nil {
+			continue // the two versions may see different zxids here
+		}
 		for _, p := range e.parts {
 			if z, ok := p.(zxid); ok && z != 0 {
 				seen = append(seen, int64(z))
@@ -337,27 +354,27 @@ func (r *R) render() []Line {
 		for _, p := range e.parts {
 			switch p := p.(type) {
 			case zxid:
-				if p == 0 {
+				switch {
+				case p == 0:
 					b.WriteString("0")
-				} else {
+				case e.known != nil:
+					b.WriteString("Z")
+				default:
 					fmt.Fprintf(&b, "Z%d", rank[int64(p)])
 				}
 			default:
 				fmt.Fprint(&b, p)
 			}
 		}
-		lines[i] = Line{Req: fmt.Sprintf("s%d %s", e.session, e.req), Result: b.String()}
-		if e.known != nil {
-			lines[i].Known = e.known
-			lines[i].Result = e.code
-		}
+		b.WriteString(e.detail)
+		lines[i] = Line{Req: e.who + " " + e.req, Result: b.String(), Known: e.known}
 	}
 	return lines
 }
 
 // Line is one step of a transcript.
 type Line struct {
-	Req    string // the request, as "s<session> <op> <args>"
+	Req    string // the request, as "<session> <op> <args>"
 	Result string // the error code and the normalized answer
 	Known  *knownMark
 }
@@ -468,6 +485,11 @@ func run(ctx context.Context, addr, root string, c Case) (lines []Line, err erro
 	defer func() {
 		for _, s := range r.sessions {
 			s.closeConn()
+		}
+		for _, c := range r.raws {
+			if c != nil {
+				c.close()
+			}
 		}
 	}()
 	defer func() {

@@ -399,9 +399,12 @@ func (s *Session) Multi(ops ...Op) []zk.MultiResponse {
 }
 
 // Known marks the next step as one where Debian's 3.8.0 and 3.9 answer
-// differently (KnownDifferences): each server's error code is checked
-// against the expectation for its version, want38 or want39, instead of
-// against the other server. Only the code of that step is compared.
+// differently (KnownDifferences): each server's answer is checked against
+// the expectation for its version, want38 or want39, instead of against
+// the other server. An expectation matches the step's result (its code,
+// then what it shows, zxids as "Z") if equal to it or a prefix of it
+// followed by a space: "OK" accepts "OK stat{…}". Servers of the same
+// version must also agree with each other.
 func (r *R) Known(id string, want38, want39 string) {
 	for i := range KnownDifferences {
 		if KnownDifferences[i].ID == id {

@@ -1,0 +1,495 @@
+package difftest
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// Raw is a raw-protocol session of a run ("r0", "r1", … in transcripts),
+// for what go-zookeeper cannot send or hides. Its paths are case paths as
+// for R, except that a path starting with '=' is sent literally without
+// the '=' ("=" is the empty path, "=a" a relative one).
+//
+// Write steps also record the reply header's zxid (the txn's, failed
+// writes included, ZK-SEMANTICS §2) as a rank; reads do not, since their
+// reply zxid is the server's latest, which other cases move.
+type Raw struct {
+	r   *R
+	idx int
+	c   *rawConn
+}
+
+// Raw returns raw session i, connecting it on first use.
+func (r *R) Raw(i int) *Raw {
+	for len(r.raws) <= i {
+		r.raws = append(r.raws, nil)
+	}
+	if r.raws[i] == nil {
+		c, err := dialRaw(r.addr)
+		if err != nil {
+			panic(abort{fmt.Errorf("raw session r%d: %w", i, err)})
+		}
+		r.raws[i] = c
+	}
+	return &Raw{r: r, idx: i, c: r.raws[i]}
+}
+
+func (x *Raw) path(p string) string {
+	if v, ok := strings.CutPrefix(p, "="); ok {
+		return v
+	}
+	return x.r.abs(p)
+}
+
+func (x *Raw) who() string { return fmt.Sprintf("r%d", x.idx) }
+
+// do sends a request and records it; on success body parses the reply.
+func (x *Raw) do(op int32, desc string, req []byte, write bool, body func(e *entry, d *dec)) (rawReply, *entry) {
+	rep, err := x.c.call(op, req)
+	if err != nil {
+		return rep, x.r.recordAs(x.who(), desc, codeOf(err))
+	}
+	e := x.r.recordAs(x.who(), desc, rawCode(rep.err))
+	if write {
+		e.add(" zxid=", zxid(rep.zxid))
+		x.r.writeZxids = append(x.r.writeZxids, rep.zxid)
+	}
+	if rep.err == 0 && body != nil {
+		d := &dec{b: rep.body}
+		body(e, d)
+		if d.err != nil {
+			e.add(fmt.Sprintf(" BADBODY(%v %x)", d.err, rep.body))
+		}
+	}
+	return rep, e
+}
+
+func pathReq(p string) []byte {
+	var e enc
+	e.str(p)
+	return e.b
+}
+
+func pathWatchReq(p string, watch bool) []byte {
+	var e enc
+	e.str(p)
+	e.bool(watch)
+	return e.b
+}
+
+func createReq(p string, data []byte, acl []zk.ACL, flags int32) *enc {
+	var e enc
+	e.str(p)
+	e.buf(data)
+	e.acl(acl)
+	e.int(flags)
+	return &e
+}
+
+// GetChildren sends getChildren (8), which go-zookeeper never sends.
+func (x *Raw) GetChildren(path string, watch bool) {
+	p := x.path(path)
+	x.do(opGetChildren, fmt.Sprintf("getChildren%s %s", w(watch), x.r.show(p)), pathWatchReq(p, watch), false, func(e *entry, d *dec) {
+		e.add(" children=" + fmtChildren(d.strs()))
+	})
+}
+
+// Read sends a read op (exists 3, getData 4, getACL 6, getChildren2 12,
+// sync 9) on any path, the empty and relative ones included.
+func (x *Raw) Read(op int32, path string) {
+	p := x.path(path)
+	var req []byte
+	switch op {
+	case opGetACL, opSync:
+		req = pathReq(p)
+	default:
+		req = pathWatchReq(p, false)
+	}
+	x.do(op, fmt.Sprintf("%s %s", opName(op), x.r.show(p)), req, false, func(e *entry, d *dec) {
+		switch op {
+		case opExists:
+			x.r.stat(e, d.stat())
+		case opGetData:
+			e.add(" data=" + fmtData(d.buf()))
+			x.r.stat(e, d.stat())
+		case opGetACL:
+			e.add(" acl=" + fmtACL(readACL(d)))
+			x.r.stat(e, d.stat())
+		case opGetChildren2:
+			e.add(" children=" + fmtChildren(d.strs()))
+			x.r.stat(e, d.stat())
+		case opSync:
+			e.add(" path=" + x.r.show(d.str()))
+		}
+	})
+}
+
+func readACL(d *dec) []zk.ACL {
+	n := d.int()
+	if n < 0 {
+		return nil
+	}
+	acl := []zk.ACL{}
+	for i := int32(0); i < n && d.err == nil; i++ {
+		acl = append(acl, zk.ACL{Perms: d.int(), Scheme: d.str(), ID: d.str()})
+	}
+	return acl
+}
+
+// Create sends a create of opcode op (1 create, 15 create2, 19
+// createContainer, 21 createTTL with ttl) with any flags.
+func (x *Raw) Create(op int32, path string, data []byte, flags int32, acl []zk.ACL, ttl int64) string {
+	p := x.path(path)
+	e := createReq(p, data, acl, flags)
+	desc := fmt.Sprintf("%s %s %s flags=%d acl=%s", opName(op), x.r.show(p), fmtData(data), flags, fmtACL(acl))
+	if op == opCreateTTL {
+		e.long(ttl)
+		desc += fmt.Sprintf(" ttl=%d", ttl)
+	}
+	var got string
+	x.do(op, desc, e.b, true, func(e *entry, d *dec) {
+		got = d.str()
+		e.add(" path=" + x.r.show(got))
+		if op != opCreate {
+			x.r.stat(e, d.stat())
+		}
+	})
+	return x.r.rel(got)
+}
+
+// Delete sends delete (2) on any path.
+func (x *Raw) Delete(path string, version int32) {
+	p := x.path(path)
+	var e enc
+	e.str(p)
+	e.int(version)
+	x.do(opDelete, fmt.Sprintf("delete %s v=%d", x.r.show(p), version), e.b, true, nil)
+}
+
+// Set sends setData (5) on any path.
+func (x *Raw) Set(path string, data []byte, version int32) {
+	p := x.path(path)
+	var e enc
+	e.str(p)
+	e.buf(data)
+	e.int(version)
+	x.do(opSetData, fmt.Sprintf("setData %s %s v=%d", x.r.show(p), fmtData(data), version), e.b, true, func(e *entry, d *dec) {
+		x.r.stat(e, d.stat())
+	})
+}
+
+// SetACL sends setACL (7) on any path.
+func (x *Raw) SetACL(path string, acl []zk.ACL, version int32) {
+	p := x.path(path)
+	var e enc
+	e.str(p)
+	e.acl(acl)
+	e.int(version)
+	x.do(opSetACL, fmt.Sprintf("setACL %s %s v=%d", x.r.show(p), fmtACL(acl), version), e.b, true, func(e *entry, d *dec) {
+		x.r.stat(e, d.stat())
+	})
+}
+
+// DeleteContainer sends deleteContainer (20); see the known difference
+// delete-container-op.
+func (x *Raw) DeleteContainer(path string) {
+	p := x.path(path)
+	x.do(opDeleteContainer, "deleteContainer "+x.r.show(p), pathReq(p), true, nil)
+}
+
+// GetEphemerals sends getEphemerals (103) with a prefix (a plain string
+// prefix, not a path, ZK-SEMANTICS §13).
+func (x *Raw) GetEphemerals(prefix string) {
+	p := x.path(prefix)
+	x.do(opGetEphemerals, "getEphemerals "+x.r.show(p), pathReq(p), false, func(e *entry, d *dec) {
+		paths := d.strs()
+		shown := make([]string, len(paths))
+		for i, q := range paths {
+			shown[i] = x.r.show(q)
+		}
+		slices.Sort(shown)
+		e.add(" ephemerals=[" + strings.Join(shown, " ") + "]")
+	})
+}
+
+// GetAllChildrenNumber sends getAllChildrenNumber (104).
+func (x *Raw) GetAllChildrenNumber(path string) {
+	p := x.path(path)
+	x.do(opGetAllChildren, "getAllChildrenNumber "+x.r.show(p), pathReq(p), false, func(e *entry, d *dec) {
+		e.add(fmt.Sprintf(" total=%d", d.int()))
+	})
+}
+
+// AddWatch sends addWatch (106): mode 0 persistent, 1 persistent recursive.
+func (x *Raw) AddWatch(path string, mode int32) {
+	p := x.path(path)
+	var e enc
+	e.str(p)
+	e.int(mode)
+	x.do(opAddWatch, fmt.Sprintf("addWatch %s mode=%d", x.r.show(p), mode), e.b, false, func(e *entry, d *dec) {
+		e.add(fmt.Sprintf(" body=%x", d.b))
+		d.b = nil
+	})
+}
+
+// RemoveWatches sends removeWatches (18, or checkWatches 17 if check) with
+// a watcher type (1 child, 2 data, 3 any, 4 persistent, 5 recursive).
+func (x *Raw) RemoveWatches(path string, typ int32, check bool) {
+	p := x.path(path)
+	var e enc
+	e.str(p)
+	e.int(typ)
+	op, name := int32(opRemoveWatches), "removeWatches"
+	if check {
+		op, name = opCheckWatches, "checkWatches"
+	}
+	x.do(op, fmt.Sprintf("%s %s type=%d", name, x.r.show(p), typ), e.b, false, nil)
+}
+
+// WhoAmI sends whoAmI (107).
+func (x *Raw) WhoAmI() {
+	x.do(opWhoAmI, "whoAmI", nil, false, func(e *entry, d *dec) {
+		n := d.int()
+		var ids []string
+		for i := int32(0); i < n && d.err == nil; i++ {
+			ids = append(ids, d.str()+":"+d.str())
+		}
+		e.add(" ids=[" + strings.Join(ids, " ") + "]")
+	})
+}
+
+// Auth sends auth (100); its reply zxid (0) is recorded as is. A failed
+// auth closes the connection.
+func (x *Raw) Auth(scheme, auth string) {
+	var e enc
+	e.int(0)
+	e.str(scheme)
+	e.buf([]byte(auth))
+	rep, en := x.do(opAuth, fmt.Sprintf("auth %s %q", scheme, auth), e.b, false, nil)
+	en.add(fmt.Sprintf(" hdrzxid=%d", rep.zxid))
+}
+
+// Unknown sends a request with an opcode ZooKeeper does not answer with
+// data (0, 999, 13 outside a multi in 3.9 …) and a body, and records the
+// reply's code and header zxid, then whether the connection is still
+// open (a ping round trip).
+func (x *Raw) Unknown(op int32, body []byte) {
+	rep, e := x.do(op, fmt.Sprintf("%s body=%x", opName(op), body), body, false, nil)
+	if e.code == "UNIMPLEMENTED" || e.code == "OK" {
+		e.add(fmt.Sprintf(" hdrzxid=%d", rep.zxid))
+	}
+	x.Ping()
+}
+
+// Ping sends a ping (11, xid −2) and records whether it was answered.
+func (x *Raw) Ping() {
+	if x.c.closed {
+		x.r.recordAs(x.who(), "ping", "CONNECTIONCLOSED")
+		return
+	}
+	_, err := x.c.roundTrip(-2, opPing, nil)
+	x.r.recordAs(x.who(), "ping", codeOf(err))
+}
+
+// CheckAlone sends check (13) outside a multi, followed at once by an
+// exists of the root, and records what came back: the known difference
+// check-outside-multi (3.8 never answers the check; 3.9 answers
+// UNIMPLEMENTED and closes the connection).
+func (x *Raw) CheckAlone(path string, version int32) {
+	p := x.path(path)
+	var e enc
+	e.str(p)
+	e.int(version)
+	xid, err := x.c.send(opCheck, e.b)
+	if err != nil {
+		x.r.recordAs(x.who(), "check "+x.r.show(p), codeOf(err))
+		return
+	}
+	x.c.xid++
+	next := x.c.xid
+	x.c.write(next, opExists, pathWatchReq("/", false))
+	got := ""
+	for range 2 {
+		rep, err := x.c.read(anyXid, 5*time.Second)
+		if err != nil {
+			if errors.Is(err, errNoReply) {
+				got += " noreply"
+			} else {
+				got += " " + codeOf(err)
+			}
+			break
+		}
+		if rep.xid == xid {
+			got += fmt.Sprintf(" check:%s(hdrzxid=%d)", rawCode(rep.err), rep.zxid)
+			continue
+		}
+		if rep.xid == next {
+			got += " exists:" + rawCode(rep.err)
+		} else {
+			got += fmt.Sprintf(" xid=%d", rep.xid)
+		}
+		break
+	}
+	x.r.recordAs(x.who(), fmt.Sprintf("check %s v=%d (alone), then exists /", x.r.show(p), version), "OK").detail = got
+}
+
+// RawOp is one op of a raw multi or multiRead.
+type RawOp struct {
+	Type    int32 // opcode
+	Path    string
+	Data    []byte
+	Flags   int32
+	ACL     []zk.ACL
+	Version int32
+	TTL     int64
+}
+
+// Multi sends multi (14) (or multiRead, 22) with any op types, create2
+// included, and records each result with its header type.
+func (x *Raw) Multi(read bool, ops ...RawOp) {
+	var e enc
+	descs := make([]string, len(ops))
+	for i, o := range ops {
+		p := x.path(o.Path)
+		e.int(o.Type)
+		e.bool(false)
+		e.int(-1)
+		switch o.Type {
+		case opCreate, opCreate2, opCreateContainer, opCreateTTL:
+			e.str(p)
+			e.buf(o.Data)
+			e.acl(o.ACL)
+			e.int(o.Flags)
+			if o.Type == opCreateTTL {
+				e.long(o.TTL)
+			}
+			descs[i] = fmt.Sprintf("%s %s %s flags=%d", opName(o.Type), x.r.show(p), fmtData(o.Data), o.Flags)
+		case opDelete, opCheck:
+			e.str(p)
+			e.int(o.Version)
+			descs[i] = fmt.Sprintf("%s %s v=%d", opName(o.Type), x.r.show(p), o.Version)
+		case opSetData:
+			e.str(p)
+			e.buf(o.Data)
+			e.int(o.Version)
+			descs[i] = fmt.Sprintf("%s %s %s v=%d", opName(o.Type), x.r.show(p), fmtData(o.Data), o.Version)
+		default: // reads: getData, getChildren, and anything else with a path and watch
+			e.str(p)
+			e.bool(false)
+			descs[i] = fmt.Sprintf("%s %s", opName(o.Type), x.r.show(p))
+		}
+	}
+	e.int(-1)
+	e.bool(true)
+	e.int(-1)
+	op, name := int32(opMulti), "multi"
+	if read {
+		op, name = opMultiRead, "multiRead"
+	}
+	x.do(op, name+"["+strings.Join(descs, "; ")+"]", e.b, !read, func(en *entry, d *dec) {
+		en.add(" results=[")
+		for i := 0; d.err == nil; i++ {
+			typ, done, errc := d.int(), d.bool(), d.int()
+			if done {
+				break
+			}
+			if i > 0 {
+				en.add(" | ")
+			}
+			en.add(fmt.Sprintf("type=%d err=%d", typ, errc))
+			switch typ {
+			case -1:
+				en.add(" " + rawCode(d.int()))
+			case opCreate:
+				en.add(" path=" + x.r.show(d.str()))
+			case opCreate2, opCreateContainer, opCreateTTL:
+				en.add(" path=" + x.r.show(d.str()))
+				x.r.stat(en, d.stat())
+			case opSetData:
+				x.r.stat(en, d.stat())
+			case opGetData:
+				en.add(" data=" + fmtData(d.buf()))
+				x.r.stat(en, d.stat())
+			case opGetChildren:
+				en.add(" children=" + fmtChildren(d.strs()))
+			}
+		}
+		en.add("]")
+	})
+}
+
+// Events records the notifications the raw session received, after a
+// ping round trip, with their types and paths; then, if there were any,
+// their header zxids as a step marked with the known difference
+// notification-zxid: Debian's 3.8.0 sends −1, 3.9 the zxid of the
+// triggering txn, which want39 names relative to the raw write replies of
+// the run: "latest-write", "write-1" (the one before), … one per event.
+func (x *Raw) Events(want39 string) {
+	if x.c.closed {
+		x.r.recordAs(x.who(), "events", "CONNECTIONCLOSED")
+		return
+	}
+	_, err := x.c.roundTrip(-2, opPing, nil)
+	evs := x.c.events
+	x.c.events = nil
+	var parts, zxids []string
+	for _, ev := range evs {
+		t := eventNames[zk.EventType(ev.typ)]
+		if t == "" {
+			t = fmt.Sprintf("Event(%d)", ev.typ)
+		}
+		if ev.state != int32(zk.StateSyncConnected) {
+			t += fmt.Sprintf("(state %d)", ev.state)
+		}
+		parts = append(parts, t+" "+x.r.show(ev.path))
+		zxids = append(zxids, x.r.zxidRelation(ev.zxid))
+	}
+	e := x.r.recordAs(x.who(), "events", codeOf(err))
+	e.detail = " [" + strings.Join(parts, ", ") + "]"
+	if len(evs) == 0 {
+		return
+	}
+	want38 := strings.TrimSpace(strings.Repeat(" -1", len(evs)))
+	x.r.Known("notification-zxid", "OK "+want38, "OK "+want39)
+	x.r.recordAs(x.who(), "event zxids", "OK").detail = " " + strings.Join(zxids, " ")
+}
+
+// zxidRelation names a notification's zxid relative to the raw write
+// replies recorded so far.
+func (r *R) zxidRelation(z int64) string {
+	if z == -1 {
+		return "-1"
+	}
+	for i := len(r.writeZxids) - 1; i >= 0; i-- {
+		if r.writeZxids[i] == z {
+			if back := len(r.writeZxids) - 1 - i; back > 0 {
+				return fmt.Sprintf("write-%d", back)
+			}
+			return "latest-write"
+		}
+	}
+	return "other"
+}
+
+var opNames = map[int32]string{
+	opCreate: "create", opDelete: "delete", opExists: "exists", opGetData: "getData",
+	opSetData: "setData", opGetACL: "getACL", opSetACL: "setACL", opGetChildren: "getChildren",
+	opSync: "sync", opPing: "ping", opGetChildren2: "getChildren2", opCheck: "check",
+	opMulti: "multi", opCreate2: "create2", opCheckWatches: "checkWatches",
+	opRemoveWatches: "removeWatches", opCreateContainer: "createContainer",
+	opDeleteContainer: "deleteContainer", opCreateTTL: "createTTL", opMultiRead: "multiRead",
+	opAuth: "auth", opGetEphemerals: "getEphemerals", opGetAllChildren: "getAllChildrenNumber",
+	opAddWatch: "addWatch", opWhoAmI: "whoAmI", opCloseSession: "closeSession",
+}
+
+func opName(op int32) string {
+	if n, ok := opNames[op]; ok {
+		return n
+	}
+	return fmt.Sprintf("op%d", op)
+}

@@ -18,6 +18,7 @@ func Cases() []Case {
 		specialCases(),
 		treeCases(),
 		rootCases(),
+		rawCases(),
 	} {
 		all = append(all, group...)
 	}

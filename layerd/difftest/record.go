@@ -212,7 +212,11 @@ func (r *R) show(p string) string {
 	case p == r.root:
 		return "~"
 	case strings.HasPrefix(p, r.root+"/"):
-		return "~" + p[len(r.root):]
+		rest := p[len(r.root):]
+		if q := strconv.Quote(rest); q[1:len(q)-1] != rest {
+			return "~" + q // control characters, invalid UTF-8, …
+		}
+		return "~" + rest
 	default:
 		return strconv.Quote(p)
 	}

@@ -9,8 +9,7 @@ type KnownDifference struct {
 	What     string // the behaviour
 	ZK39     string // what 3.9.4 (and layerd) does
 	Debian38 string // what Debian's 3.8.0 does
-	// Cases is how the differential cases exercise it: through a step
-	// marked Known, or why they cannot yet (go-zookeeper cannot send it).
+	// Cases names the cases that exercise it through steps marked Known.
 	Cases string
 }
 
@@ -21,7 +20,7 @@ var KnownDifferences = []KnownDifference{
 		What:     "zxid in the header of a watch notification",
 		ZK39:     "the zxid of the triggering txn",
 		Debian38: "always -1",
-		Cases:    "not visible through go-zookeeper, which drops the notification header; needs the raw-protocol client",
+		Cases:    "every Raw.Events with events records their zxids as a Known step (raw/getchildren-op8, raw/addwatch-*, raw/watch-modes-*, raw/removewatches-recursive)",
 	},
 	{
 		ID:       "exists-no-read",
@@ -35,35 +34,35 @@ var KnownDifferences = []KnownDifference{
 		What:     "check (13) sent outside a multi",
 		ZK39:     "UNIMPLEMENTED, then the connection is closed",
 		Debian38: "no reply (a server exception)",
-		Cases:    "go-zookeeper sends check only inside Multi; needs the raw-protocol client",
+		Cases:    "raw/check-outside-multi (Raw.CheckAlone)",
 	},
 	{
 		ID:       "create2-in-multi",
 		What:     "result of a create2 (15) op inside a multi",
 		ZK39:     "type 15 result with path and Stat",
 		Debian38: "type 1 result, path only",
-		Cases:    "go-zookeeper puts only create (1) in a multi; needs the raw-protocol client",
+		Cases:    "raw/multi-create2",
 	},
 	{
 		ID:       "watch-modes-coexist",
 		What:     "several watch modes (standard, persistent, recursive) of one connection on one path",
 		ZK39:     "coexist",
 		Debian38: "one mode kept; a later addWatch replaces the earlier",
-		Cases:    "go-zookeeper has no addWatch; needs the raw-protocol client",
+		Cases:    "raw/watch-modes-coexist",
 	},
 	{
 		ID:       "remove-watches-types",
 		What:     "removeWatches / checkWatches with type 1 or 2, and types 4 and 5",
 		ZK39:     "types 1 and 2 match standard watches only; 4 and 5 are accepted",
 		Debian38: "types 1 and 2 match any mode; 4 and 5 are unknown",
-		Cases:    "go-zookeeper has no removeWatches; needs the raw-protocol client",
+		Cases:    "raw/removewatches-persistent, raw/removewatches-recursive",
 	},
 	{
 		ID:       "delete-container-op",
 		What:     "a client sends deleteContainer (20)",
 		ZK39:     "deletes the node (no session or ACL check, see §4)",
 		Debian38: "always BADARGUMENTS",
-		Cases:    "go-zookeeper cannot send opcode 20; needs the raw-protocol client",
+		Cases:    "raw/delete-container-op",
 	},
 	{
 		ID:       "watch-event-acl-filter",

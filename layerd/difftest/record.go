@@ -505,12 +505,16 @@ func run(ctx context.Context, addr, root string, c Case) (lines []Line, err erro
 			lines, err = r.render(), a.err
 		}
 	}()
-	r.Session = r.S(0)
-	if _, err := r.conn.Create(root, nil, zk.FlagPersistent, zk.WorldACL(zk.PermAll)); err != nil {
-		return nil, fmt.Errorf("create the case root %s: %w", root, err)
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
+	r.Session = r.S(0)
+	err = r.call(func() error {
+		_, err := r.conn.Create(root, nil, zk.FlagPersistent, zk.WorldACL(zk.PermAll))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create the case root %s: %w", root, err)
 	}
 	c.Run(r)
 	return r.render(), nil

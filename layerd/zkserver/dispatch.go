@@ -3,6 +3,8 @@ package zkserver
 import (
 	"context"
 	"errors"
+	"strings"
+	"unicode/utf8"
 
 	"go.uber.org/zap"
 
@@ -90,8 +92,50 @@ func writeOp(r zkwire.Request) (znode.Op, bool) {
 		return znode.CheckOp{Path: r.Path, Version: r.Version}, true
 	case *zkwire.SetACL:
 		return znode.SetACLOp{Path: r.Path, ACL: modelACL(r.ACL), Version: r.Version}, true
+	case *zkwire.DeleteContainer:
+		return znode.DeleteContainerOp{Path: r.Path}, true
 	}
 	return nil, false
+}
+
+// multiOp maps one op of a multi. As ZooKeeper does, a create with the
+// container flag is a createContainer there (its result carries a Stat);
+// a create with TTL flags makes the whole multi malformed.
+func multiOp(r zkwire.Request) (op znode.Op, stat bool, ok bool) {
+	if c, isCreate := r.(*zkwire.Create); isCreate {
+		switch c.Flags {
+		case zkwire.FlagContainer:
+			return znode.CreateOp{Path: c.Path, Data: c.Data, ACL: modelACL(c.ACL), Flags: c.Flags, Container: true, TTL: -1}, true, true
+		case zkwire.FlagPersistentWithTTL, zkwire.FlagPersistentSequentialWithTTL:
+			return nil, false, false
+		}
+	}
+	op, ok = writeOp(r)
+	switch r.(type) {
+	case *zkwire.Create2, *zkwire.CreateContainer, *zkwire.CreateTTL:
+		stat = true
+	}
+	return op, stat, ok
+}
+
+// javaString returns s as ZooKeeper's Java decoding gives it back: each
+// byte that is not valid UTF-8 becomes U+FFFD.
+func javaString(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size <= 1 {
+			b.WriteRune(utf8.RuneError)
+			i++
+			continue
+		}
+		b.WriteString(s[i : i+size])
+		i += size
+	}
+	return b.String()
 }
 
 // dispatch executes one request and writes its reply. It reports whether
@@ -115,10 +159,16 @@ func (c *conn) dispatch(h zkwire.RequestHeader, body []byte) bool {
 	case zkwire.OpCheck, zkwire.OpSASL:
 		// check only inside a multi; SASL is not configured.
 		return c.unimplemented(h, op)
+	case zkwire.OpCreateSession:
+		// A valid opcode, but not a request a connected client sends.
+		return c.answered(op, zkwire.CodeMarshallingError, c.reply(h.Xid, c.lastZxid, zkwire.CodeMarshallingError, nil))
 	}
 	req, err := zkwire.DecodeRequest(op, body)
 	if errors.Is(err, zkwire.ErrUnknownOpcode) {
 		return c.unimplemented(h, op)
+	}
+	if op == zkwire.OpMulti && err != nil {
+		return c.malformedMulti(h)
 	}
 	if err != nil {
 		c.log.Debug("malformed request", zap.Stringer("op", op), zap.Error(err))
@@ -146,6 +196,9 @@ func (c *conn) dispatch(h zkwire.RequestHeader, body []byte) bool {
 			out = &zkwire.Create2Response{Path: res.Path, Stat: wireStat(res.Stat)}
 		case *zkwire.SetData, *zkwire.SetACL:
 			out = &zkwire.StatResponse{Stat: wireStat(res.Stat)}
+		}
+		if op == zkwire.OpDeleteContainer {
+			out = nil
 		}
 		return c.answered(op, code, c.reply(h.Xid, w.Zxid, code, out))
 	}
@@ -180,7 +233,7 @@ func (c *conn) dispatch(h zkwire.RequestHeader, body []byte) bool {
 		out = &zkwire.GetEphemeralsResponse{Ephemerals: rd.Children}
 	case *zkwire.Sync:
 		rd.Zxid, err = tree.Sync(ctx)
-		out = &zkwire.SyncResponse{Path: r.Path}
+		out = &zkwire.SyncResponse{Path: javaString(r.Path)}
 	case *zkwire.WhoAmI:
 		var infos []zkwire.ClientInfo
 		for _, id := range c.auth.WhoAmI() {
@@ -207,8 +260,6 @@ func (c *conn) dispatch(h zkwire.RequestHeader, body []byte) bool {
 		return c.answered(op, zkwire.CodeNoWatcher, c.reply(h.Xid, c.lastZxid, zkwire.CodeNoWatcher, nil))
 	case *zkwire.Reconfig:
 		return c.answered(op, zkwire.CodeReconfigDisabled, c.reply(h.Xid, c.lastZxid, zkwire.CodeReconfigDisabled, nil))
-	case *zkwire.DeleteContainer:
-		return c.unimplemented(h, op)
 	default:
 		return c.unimplemented(h, op)
 	}
@@ -226,14 +277,29 @@ func (c *conn) dispatch(h zkwire.RequestHeader, body []byte) bool {
 	return c.answered(op, code, c.reply(h.Xid, zxid, code, out))
 }
 
+// malformedMulti answers a multi that cannot be decoded or mixes what a
+// multi may not hold: MARSHALLINGERROR with no body, for which ZooKeeper
+// still logs a transaction (a zxid).
+func (c *conn) malformedMulti(h zkwire.RequestHeader) bool {
+	ctx, cancel := c.ctx()
+	defer cancel()
+	zxid, err := c.s.tree.Fail(ctx, c.caller(), znode.ErrMarshalling)
+	if err != nil {
+		return c.storeFailed(zkwire.OpMulti, err)
+	}
+	return c.answered(zkwire.OpMulti, zkwire.CodeMarshallingError, c.reply(h.Xid, zxid, zkwire.CodeMarshallingError, nil))
+}
+
 func (c *conn) multi(ctx context.Context, h zkwire.RequestHeader, r *zkwire.Multi) bool {
 	ops := make([]znode.Op, 0, len(r.Ops))
+	withStat := make([]bool, 0, len(r.Ops))
 	for _, o := range r.Ops {
-		wop, ok := writeOp(o)
+		wop, stat, ok := multiOp(o)
 		if !ok {
-			return c.answered(zkwire.OpMulti, zkwire.CodeMarshallingError, c.reply(h.Xid, c.lastZxid, zkwire.CodeMarshallingError, nil))
+			return c.malformedMulti(h)
 		}
 		ops = append(ops, wop)
+		withStat = append(withStat, stat)
 	}
 	w, err := c.s.tree.Write(ctx, c.caller(), ops)
 	if err != nil {
@@ -249,10 +315,12 @@ func (c *conn) multi(ctx context.Context, h zkwire.RequestHeader, r *zkwire.Mult
 		for i, res := range w.Results {
 			o := r.Ops[i]
 			switch o.(type) {
-			case *zkwire.Create:
-				resp.Results[i] = zkwire.OpResult{Type: zkwire.OpCreate, Path: res.Path}
-			case *zkwire.Create2, *zkwire.CreateContainer, *zkwire.CreateTTL:
-				resp.Results[i] = zkwire.OpResult{Type: zkwire.OpCreate2, Path: res.Path, Stat: wireStat(res.Stat)}
+			case *zkwire.Create, *zkwire.Create2, *zkwire.CreateContainer, *zkwire.CreateTTL:
+				if withStat[i] {
+					resp.Results[i] = zkwire.OpResult{Type: zkwire.OpCreate2, Path: res.Path, Stat: wireStat(res.Stat)}
+				} else {
+					resp.Results[i] = zkwire.OpResult{Type: zkwire.OpCreate, Path: res.Path}
+				}
 			case *zkwire.SetData:
 				resp.Results[i] = zkwire.OpResult{Type: zkwire.OpSetData, Stat: wireStat(res.Stat)}
 			default:

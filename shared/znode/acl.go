@@ -4,6 +4,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -56,11 +57,17 @@ type Auth struct {
 // "user:password" always succeed; if their digest is superDigest the
 // connection also becomes super (ZooKeeper adds super:"" first).
 func (a Auth) AddAuth(scheme string, credentials []byte, superDigest string) (Auth, error) {
-	if scheme != "digest" {
+	out := Auth{IDs: append([]ID(nil), a.IDs...)}
+	switch scheme {
+	case "digest":
+	case "ip":
+		// ZooKeeper's ip provider ignores the credentials and adds the
+		// connection's own address, which every connection already has.
+		return out, nil
+	default:
 		return a, ErrAuthFailed
 	}
 	id := DigestID(string(credentials))
-	out := Auth{IDs: append([]ID(nil), a.IDs...)}
 	if superDigest != "" && id == superDigest {
 		out.IDs = appendID(out.IDs, ID{"super", ""})
 	}
@@ -160,16 +167,17 @@ func (a Auth) fixACL(acl []ACL) ([]ACL, error) {
 	if len(acl) == 0 {
 		return nil, ErrInvalidACL
 	}
-	var out []ACL
-	add := func(e ACL) {
-		for _, x := range out {
-			if x == e {
-				return
-			}
-		}
-		out = append(out, e)
-	}
+	// Exact duplicates of the request are dropped first; what "auth"
+	// expands to is added as is, even if it repeats an explicit entry.
+	var uniq []ACL
 	for _, e := range acl {
+		if !slices.Contains(uniq, e) {
+			uniq = append(uniq, e)
+		}
+	}
+	var out []ACL
+	add := func(e ACL) { out = append(out, e) }
+	for _, e := range uniq {
 		switch e.ID.Scheme {
 		case "world":
 			if e.ID.ID != "anyone" {
@@ -190,7 +198,7 @@ func (a Auth) fixACL(acl []ACL) ([]ACL, error) {
 				return nil, ErrInvalidACL
 			}
 		case "digest":
-			if len(strings.Split(e.ID.ID, ":")) != 2 {
+			if javaSplitLen(e.ID.ID, ":") != 2 {
 				return nil, ErrInvalidACL
 			}
 			add(e)
@@ -221,4 +229,14 @@ func visibleACL(acl []ACL, admin bool) []ACL {
 		out[i] = e
 	}
 	return out
+}
+
+// javaSplitLen is len(id.split(sep)) in Java, which drops trailing empty
+// strings: "user:" has 1 part, ":" none.
+func javaSplitLen(s, sep string) int {
+	parts := strings.Split(s, sep)
+	for len(parts) > 0 && parts[len(parts)-1] == "" {
+		parts = parts[:len(parts)-1]
+	}
+	return len(parts)
 }

@@ -89,11 +89,19 @@ type SetACLOp struct {
 	Version int32
 }
 
-func (CreateOp) isOp()  {}
-func (DeleteOp) isOp()  {}
-func (SetDataOp) isOp() {}
-func (CheckOp) isOp()   {}
-func (SetACLOp) isOp()  {}
+// DeleteContainerOp is ZooKeeper's deleteContainer: it deletes an empty
+// node with no session or ACL check (ZooKeeper's container reaper sends it,
+// and clients may too); a session's ephemeral gives ErrBadVersion.
+type DeleteContainerOp struct {
+	Path string
+}
+
+func (DeleteContainerOp) isOp() {}
+func (CreateOp) isOp()          {}
+func (DeleteOp) isOp()          {}
+func (SetDataOp) isOp()         {}
+func (CheckOp) isOp()           {}
+func (SetACLOp) isOp()          {}
 
 // Result is one op's outcome. Path is a create's path; Stat is set for
 // ops whose reply carries one (create, setData, setACL).
@@ -140,6 +148,7 @@ func (tr *Tree) Write(ctx context.Context, c Caller, ops []Op) (Written, error) 
 	type attempt struct {
 		results []pendingResult
 		replay  *lastWrite
+		failure *multiFailure // recorded as the session's last write
 	}
 	a, err := store.Transact(ctx, tr.db, func(tx store.Tx) (attempt, error) {
 		var at attempt
@@ -161,12 +170,28 @@ func (tr *Tree) Write(ctx context.Context, c Caller, ops []Op) (Written, error) 
 					return at, err
 				}
 				rv, _ := tx.GetReadVersion().Get()
-				return at, &multiFailure{at: i, err: err, rv: rv}
+				mf := &multiFailure{at: i, err: err, rv: rv}
+				if c.Session == 0 {
+					return at, mf
+				}
+				// ZooKeeper logs a failed write as an error transaction
+				// with a zxid of its own. So do we: the ops' writes are
+				// dropped and only the failure is recorded, which also
+				// makes the failure's reply the same on a retry.
+				tx.Reset()
+				b, err := encodeLastWrite(c.Token, nil, mf)
+				if err != nil {
+					return at, err
+				}
+				tx.SetVersionstampedValue(tr.t.LastWrite(c.Session), b)
+				stamp = tx.GetVersionstamp()
+				at.failure = mf
+				return at, nil
 			}
 		}
 		at.results = x.results
 		if c.Session != 0 {
-			b, err := encodeLastWrite(c.Token, x.results)
+			b, err := encodeLastWrite(c.Token, x.results, nil)
 			if err != nil {
 				return at, err
 			}
@@ -183,14 +208,32 @@ func (tr *Tree) Write(ctx context.Context, c Caller, ops []Op) (Written, error) 
 		return Written{}, err
 	}
 	if a.replay != nil {
-		return a.replay.written(), nil
+		return a.replay.written(len(ops)), nil
 	}
 	own, err := stamp.Get()
 	if err != nil {
 		return Written{}, err
 	}
+	if a.failure != nil {
+		w := failedWrite(len(ops), a.failure)
+		w.Zxid = Zxid(own)
+		return w, nil
+	}
 	return resolve(a.results, own), nil
 }
+
+// Fail records a write that the protocol layer refused (a malformed
+// multi) as the session's last write, as ZooKeeper logs an error
+// transaction for it, and returns its zxid.
+func (tr *Tree) Fail(ctx context.Context, c Caller, cause error) (int64, error) {
+	w, err := tr.Write(ctx, c, []Op{failOp{cause}})
+	return w.Zxid, err
+}
+
+// failOp is an op that fails with its error.
+type failOp struct{ err error }
+
+func (failOp) isOp() {}
 
 func failedWrite(n int, mf *multiFailure) Written {
 	w := Written{Results: make([]Result, n), Zxid: ReadZxid(mf.rv)}
@@ -228,6 +271,10 @@ func (x *txn) apply(op Op) error {
 		return x.check(op)
 	case SetACLOp:
 		return x.setACL(op)
+	case DeleteContainerOp:
+		return x.deleteContainer(op)
+	case failOp:
+		return op.err
 	}
 	return ErrMarshalling
 }
@@ -238,6 +285,44 @@ type lastWrite struct {
 	Token   [16]byte
 	Results []Result
 	Zxid    int64
+	failure *multiFailure
+}
+
+// recordedFailure is a failed write in the last-write record.
+type recordedFailure struct {
+	At  int    `json:"at"`
+	Err string `json:"err"`
+}
+
+// sentinels are the errors a recorded failure can name.
+var sentinels = []error{
+	ErrNoNode, ErrNodeExists, ErrBadVersion, ErrNotEmpty, ErrNoChildrenForEphemerals,
+	ErrBadArguments, ErrInvalidACL, ErrNoAuth, ErrSessionExpired, ErrUnimplemented,
+	ErrMarshalling, ErrRuntimeInconsistency, ErrAuthFailed,
+}
+
+func sentinelNamed(name string) error {
+	for _, e := range sentinels {
+		if e.Error() == name {
+			return e
+		}
+	}
+	return errors.New(name)
+}
+
+func sentinelOf(err error) string {
+	for _, e := range sentinels {
+		if errors.Is(err, e) {
+			return e.Error()
+		}
+	}
+	return err.Error()
+}
+
+type storedWrite struct {
+	Results []storedResult   `json:"r,omitempty"`
+	Failure *recordedFailure `json:"f,omitempty"`
+	N       int              `json:"n,omitempty"` // ops, for a failure
 }
 
 type storedResult struct {
@@ -250,7 +335,12 @@ type storedResult struct {
 
 // encodeLastWrite returns the SetVersionstampedValue template of the
 // record: stamp (10 bytes), token (16), JSON of the results.
-func encodeLastWrite(token [16]byte, rs []pendingResult) ([]byte, error) {
+func encodeLastWrite(token [16]byte, rs []pendingResult, failure *multiFailure) ([]byte, error) {
+	var sw storedWrite
+	sw.N = len(rs)
+	if failure != nil {
+		sw.Failure = &recordedFailure{At: failure.at, Err: sentinelOf(failure.err)}
+	}
 	out := make([]storedResult, len(rs))
 	for i, r := range rs {
 		out[i] = storedResult{Path: r.Path, HasStat: r.has}
@@ -264,7 +354,8 @@ func encodeLastWrite(token [16]byte, rs []pendingResult) ([]byte, error) {
 			out[i].Cz, out[i].Mz, out[i].Pz = r.snap.rec.czxid.pending, r.snap.rec.mzxid.pending, pz.pending
 		}
 	}
-	j, err := json.Marshal(out)
+	sw.Results = out
+	j, err := json.Marshal(sw)
 	if err != nil {
 		return nil, err
 	}
@@ -282,12 +373,15 @@ func decodeLastWrite(b []byte) (lastWrite, bool) {
 	var own store.Versionstamp
 	copy(own[:], b[:10])
 	copy(lw.Token[:], b[10:26])
-	var rs []storedResult
-	if err := json.Unmarshal(b[26:], &rs); err != nil {
+	var sw storedWrite
+	if err := json.Unmarshal(b[26:], &sw); err != nil {
 		return lw, false
 	}
 	lw.Zxid = Zxid(own)
-	for _, r := range rs {
+	if f := sw.Failure; f != nil {
+		lw.failure = &multiFailure{at: f.At, err: sentinelNamed(f.Err)}
+	}
+	for _, r := range sw.Results {
 		s := r.Stat
 		if r.Cz {
 			s.Czxid = lw.Zxid
@@ -303,7 +397,12 @@ func decodeLastWrite(b []byte) (lastWrite, bool) {
 	return lw, true
 }
 
-func (lw *lastWrite) written() Written {
+func (lw *lastWrite) written(n int) Written {
+	if lw.failure != nil {
+		w := failedWrite(n, lw.failure)
+		w.Zxid = lw.Zxid
+		return w
+	}
 	return Written{Results: lw.Results, Zxid: lw.Zxid}
 }
 

@@ -290,15 +290,18 @@ func createMode(op CreateOp) (mode, error) {
 	case 3:
 		m.ephemeral, m.sequential = true, true
 	case 4:
-		// The opcode decides: create(1) with the container flag makes a
-		// plain persistent node.
-		m.container = op.Container
 	case 5:
 		m.ttl = true
 	case 6:
 		m.ttl, m.sequential = true, true
 	default:
 		return m, ErrBadArguments
+	}
+	// The opcode decides: createContainer makes a container whatever its
+	// (valid) flags say, and create(1) with the container flag a plain
+	// persistent node.
+	if op.Container {
+		m.container, m.ephemeral = true, false
 	}
 	if m.ttl {
 		if op.TTL <= 0 || op.TTL > MaxTTL {
@@ -361,6 +364,39 @@ func (x *txn) remove(p, parentPath string, n, parent *node) {
 	}
 	*n = node{}
 	x.childChanged(parentPath, parent, childDeleted)
+}
+
+func (x *txn) deleteContainer(op DeleteContainerOp) error {
+	if protected[op.Path] {
+		return ErrBadArguments
+	}
+	parentPath, ok := splitParent(op.Path)
+	if !ok {
+		return ErrBadArguments
+	}
+	n, err := x.load(op.Path)
+	if err != nil {
+		return err
+	}
+	if !n.exists {
+		return ErrNoNode
+	}
+	if err := x.needCounts(op.Path); err != nil {
+		return err
+	}
+	if numChildren(n.counts) > 0 {
+		return ErrNotEmpty
+	}
+	if isSessionEphemeral(n.rec.owner) {
+		return ErrBadVersion
+	}
+	parent, err := x.load(parentPath)
+	if err != nil {
+		return err
+	}
+	x.remove(op.Path, parentPath, n, parent)
+	x.result(op.Path, nil)
+	return nil
 }
 
 func (x *txn) setData(op SetDataOp) error {

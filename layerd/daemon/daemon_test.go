@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 
+	"zkfdb/layerd/zkwire"
 	"zkfdb/shared/sdnotify"
 )
 
@@ -128,6 +129,7 @@ func loopbackConfig(dir string) Config {
 func TestRun(t *testing.T) {
 	sd := newSystemd(t, 200*time.Millisecond)
 	dir := t.TempDir()
+	var kept zkwire.ConnectRequest // the session to resume after the restart
 	for run := range 2 {
 		log, logs := testLogger(t)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -160,8 +162,15 @@ func TestRun(t *testing.T) {
 			t.Fatalf("after a restart on the same data dir: %q, %v", data, err)
 		}
 		zc.Close()
-		if _, body := httpGet(t, metrics+"/metrics"); !strings.Contains(body, "connection_request_count 1") {
-			t.Errorf("/metrics lacks connection_request_count 1:\n%s", body)
+		// A session made before the restart resumes after it, with its
+		// ephemeral: sessions live in the store.
+		if run == 0 {
+			kept = rawSession(t, field(t, logs, "layerd ready", "listen"), zkwire.ConnectRequest{TimeOut: 30_000, Passwd: make([]byte, 16)}, "/mine")
+		} else if got := rawSession(t, field(t, logs, "layerd ready", "listen"), kept, ""); got.SessionID != kept.SessionID {
+			t.Fatalf("session %#x after a restart: got %#x", kept.SessionID, got.SessionID)
+		}
+		if _, body := httpGet(t, metrics+"/metrics"); !strings.Contains(body, "connection_request_count 2") {
+			t.Errorf("/metrics lacks connection_request_count 2:\n%s", body)
 		}
 
 		for range 2 {
@@ -188,6 +197,53 @@ func TestRun(t *testing.T) {
 			t.Error("metrics port still open after Run returned")
 		}
 	}
+}
+
+// rawSession connects with req (a new session, or one to resume); with
+// ephemeral set it creates that ephemeral node, else it checks that the
+// session has one. It drops the connection, not the session, and returns
+// the request that resumes the session.
+func rawSession(t *testing.T, addr string, req zkwire.ConnectRequest, ephemeral string) zkwire.ConnectRequest {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := nc.Write(zkwire.AppendFramed(nil, &req)); err != nil {
+		t.Fatal(err)
+	}
+	frame, err := zkwire.ReadFrame(nc, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := zkwire.DecodeConnectResponse(frame)
+	if err != nil || resp.SessionID == 0 {
+		t.Fatalf("connect: %+v, %v", resp, err)
+	}
+	var body zkwire.Request = &zkwire.GetEphemerals{PrefixPath: "/"}
+	if ephemeral != "" {
+		body = &zkwire.Create{Path: ephemeral, Flags: zkwire.FlagEphemeral, ACL: []zkwire.ACL{{Perms: zkwire.PermAll, Scheme: "world", ID: "anyone"}}}
+	}
+	if _, err := nc.Write(zkwire.AppendRequest(nil, zkwire.RequestHeader{Xid: 1, Type: body.Opcode()}, body)); err != nil {
+		t.Fatal(err)
+	}
+	frame, err = zkwire.ReadFrame(nc, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, rest, err := zkwire.DecodeReplyHeader(frame)
+	if err != nil || h.Err != zkwire.CodeOK {
+		t.Fatalf("request: %+v, %v", h, err)
+	}
+	if ephemeral == "" {
+		var eph zkwire.GetEphemeralsResponse
+		if err := zkwire.Decode(rest, &eph); err != nil || len(eph.Ephemerals) != 1 {
+			t.Fatalf("ephemerals of the resumed session: %v, %v", eph.Ephemerals, err)
+		}
+	}
+	return zkwire.ConnectRequest{SessionID: resp.SessionID, Passwd: resp.Passwd, TimeOut: req.TimeOut}
 }
 
 type quiet struct{}

@@ -16,6 +16,7 @@ import (
 
 	"zkfdb/layerd/zkwire"
 	"zkfdb/shared/keys"
+	"zkfdb/shared/store"
 	"zkfdb/shared/store/embedded"
 	"zkfdb/shared/znode"
 )
@@ -28,6 +29,14 @@ func startServer(t *testing.T) (string, *prometheus.Registry) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { db.Close() })
+	return serveOn(t, db)
+}
+
+// serveOn starts one more server on db, as another layerd on the same
+// store would be; it stops with the test (before db closes).
+func serveOn(t *testing.T, db store.DB) (string, *prometheus.Registry) {
+	t.Helper()
 	tree := znode.New(db, keys.Root{}.Tenant(keys.DefaultTenant), znode.Options{})
 	if err := tree.Init(t.Context()); err != nil {
 		t.Fatal(err)
@@ -49,9 +58,54 @@ func startServer(t *testing.T) (string, *prometheus.Registry) {
 		if err := <-done; !errors.Is(err, ErrServerClosed) {
 			t.Errorf("Serve = %v", err)
 		}
-		db.Close()
 	})
 	return ln.Addr().String(), reg
+}
+
+// Two layerds on one store: a write through one is read through the
+// other, and a session made on one resumes on the other with its
+// ephemerals.
+func TestTwoServersOneStore(t *testing.T) {
+	db, err := embedded.Open(embedded.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	addrA, _ := serveOn(t, db)
+	addrB, _ := serveOn(t, db)
+
+	a := connect(t, addrA)
+	if _, err := a.Create("/shared", []byte("from A"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	b := connect(t, addrB)
+	if data, _, err := b.Get("/shared"); err != nil || string(data) != "from A" {
+		t.Fatalf("read through B: %q, %v", data, err)
+	}
+
+	onA, resp := dialRaw(t, addrA, zkwire.ConnectRequest{})
+	onA.send(onA.request(1, &zkwire.Create{Path: "/mine", Flags: 1, ACL: []zkwire.ACL{{Perms: 31, Scheme: "world", ID: "anyone"}}}))
+	if h, _, err := onA.reply(); err != nil || h.Err != zkwire.CodeOK {
+		t.Fatalf("ephemeral on A: %+v, %v", h, err)
+	}
+	onA.nc.Close() // A's connection is gone; the session is not
+	onB, resp2 := dialRaw(t, addrB, zkwire.ConnectRequest{SessionID: resp.SessionID, Passwd: resp.Passwd})
+	if resp2.SessionID != resp.SessionID {
+		t.Fatalf("resume on B: %+v", resp2)
+	}
+	onB.send(onB.request(1, &zkwire.GetEphemerals{PrefixPath: "/"}))
+	_, body, err := onB.reply()
+	var eph zkwire.GetEphemeralsResponse
+	if err != nil || zkwire.Decode(body, &eph) != nil || !slices.Equal(eph.Ephemerals, []string{"/mine"}) {
+		t.Fatalf("the session's ephemerals through B: %+v, %v", eph, err)
+	}
+	onB.send(onB.request(2, &zkwire.CloseSession{}))
+	if h, _, err := onB.reply(); err != nil || h.Err != zkwire.CodeOK {
+		t.Fatalf("close through B: %+v, %v", h, err)
+	}
+	if ok, _, err := a.Exists("/mine"); err != nil || ok {
+		t.Fatalf("ephemeral after its session closed on B, seen through A: %v, %v", ok, err)
+	}
 }
 
 type quietLogger struct{}

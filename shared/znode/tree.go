@@ -150,9 +150,14 @@ func (tr *Tree) Write(ctx context.Context, c Caller, ops []Op) (Written, error) 
 		replay  *lastWrite
 		failure *multiFailure // recorded as the session's last write
 	}
+	first := true
 	a, err := store.Transact(ctx, tr.db, func(tx store.Tx) (attempt, error) {
 		var at attempt
-		if c.Session != 0 {
+		// Only a retry can find its own earlier attempt committed (after
+		// commit_unknown_result); the first attempt skips the read.
+		retry := !first
+		first = false
+		if c.Session != 0 && retry {
 			b, err := tx.Get(tr.t.LastWrite(c.Session)).Get()
 			if err != nil {
 				return at, err

@@ -18,6 +18,8 @@ type node struct {
 	counts uint64 // child counters (keys.ChildCounts)
 	pzxid  zx
 	hasPz  bool // pzxid recorded; otherwise it equals czxid
+	// counted: counts and pzxid are known (read, or the node is new).
+	counted bool
 }
 
 func (n *node) stat(own store.Versionstamp) Stat {
@@ -85,24 +87,13 @@ func (x *txn) load(p string) (*node, error) {
 	if n, ok := x.nodes[p]; ok {
 		return n, nil
 	}
-	n := &node{}
+	n := &node{counted: true}
 	kp, ok := key(p)
 	if !ok {
 		x.nodes[p] = n
 		return n, nil
 	}
-	statF := x.tx.Get(x.t.Stat(kp))
-	countsF := x.tx.Snapshot().Get(x.t.ChildCounts(kp))
-	pzF := x.tx.Snapshot().Get(x.t.Pzxid(kp))
-	b, err := statF.Get()
-	if err != nil {
-		return nil, err
-	}
-	cb, err := countsF.Get()
-	if err != nil {
-		return nil, err
-	}
-	pb, err := pzF.Get()
+	b, err := x.tx.Get(x.t.Stat(kp)).Get()
 	if err != nil {
 		return nil, err
 	}
@@ -111,28 +102,42 @@ func (x *txn) load(p string) (*node, error) {
 		if err != nil {
 			return nil, fmt.Errorf("stat of %s: %w", p, err)
 		}
-		n.exists = true
-		n.counts = decodeCounts(cb)
-		if len(pb) == 10 {
-			copy(n.pzxid.stamp[:], pb)
-			n.hasPz = true
-		}
+		n.exists, n.counted = true, false
 	}
 	x.nodes[p] = n
 	return n, nil
 }
 
-// needCounts adds the read conflict on p's child counters and pzxid: the
-// op's outcome or reply depends on them.
+// needCounts reads p's child counters and pzxid (once) and adds their read
+// conflict: the op's outcome or reply depends on them. Ops that do not
+// (a plain create under p) never read them, so they do not conflict with
+// siblings' creates and deletes, which change them with blind writes.
 func (x *txn) needCounts(p string) error {
-	kp, ok := key(p)
-	if !ok {
-		return nil
-	}
-	if err := x.tx.AddReadConflictKey(x.t.ChildCounts(kp)); err != nil {
+	n, err := x.load(p)
+	if err != nil || n.counted {
 		return err
 	}
-	return x.tx.AddReadConflictKey(x.t.Pzxid(kp))
+	kp, _ := key(p)
+	countsF := x.tx.Get(x.t.ChildCounts(kp))
+	if !n.hasPz {
+		// (A pzxid this transaction stamped is unreadable until commit,
+		// and known: pending.)
+		pb, err := x.tx.Get(x.t.Pzxid(kp)).Get()
+		if err != nil {
+			return err
+		}
+		if len(pb) == 10 {
+			copy(n.pzxid.stamp[:], pb)
+			n.hasPz = true
+		}
+	}
+	cb, err := countsF.Get()
+	if err != nil {
+		return err
+	}
+	n.counts = decodeCounts(cb) // our own adds included (read-your-writes)
+	n.counted = true
+	return nil
 }
 
 func (x *txn) result(p string, n *node) {
@@ -171,7 +176,11 @@ func (x *txn) childChanged(parent string, n *node, delta uint64) {
 	kp, _ := key(parent)
 	x.tx.Atomic(store.Add, x.t.ChildCounts(kp), counterParam(delta))
 	x.tx.SetVersionstampedValue(x.t.Pzxid(kp), store.AppendStampOffset(make([]byte, 10), 0))
-	n.counts += delta
+	// When the counters were not read, a later needCounts reads them with
+	// this add applied (read-your-writes).
+	if n.counted {
+		n.counts += delta
+	}
 	n.pzxid, n.hasPz = zx{pending: true}, true
 }
 
@@ -250,7 +259,7 @@ func (x *txn) create(op CreateOp) error {
 	case mode.ttl:
 		owner = int64(ttlOwnerMark | uint64(op.TTL))
 	}
-	*n = node{exists: true, rec: record{
+	*n = node{exists: true, counted: true, rec: record{
 		czxid: zx{pending: true}, mzxid: zx{pending: true},
 		ctime: x.c.Now, mtime: x.c.Now,
 		owner:      owner,
@@ -362,7 +371,7 @@ func (x *txn) remove(p, parentPath string, n, parent *node) {
 	if isSessionEphemeral(n.rec.owner) {
 		x.tx.Clear(x.t.Ephemeral(n.rec.owner, kp))
 	}
-	*n = node{}
+	*n = node{counted: true}
 	x.childChanged(parentPath, parent, childDeleted)
 }
 

@@ -510,3 +510,26 @@ func TestSessions(t *testing.T) {
 		t.Fatalf("deleted %v", deleted)
 	}
 }
+
+// In one multi a create under a parent and then a sequential create under
+// it: the second reads the parent's counters after the first changed them
+// (and stamped its pzxid, unreadable until commit).
+func TestMultiCreateThenSequential(t *testing.T) {
+	f := newFixture(t, embedded.Faults{})
+	f.mustCreate("/p", 0)
+	w := f.write(
+		znode.CreateOp{Path: "/p/a", ACL: znode.OpenACLUnsafe, TTL: -1},
+		znode.CreateOp{Path: "/p/s-", ACL: znode.OpenACLUnsafe, Flags: 2, TTL: -1},
+		znode.DeleteOp{Path: "/p/a", Version: -1},
+		znode.CreateOp{Path: "/p/s-", ACL: znode.OpenACLUnsafe, Flags: 2, TTL: -1},
+	)
+	if err := w.Failed(); err != nil {
+		t.Fatal(err)
+	}
+	if w.Results[1].Path != "/p/s-0000000001" || w.Results[3].Path != "/p/s-0000000002" {
+		t.Fatalf("sequential paths %s, %s", w.Results[1].Path, w.Results[3].Path)
+	}
+	if s := f.stat("/p"); s.NumChildren != 2 || s.Cversion != 4 || s.Pzxid != w.Zxid {
+		t.Fatalf("parent %+v", s)
+	}
+}

@@ -1,7 +1,9 @@
 package keys
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 
 	"zkfdb/shared/store"
 )
@@ -41,4 +43,23 @@ func (t Tenant) ParseChild(key []byte) (string, error) {
 		return "", err
 	}
 	return tu[2].(string), nil
+}
+
+// ChildNames returns a parser of parent's children index keys (the keys
+// of Children(parent)) into child names. It decodes only the name, after
+// a prefix computed once, for getChildren of many children.
+func (t Tenant) ChildNames(parent Path) func(key []byte) (string, error) {
+	prefix := t.space.Pack(Tuple{tenantChildren, parent.s})
+	return func(key []byte) (string, error) {
+		if !bytes.HasPrefix(key, prefix) || len(key) == len(prefix) || key[len(prefix)] != codeString {
+			return "", fmt.Errorf("%w: not a child of %q: %x", ErrBadKey, parent.s, key)
+		}
+		rest := key[len(prefix):]
+		d := decoder{b: rest, pos: 1}
+		name, err := d.bytes(0)
+		if err != nil || d.pos != len(rest) {
+			return "", fmt.Errorf("%w: child of %q: %x", ErrBadKey, parent.s, key)
+		}
+		return string(name), nil
+	}
 }

@@ -471,3 +471,31 @@ func TestEnumStrings(t *testing.T) {
 		}
 	}
 }
+
+func TestChildNames(t *testing.T) {
+	ten := Root{}.Tenant(3)
+	parent := mustPath("/a")
+	names := ten.ChildNames(parent)
+	for _, name := range []string{"b", "with\x00nul", "ü"} {
+		p := mustPath("/a/" + name)
+		k, err := ten.Child(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := names(k)
+		if err != nil || got != name {
+			t.Errorf("ChildNames(%q) = %q, %v", k, got, err)
+		}
+		if slow, err := ten.ParseChild(k); err != nil || slow != got {
+			t.Errorf("ParseChild = %q, %v; ChildNames = %q", slow, err, got)
+		}
+	}
+	other, _ := ten.Child(mustPath("/ab/c"))
+	if _, err := names(other); err == nil {
+		t.Error("a child of /ab parsed as a child of /a")
+	}
+	k, _ := ten.Child(mustPath("/a/b"))
+	if _, err := names(append(k, 0x01)); err == nil {
+		t.Error("a key with trailing bytes parsed")
+	}
+}

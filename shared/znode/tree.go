@@ -601,8 +601,9 @@ func (tr *Tree) children(r store.Reader, p string) ([]string, error) {
 		return nil, err
 	}
 	names := make([]string, 0, len(rows))
+	parse := tr.t.ChildNames(kp)
 	for _, kv := range rows {
-		name, err := tr.t.ParseChild(kv.Key)
+		name, err := parse(kv.Key)
 		if err != nil {
 			return nil, err
 		}

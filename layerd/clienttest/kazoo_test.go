@@ -1,0 +1,197 @@
+package clienttest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"zkfdb/internal/zkref"
+)
+
+// kazooTimeout bounds one kazoo script.
+const kazooTimeout = 2 * time.Minute
+
+// python is Debian's python3, into whose path python3-kazoo installs
+// (another python3 first on PATH, pyenv's say, would not see kazoo).
+const python = "/usr/bin/python3"
+
+var (
+	kazooOnce sync.Once
+	kazooErr  error
+)
+
+// requireKazoo fails the test if Debian's python3 or python3-kazoo is
+// missing.
+func requireKazoo(t *testing.T) {
+	t.Helper()
+	kazooOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, python, "-c", "import kazoo.client").CombinedOutput()
+		if err != nil {
+			kazooErr = fmt.Errorf("%s -c 'import kazoo.client': %v: %s", python, err, out)
+		}
+	})
+	if kazooErr != nil {
+		t.Fatalf("%v\nDebian's python3-kazoo package is missing: run ./scripts/test, which installs it", kazooErr)
+	}
+}
+
+// runKazoo runs testdata/script with args under python and returns its
+// standard output and standard error. A non-zero exit status is an error.
+func runKazoo(ctx context.Context, script string, args ...string) (stdout, stderr string, err error) {
+	ctx, cancel := context.WithTimeout(ctx, kazooTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, python, append([]string{filepath.Join("testdata", script)}, args...)...)
+	// No __pycache__ in testdata.
+	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	cmd.WaitDelay = 5 * time.Second
+	err = cmd.Run()
+	if err != nil {
+		err = fmt.Errorf("python3 %s %s: %w", script, strings.Join(args, " "), err)
+	}
+	return o.String(), e.String(), err
+}
+
+// servers starts each server of a comparison, for subtests.
+var servers = []struct {
+	name  string
+	start func(*testing.T) string
+}{
+	{"ZooKeeper", func(t *testing.T) string { return zkref.StartT(t, refOptions).Addr() }},
+	{"layerd", startLayerd},
+}
+
+// kazooChecks are the checks testdata/kazoo_ops.py makes (it prints them
+// in another order), each of which must pass.
+var kazooChecks = []string{
+	"session/connected", "session/id", "session/distinct", "session/stopped",
+	"create/returns-path", "create/node-exists", "create/no-parent", "create/include-data",
+	"get/data", "get/stat", "get/stat-zxids", "get/stat-times", "get/no-node",
+	"set/version", "set/mzxid-grows", "set/mtime", "set/then-get", "set/right-version", "set/bad-version", "set/no-node",
+	"exists/stat", "exists/none",
+	"get-children/sorted", "get-children/include-data", "get-children/leaf", "get-children/no-node",
+	"data/default-empty", "data/binary", "data/multi-line-utf8", "data/512KiB",
+	"delete/not-empty", "delete/bad-version", "delete/gone", "delete/no-node", "delete/recursive",
+	"sync",
+	"ensure-path/new", "ensure-path/levels", "ensure-path/again",
+	"makepath/create", "makepath/data",
+	"sequence/numbers", "sequence/other-prefix", "sequence/after-delete",
+	"pipelined/creates-in-order", "pipelined/set-versions", "pipelined/last-write", "pipelined/mixed-reads",
+	"ephemeral/owner", "ephemeral/sequential", "ephemeral/no-children", "ephemeral/other-session-reads", "ephemeral/gone-after-stop",
+	"transaction/results", "transaction/applied", "transaction/one-zxid", "transaction/failure-results", "transaction/nothing-applied", "transaction/with-commits",
+	"acl/digest-id", "acl/no-auth-get", "acl/no-auth-set", "acl/no-auth-get-acls", "acl/no-auth-create-child", "acl/add-auth", "acl/authed-get", "acl/get-acls", "acl/wrong-password", "acl/auth-data-at-start", "acl/auth-scheme", "acl/set-acls", "acl/world-read", "acl/world-read-no-write", "acl/set-acls-bad-version", "acl/read-perms",
+	"auth/unknown-scheme",
+	"lock/acquire", "lock/contenders", "lock/non-blocking-busy", "lock/busy-cleaned-up", "lock/release", "lock/non-blocking-free", "lock/other-holds", "lock/with", "lock/with-released",
+	"counter/value", "counter/float",
+	"queue/len", "queue/order",
+	"party/members", "party/member-gone", "party/left",
+	"shallowparty/members", "shallowparty/member-gone", "shallowparty/left",
+	"lease/obtain", "lease/held", "lease/renew",
+	"barrier/create", "barrier/remove",
+}
+
+// TestKazoo runs testdata/kazoo_ops.py against ZooKeeper and against
+// layerd: every check must pass on both.
+func TestKazoo(t *testing.T) {
+	requireKazoo(t)
+	for _, srv := range servers {
+		t.Run(srv.name, func(t *testing.T) {
+			t.Parallel()
+			out, stderr, err := runKazoo(t.Context(), "kazoo_ops.py", srv.start(t))
+			if err != nil {
+				t.Errorf("%v\n--- stdout ---\n%s--- stderr ---\n%s", err, out, stderr)
+			}
+			var passed []string
+			for line := range strings.Lines(out) {
+				if name, ok := strings.CutPrefix(strings.TrimSpace(line), "ok "); ok {
+					passed = append(passed, name)
+				}
+			}
+			var missing []string
+			for _, c := range kazooChecks {
+				if i := slices.Index(passed, c); i >= 0 {
+					passed = slices.Delete(passed, i, i+1)
+				} else {
+					missing = append(missing, c)
+				}
+			}
+			if len(missing) > 0 || len(passed) > 0 || !strings.HasSuffix(out, "done\n") {
+				t.Errorf("checks not passed: %q; passed but not listed in kazooChecks: %q\n--- stdout ---\n%s", missing, passed, out)
+			}
+		})
+	}
+}
+
+// TestKazooCounterProcesses runs four kazoo processes that increment one
+// Counter 25 times each, at once: the increments must be atomic, the
+// values written 1 … 100 each exactly once, and the final value 100.
+func TestKazooCounterProcesses(t *testing.T) {
+	requireKazoo(t)
+	const procs, each = 4, 25
+	for _, srv := range servers {
+		t.Run(srv.name, func(t *testing.T) {
+			t.Parallel()
+			addr := srv.start(t)
+			outs := make([]string, procs)
+			errs := make([]error, procs)
+			var wg sync.WaitGroup
+			for i := range procs {
+				wg.Go(func() {
+					var stderr string
+					outs[i], stderr, errs[i] = runKazoo(t.Context(), "kazoo_counter.py", addr, "/counter", strconv.Itoa(each))
+					if errs[i] != nil {
+						errs[i] = fmt.Errorf("%w\n--- stdout ---\n%s--- stderr ---\n%s", errs[i], outs[i], stderr)
+					}
+				})
+			}
+			wg.Wait()
+			seen := map[int]int{}
+			for i, out := range outs {
+				if errs[i] != nil {
+					t.Fatalf("process %d: %v", i, errs[i])
+				}
+				n := 0
+				for line := range strings.Lines(out) {
+					if v, ok := strings.CutPrefix(strings.TrimSpace(line), "post "); ok {
+						x, err := strconv.Atoi(v)
+						if err != nil {
+							t.Fatalf("process %d printed %q", i, line)
+						}
+						seen[x]++
+						n++
+					}
+				}
+				if n != each || !strings.HasSuffix(out, "done\n") {
+					t.Errorf("process %d: %d increments, want %d:\n%s", i, n, each, out)
+				}
+			}
+			for v := 1; v <= procs*each; v++ {
+				if seen[v] != 1 {
+					t.Errorf("value %d written %d times, want once", v, seen[v])
+				}
+			}
+			if len(seen) != procs*each {
+				t.Errorf("%d distinct values written, want %d: %v", len(seen), procs*each, seen)
+			}
+			out, stderr, err := runKazoo(t.Context(), "kazoo_counter.py", addr, "/counter", "0")
+			if err != nil {
+				t.Fatalf("%v\n%s%s", err, out, stderr)
+			}
+			if want := fmt.Sprintf("value %d\ndone\n", procs*each); out != want {
+				t.Errorf("final read printed %q, want %q", out, want)
+			}
+		})
+	}
+}

@@ -13,8 +13,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"zkfdb/internal/zkref"
 )
 
 // kazooTimeout bounds one kazoo script.
@@ -62,15 +60,6 @@ func runKazoo(ctx context.Context, script string, args ...string) (stdout, stder
 		err = fmt.Errorf("python3 %s %s: %w", script, strings.Join(args, " "), err)
 	}
 	return o.String(), e.String(), err
-}
-
-// servers starts each server of a comparison, for subtests.
-var servers = []struct {
-	name  string
-	start func(*testing.T) string
-}{
-	{"ZooKeeper", func(t *testing.T) string { return zkref.StartT(t, refOptions).Addr() }},
-	{"layerd", startLayerd},
 }
 
 // kazooChecks are the checks testdata/kazoo_ops.py makes (it prints them

@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap/zaptest"
 
+	"zkfdb/internal/zkref"
 	"zkfdb/layerd/zkserver"
 	"zkfdb/shared/keys"
 	"zkfdb/shared/store/embedded"
@@ -48,4 +49,18 @@ func startLayerd(t *testing.T) string {
 		db.Close()
 	})
 	return ln.Addr().String()
+}
+
+// refOptions configure the reference ZooKeeper as layerd behaves: TTL
+// nodes on.
+var refOptions = zkref.Options{Properties: map[string]string{"zookeeper.extendedTypesEnabled": "true"}}
+
+// servers are the two servers every test here runs its clients against,
+// the reference first; start starts a fresh one that stops with the test.
+var servers = []struct {
+	name  string
+	start func(*testing.T) string
+}{
+	{"ZooKeeper", func(t *testing.T) string { return zkref.StartT(t, refOptions).Addr() }},
+	{"layerd", startLayerd},
 }

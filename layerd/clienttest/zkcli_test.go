@@ -13,10 +13,6 @@ import (
 	"zkfdb/layerd/difftest"
 )
 
-// refOptions configure the reference ZooKeeper as layerd behaves: TTL
-// nodes on.
-var refOptions = zkref.Options{Properties: map[string]string{"zookeeper.extendedTypesEnabled": "true"}}
-
 // cliStep is one zkCli command and what it prints, normalized (see
 // normalize).
 type cliStep struct {
@@ -71,7 +67,7 @@ func cliScripts() []cliScript {
 	return []cliScript{
 		{
 			// Z1 /ml, Z2 /app, Z3 /app/c (the last child created), Z4 set
-			// /app, Z5 set /ml, Z6 delete /app/c.
+			// /app, Z5 set /ml, Z6 delete /app/c, Z7 deleteall /app.
 			name:    "data",
 			oneShot: [][]string{{"create", "/ml", "line one\nline two"}},
 			steps: []cliStep{
@@ -107,12 +103,20 @@ func cliScripts() []cliScript {
 				{cmd: `ls /zookeeper`, want: "[config, quota]\n"},
 				{cmd: `get /zookeeper/config`, want: "\n"},
 				{cmd: `getAllChildrenNumber /`, want: "4\n"},
+				// The root and /zookeeper are not created by txns: zxids 0,
+				// times the epoch. Z7 is deleteall's (one multi).
+				{cmd: `stat /`, want: lines("cZxid = 0", "ctime = 0", "mZxid = 0", "mtime = 0", "pZxid = Z7",
+					"cversion = 2", "dataVersion = 0", "aclVersion = 0", "ephemeralOwner = 0", "dataLength = 0", "numChildren = 2")},
+				{cmd: `stat /zookeeper`, want: lines("cZxid = 0", "ctime = 0", "mZxid = 0", "mtime = 0", "pZxid = 0",
+					"cversion = -2", "dataVersion = 0", "aclVersion = 0", "ephemeralOwner = 0", "dataLength = 0", "numChildren = 2")},
+				{cmd: `getAcl /`, want: lines("'world,'anyone", ": cdrwa")},
+				{cmd: `getAcl /zookeeper/config`, want: lines("'world,'anyone", ": r")},
 			},
 		},
 		{
 			// Z1 /m, Z2 /m/eph, Z3 /m/cont, Z4 /m/ttls-… (the last child
 			// created), Z5 the first session's close (its ephemerals
-			// deleted), Z6 /m/eph2, Z7 /m/n-0000000010.
+			// deleted), Z6 /m/eph2, Z7 /m/n-0000000009.
 			name: "modes",
 			steps: []cliStep{
 				{cmd: `create /m`, want: "Created /m\n"},
@@ -294,7 +298,7 @@ func cliScripts() []cliScript {
 				{cmd: `setAcl /acl/mine world:anyone:cdrwa`, want: "Insufficient permission : /acl/mine\n"},
 				{cmd: `addauth digest alice:secret`, want: ""},
 				{cmd: `get /acl/mine`, want: "m\n"},
-				// An unknown scheme fails the session (AUTH_FAILED).
+				// auth with one identity.
 				{cmd: `create /acl/alice a auth::cdrwa`, want: "Created /acl/alice\n"},
 				{cmd: `getAcl /acl/alice`, want: lines("'digest,'"+aliceDigest, ": cdrwa")},
 				// An unknown scheme or null digest data fail the session
@@ -315,9 +319,9 @@ func TestZkCliVsZooKeeper(t *testing.T) {
 	for _, sc := range cliScripts() {
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()
-			servers := []struct{ name, addr string }{
-				{"ZooKeeper", zkref.StartT(t, refOptions).Addr()},
-				{"layerd", startLayerd(t)},
+			addrs := make([]string, len(servers))
+			for i, srv := range servers {
+				addrs[i] = srv.start(t)
 			}
 			cmds := make([]string, len(sc.steps))
 			for i, s := range sc.steps {
@@ -326,15 +330,15 @@ func TestZkCliVsZooKeeper(t *testing.T) {
 			outs := make([][]string, len(servers))
 			errs := make([]error, len(servers))
 			var wg sync.WaitGroup
-			for i, srv := range servers {
+			for i, addr := range addrs {
 				wg.Go(func() {
 					for _, args := range sc.oneShot {
-						if _, err := zkref.ZkCli(t.Context(), srv.addr, args...); err != nil {
+						if _, err := zkref.ZkCli(t.Context(), addr, args...); err != nil {
 							errs[i] = err
 							return
 						}
 					}
-					outs[i], errs[i] = runCli(t.Context(), t, srv.addr, cmds)
+					outs[i], errs[i] = runCli(t.Context(), t, addr, cmds)
 				})
 			}
 			wg.Wait()
@@ -376,13 +380,7 @@ func indent(s string) string {
 // shell scripts do (zkref.ZkCli): its exit status says whether the
 // command failed, and the error text goes to standard error.
 func TestZkCliOneShot(t *testing.T) {
-	for _, srv := range []struct {
-		name  string
-		start func(*testing.T) string
-	}{
-		{"ZooKeeper", func(t *testing.T) string { return zkref.StartT(t, refOptions).Addr() }},
-		{"layerd", startLayerd},
-	} {
+	for _, srv := range servers {
 		t.Run(srv.name, func(t *testing.T) {
 			t.Parallel()
 			addr := srv.start(t)

@@ -81,7 +81,7 @@ var kazooChecks = []string{
 	"ephemeral/owner", "ephemeral/sequential", "ephemeral/no-children", "ephemeral/other-session-reads", "ephemeral/gone-after-stop",
 	"transaction/results", "transaction/applied", "transaction/one-zxid", "transaction/failure-results", "transaction/nothing-applied", "transaction/with-commits",
 	"acl/digest-id", "acl/no-auth-get", "acl/no-auth-set", "acl/no-auth-get-acls", "acl/no-auth-create-child", "acl/add-auth", "acl/authed-get", "acl/get-acls", "acl/wrong-password", "acl/auth-data-at-start", "acl/auth-scheme", "acl/set-acls", "acl/world-read", "acl/world-read-no-write", "acl/set-acls-bad-version", "acl/read-perms",
-	"auth/unknown-scheme",
+	"auth/unknown-scheme", "auth/null-digest",
 	"lock/acquire", "lock/contenders", "lock/non-blocking-busy", "lock/busy-cleaned-up", "lock/release", "lock/non-blocking-free", "lock/other-holds", "lock/with", "lock/with-released",
 	"counter/value", "counter/float",
 	"queue/len", "queue/order",

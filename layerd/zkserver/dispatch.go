@@ -242,6 +242,11 @@ func (c *conn) dispatch(h zkwire.RequestHeader, body []byte) bool {
 		return c.answered(op, zkwire.CodeOK, c.reply(h.Xid, c.lastZxid, zkwire.CodeOK, &zkwire.WhoAmIResponse{ClientInfo: infos}))
 	case *zkwire.Auth:
 		auth, err := c.auth.AddAuth(r.Scheme, r.Auth, tree.SuperDigest())
+		if r.Auth == nil && r.Scheme == "digest" {
+			// Null credentials fail ZooKeeper's digest provider (it cannot
+			// decode them); empty ones are a valid, empty user.
+			err = znode.ErrAuthFailed
+		}
 		if err != nil {
 			// ZooKeeper answers AUTHFAILED and closes the connection.
 			c.reply(h.Xid, 0, zkwire.CodeAuthFailed, nil)

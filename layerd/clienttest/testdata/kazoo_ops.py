@@ -254,12 +254,11 @@ def acls(c):
     f.close()
     # kazoo sends an empty credential as null data, which ZooKeeper's
     # digest provider fails on: AUTH_FAILED.
-    # BUG(layerd): layerd accepts null digest data (as empty credentials),
-    # so add_auth returns True.
-    # n = client()
-    # raises("auth/null-digest", AuthFailedError, n.add_auth, "digest", "")
-    # n.stop()
-    # n.close()
+    # Null digest data (kazoo sends "" as null) fails authentication.
+    n = client()
+    raises("auth/null-digest", AuthFailedError, n.add_auth, "digest", "")
+    n.stop()
+    n.close()
 
 
 def recipes(c):

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -87,7 +88,7 @@ func Run(ctx context.Context, log *zap.Logger, t Target, w Workload, cfg Config)
 	if err != nil {
 		return nil, err
 	}
-	if !isWorkload(w) {
+	if !slices.Contains(Workloads, w) {
 		return nil, fmt.Errorf("unknown workload %q", w)
 	}
 	if len(t.Servers) == 0 {
@@ -151,15 +152,6 @@ func Run(ctx context.Context, log *zap.Logger, t Target, w Workload, cfg Config)
 	log.Info("measured", zap.Int64("ok", res.OK), zap.Int64("errors", res.ErrorCount()),
 		zap.Float64("ops_per_sec", res.OpsPerSec()), zap.Duration("p99", res.Latency.Quantile(0.99)))
 	return res, nil
-}
-
-func isWorkload(w Workload) bool {
-	for _, k := range Workloads {
-		if w == k {
-			return true
-		}
-	}
-	return false
 }
 
 // connect opens cfg.Sessions sessions in parallel and waits until each has

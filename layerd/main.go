@@ -49,6 +49,9 @@ served on --metrics-listen. Flags take one dash or two.
 	fs.StringVar(&c.daemon.MetricsListen, "metrics-listen", daemon.DefaultMetricsListen, "`host:port` of /metrics, /healthz and /readyz")
 	fs.DurationVar(&c.daemon.ShutdownTimeout, "shutdown-timeout", daemon.DefaultShutdownTimeout, "how long a shutdown on SIGINT or SIGTERM may take")
 	fs.DurationVar(&c.daemon.TickTime, "tick-time", 2*time.Second, "ZooKeeper's tickTime: session timeouts are clamped to 2 to 20 ticks")
+	fs.DurationVar(&c.daemon.MinSessionTimeout, "min-session-timeout", 0, "shortest session timeout granted (default 2 ticks)")
+	fs.DurationVar(&c.daemon.MaxSessionTimeout, "max-session-timeout", 0, "longest session timeout granted (default 20 ticks)")
+	fs.IntVar(&c.daemon.MaxBuffer, "jute-maxbuffer", 0xfffff, "largest request frame in `bytes` (ZooKeeper's jute.maxbuffer); a larger one closes its connection")
 	fs.StringVar(&c.daemon.SuperDigest, "super-digest", "", "`user:base64sha1` digest whose addauth makes a super user (ZooKeeper's superDigest); empty: none")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -64,6 +67,13 @@ served on --metrics-listen. Flags take one dash or two.
 	}
 	if c.daemon.DataDir == "" {
 		return c, errors.New("--data-dir is empty")
+	}
+	if c.daemon.MaxBuffer <= 0 {
+		return c, errors.New("--jute-maxbuffer must be positive")
+	}
+	if c.daemon.MinSessionTimeout < 0 || c.daemon.MaxSessionTimeout < 0 ||
+		(c.daemon.MaxSessionTimeout > 0 && c.daemon.MinSessionTimeout > c.daemon.MaxSessionTimeout) {
+		return c, errors.New("--min-session-timeout and --max-session-timeout must be positive, min ≤ max")
 	}
 	if c.daemon.TickTime <= 0 {
 		return c, errors.New("--tick-time must be positive")

@@ -50,6 +50,12 @@ type Config struct {
 	// TickTime is ZooKeeper's tickTime (session timeouts are 2 to 20
 	// ticks). Default 2 s.
 	TickTime time.Duration
+	// MinSessionTimeout and MaxSessionTimeout bound negotiated session
+	// timeouts; defaults 2 and 20 ticks.
+	MinSessionTimeout, MaxSessionTimeout time.Duration
+	// MaxBuffer is jute.maxbuffer: a larger request frame closes its
+	// connection. Default 1,048,575 bytes.
+	MaxBuffer int
 	// SuperDigest, if set, makes addauth digest with this digest
 	// (user:base64 SHA1 of "user:password") a super user.
 	SuperDigest string
@@ -176,7 +182,12 @@ func (d *daemon) start(ctx context.Context) error {
 	if err := tree.Init(ctx); err != nil {
 		return fmt.Errorf("store in %s: %w", d.cfg.DataDir, err)
 	}
-	d.zk = zkserver.New(d.log, d.reg, tree, zkserver.Config{TickTime: d.cfg.TickTime})
+	d.zk = zkserver.New(d.log, d.reg, tree, zkserver.Config{
+		TickTime:          d.cfg.TickTime,
+		MinSessionTimeout: d.cfg.MinSessionTimeout,
+		MaxSessionTimeout: d.cfg.MaxSessionTimeout,
+		MaxBuffer:         d.cfg.MaxBuffer,
+	})
 	d.serve("client", ln, d.zk.Serve, zkserver.ErrServerClosed)
 
 	d.log.Info("layerd ready",

@@ -347,7 +347,7 @@ func (x *txn) delete(op DeleteOp) error {
 	if !n.exists {
 		return ErrNoNode
 	}
-	if op.Version != -1 && op.Version != n.rec.version {
+	if !versionMatches(op.Version, n.rec.version) {
 		return ErrBadVersion
 	}
 	if err := x.needCounts(op.Path); err != nil {
@@ -408,21 +408,33 @@ func (x *txn) deleteContainer(op DeleteContainerOp) error {
 	return nil
 }
 
+// existing loads p, which must exist and allow the caller perm.
+func (x *txn) existing(p string, perm int32) (*node, error) {
+	n, err := x.load(p)
+	if err != nil {
+		return nil, err
+	}
+	if !n.exists {
+		return nil, ErrNoNode
+	}
+	if !x.c.Auth.allowed(n.rec.acl, perm) {
+		return nil, ErrNoAuth
+	}
+	return n, nil
+}
+
+// versionMatches is ZooKeeper's version check: −1 matches any version.
+func versionMatches(want, have int32) bool { return want == -1 || want == have }
+
 func (x *txn) setData(op SetDataOp) error {
 	if !validPath(op.Path) {
 		return ErrBadArguments
 	}
-	n, err := x.load(op.Path)
+	n, err := x.existing(op.Path, PermWrite)
 	if err != nil {
 		return err
 	}
-	if !n.exists {
-		return ErrNoNode
-	}
-	if !x.c.Auth.allowed(n.rec.acl, PermWrite) {
-		return ErrNoAuth
-	}
-	if op.Version != -1 && op.Version != n.rec.version {
+	if !versionMatches(op.Version, n.rec.version) {
 		return ErrBadVersion
 	}
 	if err := x.needCounts(op.Path); err != nil {
@@ -445,17 +457,11 @@ func (x *txn) check(op CheckOp) error {
 	if !validPath(op.Path) {
 		return ErrBadArguments
 	}
-	n, err := x.load(op.Path)
+	n, err := x.existing(op.Path, PermRead)
 	if err != nil {
 		return err
 	}
-	if !n.exists {
-		return ErrNoNode
-	}
-	if !x.c.Auth.allowed(n.rec.acl, PermRead) {
-		return ErrNoAuth
-	}
-	if op.Version != -1 && op.Version != n.rec.version {
+	if !versionMatches(op.Version, n.rec.version) {
 		return ErrBadVersion
 	}
 	x.result(op.Path, nil)
@@ -470,17 +476,11 @@ func (x *txn) setACL(op SetACLOp) error {
 	if err != nil {
 		return err
 	}
-	n, err := x.load(op.Path)
+	n, err := x.existing(op.Path, PermAdmin)
 	if err != nil {
 		return err
 	}
-	if !n.exists {
-		return ErrNoNode
-	}
-	if !x.c.Auth.allowed(n.rec.acl, PermAdmin) {
-		return ErrNoAuth
-	}
-	if op.Version != -1 && op.Version != n.rec.aversion {
+	if !versionMatches(op.Version, n.rec.aversion) {
 		return ErrBadVersion
 	}
 	if err := x.needCounts(op.Path); err != nil {

@@ -1,53 +1,11 @@
 package difftest
 
 import (
-	"context"
-	"errors"
-	"net"
 	"testing"
-	"time"
-
-	"go.uber.org/zap/zaptest"
 
 	"zkfdb/internal/zkref"
-	"zkfdb/layerd/zkserver"
-	"zkfdb/shared/keys"
-	"zkfdb/shared/store/embedded"
-	"zkfdb/shared/znode"
+	"zkfdb/layerd/zkserver/zkservertest"
 )
-
-// startLayerd serves a fresh tree on the embedded engine (on disk, fsync
-// on) on a loopback port, as layerd does; it stops with the test.
-func startLayerd(t *testing.T) string {
-	t.Helper()
-	db, err := embedded.Open(embedded.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tree := znode.New(db, keys.Root{}.Tenant(keys.DefaultTenant), znode.Options{})
-	if err := tree.Init(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	srv := zkserver.New(zaptest.NewLogger(t), nil, tree, zkserver.Config{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-done; !errors.Is(err, zkserver.ErrServerClosed) {
-			t.Errorf("Serve = %v", err)
-		}
-		db.Close()
-	})
-	return ln.Addr().String()
-}
 
 // awaitingWatches lists the cases layerd cannot pass until watches and
 // the sweeper (container and TTL reaping) exist: the sessions-and-watches
@@ -102,7 +60,7 @@ func TestLayerdVsZooKeeper(t *testing.T) {
 		}
 	}
 	t.Logf("comparing %d of %d cases; %d await watches and the sweeper", len(cases), len(Cases()), len(awaitingWatches))
-	CompareCases(t, ref.Addr(), startLayerd(t), cases)
+	CompareCases(t, ref.Addr(), zkservertest.Start(t), cases)
 }
 
 func TestAwaitingWatchesAreCases(t *testing.T) {

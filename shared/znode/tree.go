@@ -511,6 +511,22 @@ func (tr *Tree) readNode(r store.Reader, p string, withData bool) (*node, []byte
 	return n, data, nil
 }
 
+// readable reads p (with its data if withData), which must exist and be
+// readable by a.
+func (tr *Tree) readable(r store.Reader, a Auth, p string, withData bool) (*node, []byte, error) {
+	n, data, err := tr.readNode(r, p, withData)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !n.exists {
+		return nil, nil, ErrNoNode
+	}
+	if !a.allowed(n.rec.acl, PermRead) {
+		return nil, nil, ErrNoAuth
+	}
+	return n, data, nil
+}
+
 func readZxid(r store.Reader) (int64, error) {
 	rv, err := r.GetReadVersion().Get()
 	return ReadZxid(rv), err
@@ -526,15 +542,9 @@ func (tr *Tree) GetData(ctx context.Context, a Auth, p string) (Read, error) {
 }
 
 func (tr *Tree) getData(r store.Reader, a Auth, p string) (Read, error) {
-	n, data, err := tr.readNode(r, p, true)
+	n, data, err := tr.readable(r, a, p, true)
 	if err != nil {
 		return Read{}, err
-	}
-	if !n.exists {
-		return Read{}, ErrNoNode
-	}
-	if !a.allowed(n.rec.acl, PermRead) {
-		return Read{}, ErrNoAuth
 	}
 	z, err := readZxid(r)
 	return Read{Data: data, Stat: n.stat(noStamp), Zxid: z}, err
@@ -573,15 +583,9 @@ func (tr *Tree) GetChildren(ctx context.Context, a Auth, p string) (Read, error)
 }
 
 func (tr *Tree) getChildren(r store.Reader, a Auth, p string) (Read, error) {
-	n, _, err := tr.readNode(r, p, false)
+	n, _, err := tr.readable(r, a, p, false)
 	if err != nil {
 		return Read{}, err
-	}
-	if !n.exists {
-		return Read{}, ErrNoNode
-	}
-	if !a.allowed(n.rec.acl, PermRead) {
-		return Read{}, ErrNoAuth
 	}
 	names, err := tr.children(r, p)
 	if err != nil {
@@ -635,15 +639,8 @@ func (tr *Tree) GetACL(ctx context.Context, a Auth, p string) (Read, error) {
 // GetAllChildrenNumber counts p's descendants (not p).
 func (tr *Tree) GetAllChildrenNumber(ctx context.Context, a Auth, p string) (Read, error) {
 	return store.ReadTransact(ctx, tr.db, func(r store.Reader) (Read, error) {
-		n, _, err := tr.readNode(r, p, false)
-		if err != nil {
+		if _, _, err := tr.readable(r, a, p, false); err != nil {
 			return Read{}, err
-		}
-		if !n.exists {
-			return Read{}, ErrNoNode
-		}
-		if !a.allowed(n.rec.acl, PermRead) {
-			return Read{}, ErrNoAuth
 		}
 		if p == "" {
 			p = "/"

@@ -59,6 +59,8 @@ type Config struct {
 	// SuperDigest, if set, makes addauth digest with this digest
 	// (user:base64 SHA1 of "user:password") a super user.
 	SuperDigest string
+	// Profiling serves Go's profiler under /debug/pprof/ on MetricsListen.
+	Profiling bool
 }
 
 func (c Config) withDefaults() Config {
@@ -148,6 +150,9 @@ func (d *daemon) start(ctx context.Context) error {
 		return fmt.Errorf("metrics listener: %w", err)
 	}
 	d.metrics = telemetry.NewServer(d.reg, d.ready, d.log)
+	if d.cfg.Profiling {
+		d.metrics.EnableProfiling()
+	}
 	d.serve("metrics", mln, d.metrics.Serve, telemetry.ErrServerClosed)
 
 	d.db, err = embedded.Open(embedded.Options{Dir: d.cfg.DataDir, Logger: d.log.Named("store"), Registerer: d.reg})

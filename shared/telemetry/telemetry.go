@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,7 +54,20 @@ var ErrServerClosed = http.ErrServerClosed
 // ready, else 503 with the reason). Its methods are safe for concurrent
 // use.
 type Server struct {
+	mux  *http.ServeMux
 	http *http.Server
+}
+
+// EnableProfiling adds Go's profiler under /debug/pprof/, for finding where
+// a daemon's time goes under load (docs/benchmarks.md). It is off unless
+// asked for: a profile costs CPU, and the metrics port may be reachable by
+// more than the operator. /debug/pprof/cmdline is left out, as the command
+// line may hold a secret (--super-digest). Call it before Serve.
+func (s *Server) EnableProfiling() {
+	s.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	s.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	s.mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	s.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 }
 
 // NewServer returns a Server for reg. ready reports whether the daemon is
@@ -77,7 +91,7 @@ func NewServer(reg *prometheus.Registry, ready func() error, log *zap.Logger) *S
 		}
 		fmt.Fprintln(w, "ok")
 	})
-	return &Server{http: &http.Server{
+	return &Server{mux: mux, http: &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          errLog,

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -99,6 +100,9 @@ func TestServer(t *testing.T) {
 	if code, _ := get(t, base+"/nothing"); code != http.StatusNotFound {
 		t.Errorf("/nothing = %d, want 404", code)
 	}
+	if code, _ := get(t, base+"/debug/pprof/"); code != http.StatusNotFound {
+		t.Errorf("/debug/pprof/ without EnableProfiling = %d, want 404", code)
+	}
 	// The scrapes above count themselves.
 	if _, body := get(t, base+"/metrics"); !strings.Contains(body, `promhttp_metric_handler_requests_total{code="200"} 1`) {
 		t.Errorf("second scrape lacks promhttp_metric_handler_requests_total: %q", body)
@@ -124,6 +128,29 @@ func TestServerAlwaysReady(t *testing.T) {
 	go func() { served <- srv.Serve(ln) }()
 	if code, _ := get(t, "http://"+ln.Addr().String()+"/readyz"); code != http.StatusOK {
 		t.Errorf("/readyz with nil ready = %d, want 200", code)
+	}
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-served
+}
+
+func TestServerProfiling(t *testing.T) {
+	srv := NewServer(prometheus.NewRegistry(), nil, zaptest.NewLogger(t))
+	srv.EnableProfiling()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	base := "http://" + ln.Addr().String()
+	if code, body := get(t, base+"/debug/pprof/goroutine?debug=1"); code != http.StatusOK || !strings.Contains(body, "goroutine profile") {
+		t.Errorf("/debug/pprof/goroutine = %d %.80q, want 200 with a goroutine profile", code, body)
+	}
+	// The command line may carry --super-digest: never served.
+	if code, body := get(t, base+"/debug/pprof/cmdline"); code == http.StatusOK && strings.Contains(body, os.Args[0]) {
+		t.Errorf("/debug/pprof/cmdline served the command line: %.80q", body)
 	}
 	if err := srv.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -37,6 +38,98 @@ func TestHistoryConflicts(t *testing.T) {
 	}
 	if !h.conflicts([]store.Range{{Begin: []byte("a"), End: []byte("z")}}, 2_500_000) {
 		t.Fatal("trim lost the write at 3,000,000")
+	}
+}
+
+// TestHistoryMatchesModel checks the resolver against the plainest model
+// of it (every write set kept with its version, a read conflicting with
+// any newer one that overlaps), over random write sets spread across many
+// generations, with trims, for read versions inside the window.
+func TestHistoryMatchesModel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	type written struct {
+		version int64
+		r       store.Range
+	}
+	var model []written
+	h := newHistory()
+	key := func() []byte { return fmt.Appendf(nil, "k%03d", rng.IntN(300)) }
+	randomRange := func() store.Range {
+		a, b := key(), key()
+		switch {
+		case rng.IntN(2) == 0:
+			return store.Range{Begin: a, End: store.KeyAfter(a)}
+		case bytes.Compare(a, b) > 0:
+			a, b = b, a
+		}
+		return store.Range{Begin: a, End: b} // may be empty
+	}
+	version, oldest := int64(0), int64(0)
+	for step := 0; step < 5_000; step++ {
+		version += rng.Int64N(generationSpan / 4)
+		var ws []store.Range
+		for range 1 + rng.IntN(4) {
+			r := randomRange()
+			ws = append(ws, r)
+			model = append(model, written{version, r})
+		}
+		h.add(version, ws)
+		if rng.IntN(50) == 0 {
+			oldest = version - rng.Int64N(20*generationSpan)
+			h.trim(oldest)
+		}
+		reads := []store.Range{randomRange(), randomRange()}
+		rv := version - rng.Int64N(version-oldest+1)
+		if rv < oldest {
+			rv = oldest
+		}
+		want := false
+		for _, w := range model {
+			for _, r := range reads {
+				if w.version > rv && bytes.Compare(w.r.Begin, r.End) < 0 && bytes.Compare(r.Begin, w.r.End) < 0 &&
+					bytes.Compare(w.r.Begin, w.r.End) < 0 && bytes.Compare(r.Begin, r.End) < 0 {
+					want = true
+				}
+			}
+		}
+		if got := h.conflicts(reads, rv); got != want {
+			t.Fatalf("step %d: conflicts(%q, rv %d) = %v, model says %v", step, reads, rv, got, want)
+		}
+	}
+	if len(h.gens) < 2 {
+		t.Fatalf("only %d generations: the test did not span generations", len(h.gens))
+	}
+}
+
+// BenchmarkHistoryAdd measures recording one transaction's write set (8
+// random keys) while the MVCC window holds n write sets, at 100 write sets
+// per generation span, trimming as the committer does.
+func BenchmarkHistoryAdd(b *testing.B) {
+	for _, n := range []int{1_000, 100_000} {
+		b.Run(fmt.Sprintf("window=%d", n), func(b *testing.B) {
+			h := newHistory()
+			rng := rand.New(rand.NewPCG(1, 2))
+			const step = generationSpan / 100
+			write := func(v int64) {
+				var ws []store.Range
+				for range 8 {
+					k := fmt.Appendf(nil, "k%08d", rng.IntN(1_000_000))
+					ws = addRange(ws, store.Range{Begin: k, End: store.KeyAfter(k)})
+				}
+				h.add(v, ws)
+				h.trim(v - int64(n)*step)
+			}
+			v := int64(0)
+			for range n {
+				v += step
+				write(v)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				v += step
+				write(v)
+			}
+		})
 	}
 }
 

@@ -2,7 +2,7 @@ package znode
 
 import (
 	"context"
-	"encoding/json"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -293,10 +293,191 @@ type lastWrite struct {
 	failure *multiFailure
 }
 
-// recordedFailure is a failed write in the last-write record.
-type recordedFailure struct {
-	At  int    `json:"at"`
-	Err string `json:"err"`
+// The last-write record (keys.LastWrite) is the SetVersionstampedValue
+// template: stamp (10 bytes, filled at commit), token (16), then
+// lastWriteFormat and, in binary, either a failure (1, the op's index and
+// the error's name) or the results (0, their count, and each result's
+// flags, path and, when it has one, Stat). It is rewritten by every write
+// of the session and read only on a retry, so it is kept small: every
+// byte of it is written to the log and compacted.
+const lastWriteFormat = 2
+
+// Flags of a result in the last-write record: it has a Stat, and which of
+// the Stat's zxids are the transaction's own (resolved when read).
+const (
+	resultHasStat = 1 << iota
+	resultOwnCzxid
+	resultOwnMzxid
+	resultOwnPzxid
+)
+
+// statLength is the size of a Stat in the last-write record.
+const statLength = 8*2 + 8*2 + 4*3 + 8 + 4*2 + 8
+
+// encodeLastWrite returns the SetVersionstampedValue template of the
+// record.
+func encodeLastWrite(token [16]byte, rs []pendingResult, failure *multiFailure) ([]byte, error) {
+	b := make([]byte, 26, 64)
+	copy(b[10:26], token[:])
+	b = append(b, lastWriteFormat)
+	if failure != nil {
+		b = append(b, 1)
+		b = binary.AppendUvarint(b, uint64(failure.at))
+		b = appendString(b, sentinelOf(failure.err))
+		return store.AppendStampOffset(b, 0), nil
+	}
+	b = append(b, 0)
+	b = binary.AppendUvarint(b, uint64(len(rs)))
+	for _, r := range rs {
+		var flags byte
+		var st Stat
+		if r.has {
+			var zero store.Versionstamp
+			st = r.snap.stat(zero)
+			pz := r.snap.rec.czxid
+			if r.snap.hasPz {
+				pz = r.snap.pzxid
+			}
+			flags |= resultHasStat
+			if r.snap.rec.czxid.pending {
+				flags |= resultOwnCzxid
+			}
+			if r.snap.rec.mzxid.pending {
+				flags |= resultOwnMzxid
+			}
+			if pz.pending {
+				flags |= resultOwnPzxid
+			}
+		}
+		b = append(b, flags)
+		b = appendString(b, r.Path)
+		if r.has {
+			b = appendStat(b, st)
+		}
+	}
+	return store.AppendStampOffset(b, 0), nil
+}
+
+func appendStat(b []byte, s Stat) []byte {
+	for _, v := range []int64{s.Czxid, s.Mzxid, s.Ctime, s.Mtime} {
+		b = binary.BigEndian.AppendUint64(b, uint64(v))
+	}
+	for _, v := range []int32{s.Version, s.Cversion, s.Aversion} {
+		b = binary.BigEndian.AppendUint32(b, uint32(v))
+	}
+	b = binary.BigEndian.AppendUint64(b, uint64(s.EphemeralOwner))
+	b = binary.BigEndian.AppendUint32(b, uint32(s.DataLength))
+	b = binary.BigEndian.AppendUint32(b, uint32(s.NumChildren))
+	return binary.BigEndian.AppendUint64(b, uint64(s.Pzxid))
+}
+
+// lastWriteReader decodes the record's body; a short or malformed record
+// sets bad.
+type lastWriteReader struct {
+	b   []byte
+	bad bool
+}
+
+func (r *lastWriteReader) byte() byte {
+	if len(r.b) < 1 {
+		r.bad = true
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
+func (r *lastWriteReader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.bad = true
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// string reads what appendString wrote.
+func (r *lastWriteReader) string() string {
+	if len(r.b) < 2 {
+		r.bad = true
+		return ""
+	}
+	n := int(binary.BigEndian.Uint16(r.b))
+	r.b = r.b[2:]
+	if n > len(r.b) {
+		r.bad = true
+		return ""
+	}
+	s := string(r.b[:n])
+	r.b = r.b[n:]
+	return s
+}
+
+func (r *lastWriteReader) stat() Stat {
+	if len(r.b) < statLength {
+		r.bad = true
+		return Stat{}
+	}
+	b := r.b
+	u64 := func(i int) int64 { return int64(binary.BigEndian.Uint64(b[i:])) }
+	u32 := func(i int) int32 { return int32(binary.BigEndian.Uint32(b[i:])) }
+	s := Stat{
+		Czxid: u64(0), Mzxid: u64(8), Ctime: u64(16), Mtime: u64(24),
+		Version: u32(32), Cversion: u32(36), Aversion: u32(40),
+		EphemeralOwner: u64(44), DataLength: u32(52), NumChildren: u32(56), Pzxid: u64(60),
+	}
+	r.b = r.b[statLength:]
+	return s
+}
+
+// decodeLastWrite reads a record; false if it is not one this version
+// wrote.
+func decodeLastWrite(b []byte) (lastWrite, bool) {
+	var lw lastWrite
+	if len(b) < 27 || b[26] != lastWriteFormat {
+		return lw, false
+	}
+	var own store.Versionstamp
+	copy(own[:], b[:10])
+	copy(lw.Token[:], b[10:26])
+	lw.Zxid = Zxid(own)
+	r := lastWriteReader{b: b[27:]}
+	if r.byte() == 1 {
+		at := r.uvarint()
+		name := r.string()
+		if r.bad || at > maxOps {
+			return lw, false
+		}
+		lw.failure = &multiFailure{at: int(at), err: sentinelNamed(name)}
+		return lw, true
+	}
+	n := r.uvarint()
+	if r.bad || n > maxOps {
+		return lw, false
+	}
+	for range n {
+		flags := r.byte()
+		res := Result{Path: r.string(), HasStat: flags&resultHasStat != 0}
+		if res.HasStat {
+			res.Stat = r.stat()
+			if flags&resultOwnCzxid != 0 {
+				res.Stat.Czxid = lw.Zxid
+			}
+			if flags&resultOwnMzxid != 0 {
+				res.Stat.Mzxid = lw.Zxid
+			}
+			if flags&resultOwnPzxid != 0 {
+				res.Stat.Pzxid = lw.Zxid
+			}
+		}
+		if r.bad {
+			return lw, false
+		}
+		lw.Results = append(lw.Results, res)
+	}
+	return lw, true
 }
 
 // sentinels are the errors a recorded failure can name.
@@ -324,83 +505,9 @@ func sentinelOf(err error) string {
 	return err.Error()
 }
 
-type storedWrite struct {
-	Results []storedResult   `json:"r,omitempty"`
-	Failure *recordedFailure `json:"f,omitempty"`
-	N       int              `json:"n,omitempty"` // ops, for a failure
-}
-
-type storedResult struct {
-	Path    string `json:"p,omitempty"`
-	Stat    Stat   `json:"s"`
-	HasStat bool   `json:"h,omitempty"`
-	// Which zxids of Stat are this transaction's (resolved on read).
-	Cz, Mz, Pz bool `json:",omitempty"`
-}
-
-// encodeLastWrite returns the SetVersionstampedValue template of the
-// record: stamp (10 bytes), token (16), JSON of the results.
-func encodeLastWrite(token [16]byte, rs []pendingResult, failure *multiFailure) ([]byte, error) {
-	var sw storedWrite
-	sw.N = len(rs)
-	if failure != nil {
-		sw.Failure = &recordedFailure{At: failure.at, Err: sentinelOf(failure.err)}
-	}
-	out := make([]storedResult, len(rs))
-	for i, r := range rs {
-		out[i] = storedResult{Path: r.Path, HasStat: r.has}
-		if r.has {
-			var zero store.Versionstamp
-			out[i].Stat = r.snap.stat(zero)
-			pz := r.snap.rec.czxid
-			if r.snap.hasPz {
-				pz = r.snap.pzxid
-			}
-			out[i].Cz, out[i].Mz, out[i].Pz = r.snap.rec.czxid.pending, r.snap.rec.mzxid.pending, pz.pending
-		}
-	}
-	sw.Results = out
-	j, err := json.Marshal(sw)
-	if err != nil {
-		return nil, err
-	}
-	b := make([]byte, 26, 26+len(j)+4)
-	copy(b[10:26], token[:])
-	b = append(b, j...)
-	return store.AppendStampOffset(b, 0), nil
-}
-
-func decodeLastWrite(b []byte) (lastWrite, bool) {
-	var lw lastWrite
-	if len(b) < 26 {
-		return lw, false
-	}
-	var own store.Versionstamp
-	copy(own[:], b[:10])
-	copy(lw.Token[:], b[10:26])
-	var sw storedWrite
-	if err := json.Unmarshal(b[26:], &sw); err != nil {
-		return lw, false
-	}
-	lw.Zxid = Zxid(own)
-	if f := sw.Failure; f != nil {
-		lw.failure = &multiFailure{at: f.At, err: sentinelNamed(f.Err)}
-	}
-	for _, r := range sw.Results {
-		s := r.Stat
-		if r.Cz {
-			s.Czxid = lw.Zxid
-		}
-		if r.Mz {
-			s.Mzxid = lw.Zxid
-		}
-		if r.Pz {
-			s.Pzxid = lw.Zxid
-		}
-		lw.Results = append(lw.Results, Result{Path: r.Path, Stat: s, HasStat: r.HasStat})
-	}
-	return lw, true
-}
+// maxOps bounds the ops a decoded record may name: more than a frame of
+// jute.maxbuffer could carry is corruption.
+const maxOps = 1 << 20
 
 func (lw *lastWrite) written(n int) Written {
 	if lw.failure != nil {

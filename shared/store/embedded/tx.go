@@ -277,10 +277,16 @@ type rangeResult struct {
 func (rr rangeResult) GetSlice() ([]store.KeyValue, error) {
 	it := rr.iterator(store.StreamingWantAll)
 	var out []store.KeyValue
-	for it.Next() {
-		out = append(out, it.KeyValue())
+	for !it.done && it.err == nil {
+		it.fetch()
+		if out == nil {
+			out = it.buf // the common case: all of it in one fetch
+		} else {
+			out = append(out, it.buf...)
+		}
+		it.buf = nil
 	}
-	return out, it.Err()
+	return out, it.err
 }
 
 func (rr rangeResult) Iterator() store.RangeIterator { return rr.iterator(rr.opts.Mode) }
@@ -411,7 +417,7 @@ func (it *rangeIter) fetch() {
 // scanLocked returns up to n rows of [lo, hi) in order (or reverse), the
 // stored rows merged with the transaction's writes; exhausted tells that
 // the range holds no more.
-func (t *tx) scanLocked(lo, hi []byte, reverse bool, n int) (rows []store.KeyValue, exhausted bool, err error) {
+func (t *tx) scanLocked(lo, hi []byte, reverse bool, n int) ([]store.KeyValue, bool, error) {
 	s, err := t.storageLocked()
 	if err != nil {
 		return nil, false, err
@@ -438,11 +444,31 @@ func (t *tx) scanLocked(lo, hi []byte, reverse bool, n int) (rows []store.KeyVal
 		step = it.Prev
 		valid = it.Last()
 	}
+	// Rows are copied out of Pebble into one arena, and sliced from it
+	// when the scan ends (appending may move it): two allocations per
+	// scan instead of two per row.
+	var arena []byte
+	type span struct{ key, end int }
+	var spans []span
+	add := func(k, v []byte) {
+		start := len(arena)
+		arena = append(append(arena, k...), v...)
+		spans = append(spans, span{start + len(k), len(arena)})
+	}
+	finish := func(exhausted bool) ([]store.KeyValue, bool, error) {
+		rows := make([]store.KeyValue, len(spans))
+		start := 0
+		for i, sp := range spans {
+			rows[i] = store.KeyValue{Key: arena[start:sp.key:sp.key], Value: arena[sp.key:sp.end:sp.end]}
+			start = sp.end
+		}
+		return rows, exhausted, it.Error()
+	}
 	ov := overlayCursor{wm: t.wm, lo: lo, hi: hi, reverse: reverse}
 	o := ov.next()
-	for len(rows) < n {
+	for len(spans) < n {
 		if !valid && o == nil {
-			return rows, true, it.Error()
+			return finish(true)
 		}
 		c := 1 // the overlay's key comes first
 		if valid && o == nil {
@@ -459,7 +485,7 @@ func (t *tx) scanLocked(lo, hi []byte, reverse bool, n int) (rows []store.KeyVal
 				if err != nil {
 					return nil, false, err
 				}
-				rows = append(rows, store.KeyValue{Key: clone(k), Value: append([]byte{}, v...)})
+				add(k, v)
 			}
 			valid = step()
 			continue
@@ -478,16 +504,16 @@ func (t *tx) scanLocked(lo, hi []byte, reverse bool, n int) (rows []store.KeyVal
 			return nil, false, store.ErrAccessedUnreadable
 		case known:
 			if o.present {
-				rows = append(rows, store.KeyValue{Key: clone(o.key), Value: append([]byte{}, o.value...)})
+				add(o.key, o.value)
 			}
 		case atomicOnUnknown:
 			if v := o.resolve(stored); v != nil {
-				rows = append(rows, store.KeyValue{Key: clone(o.key), Value: v})
+				add(o.key, v)
 			}
 		}
 		o = ov.next()
 	}
-	return rows, false, it.Error()
+	return finish(false)
 }
 
 // overlayCursor walks the write map's entries in [lo, hi).

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"go.uber.org/zap"
 
@@ -100,6 +101,12 @@ func Open(opts Options) (*DB, error) {
 	cache := pebble.NewCache(opts.CacheSize)
 	defer cache.Unref() // Pebble holds its own reference
 	popts := &pebble.Options{Logger: pebbleLogger{log.Sugar()}, Cache: cache}
+	// Bloom filters on every level: a create looks up its node, which does
+	// not exist, and without filters that lookup searches every level's
+	// index and data blocks that span the key.
+	for i := range popts.Levels {
+		popts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
 	dir := opts.Dir
 	switch {
 	case opts.InMemory:

@@ -590,15 +590,22 @@ func (tr *Tree) readNode(r store.Reader, p string, withData bool) (*node, []byte
 	if err != nil {
 		return nil, nil, err
 	}
+	return decodeNode(tr.t, kp, rows)
+}
+
+// decodeNode reads a node from the rows of its keys.Node range (or of its
+// keys.NodeStat range, which leaves the data out).
+func decodeNode(t keys.Tenant, kp keys.Path, rows []store.KeyValue) (*node, []byte, error) {
 	n := &node{}
 	var data []byte
-	statKey, countsKey, pzKey := tr.t.Stat(kp), tr.t.ChildCounts(kp), tr.t.Pzxid(kp)
+	statKey, countsKey, pzKey := t.Stat(kp), t.ChildCounts(kp), t.Pzxid(kp)
+	var err error
 	for _, kv := range rows {
 		switch string(kv.Key) {
 		case string(statKey):
 			n.rec, err = decodeRecord(kv.Value)
 			if err != nil {
-				return nil, nil, fmt.Errorf("stat of %s: %w", p, err)
+				return nil, nil, fmt.Errorf("stat of %s: %w", kp, err)
 			}
 			n.exists = true
 		case string(countsKey):

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -118,6 +119,15 @@ func Open(opts Options) (*DB, error) {
 	if dir == "" {
 		return nil, errors.New("embedded: no data directory")
 	}
+	m := newMetrics(opts.Registerer)
+	popts.EventListener = &pebble.EventListener{
+		// A stall holds every commit back: operators see it in the
+		// commit latency, and here why.
+		WriteStallBegin: func(info pebble.WriteStallBeginInfo) {
+			m.stalls.WithLabelValues(stallReason(info.Reason)).Inc()
+			log.Debug("write stall", zap.String("reason", info.Reason))
+		},
+	}
 	pdb, err := pebble.Open(dir, popts)
 	if err != nil {
 		return nil, fmt.Errorf("embedded: open %s: %w", dir, err)
@@ -133,7 +143,7 @@ func Open(opts Options) (*DB, error) {
 		log:       log,
 		pdb:       pdb,
 		clock:     versionClock{base: base, start: time.Now()},
-		metrics:   newMetrics(opts.Registerer),
+		metrics:   m,
 		faults:    newFaultInjector(opts.Faults),
 		committed: base,
 		published: make(chan struct{}),
@@ -332,6 +342,17 @@ func (e *snapEntry) get(k []byte) ([]byte, error) {
 	copy(out, v)
 	closer.Close()
 	return out, nil
+}
+
+// stallReason maps Pebble's stall reason to a label of few values.
+func stallReason(reason string) string {
+	switch {
+	case strings.Contains(reason, "memtable"):
+		return "memtables"
+	case strings.Contains(reason, "L0"):
+		return "l0_files"
+	}
+	return "other"
 }
 
 // pebbleLogger sends Pebble's own logs to zap.

@@ -11,6 +11,7 @@ type metrics struct {
 	fsync     prometheus.Histogram
 	version   prometheus.Gauge
 	watches   prometheus.Gauge
+	stalls    *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -38,5 +39,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "store_embedded_watches",
 			Help: "Pending watches.",
 		}),
+		stalls: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "store_embedded_write_stalls_total",
+			Help: "Times Pebble held commits back until flushes or compactions caught up, by reason.",
+		}, []string{"reason"}),
 	}
 }

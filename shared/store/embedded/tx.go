@@ -452,9 +452,9 @@ func (t *tx) scanLocked(lo, hi []byte, reverse bool, n int) ([]store.KeyValue, b
 	// Rows are copied out of Pebble into one arena, and sliced from it
 	// when the scan ends (appending may move it): two allocations per
 	// scan instead of two per row.
-	var arena []byte
 	type span struct{ key, end int }
-	var spans []span
+	arena := make([]byte, 0, 2048)
+	spans := make([]span, 0, min(n, 32))
 	add := func(k, v []byte) {
 		start := len(arena)
 		arena = append(append(arena, k...), v...)

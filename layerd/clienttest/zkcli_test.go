@@ -206,7 +206,7 @@ func cliScripts() []cliScript {
 			},
 		},
 		{
-			// Z1 /q, Z2 /q/y (its last child).
+			// Z1 /q, Z2 the delete of /q/y (its last child change).
 			name: "quota",
 			steps: []cliStep{
 				{cmd: `create /q`, want: "Created /q\n"},
@@ -220,17 +220,19 @@ func cliScripts() []cliScript {
 				// ZooKeeper's DataTree keeps the stats node of a quota: the
 				// count and bytes of the subtree, /q included, updated by
 				// every create, delete and setData below /q.
-				// BUG(layerd): layerd leaves the stats node as zkCli wrote
-				// it ("count=0,bytes=0"), so both commands print 0 and 0.
-				// {cmd: `get /zookeeper/quota/q/zookeeper_stats`, want: "count=3,bytes=5\n"},
-				// {cmd: `listquota /q`, want: lines("absolute path is /zookeeper/quota/q/zookeeper_limits",
-				// 	"Output quota for /q count=5,bytes=-1=;byteHardLimit=-1;countHardLimit=-1",
-				// 	"Output stat for /q count=3,bytes=5")},
+				{cmd: `get /zookeeper/quota/q/zookeeper_stats`, want: "count=3,bytes=5\n"},
+				{cmd: `listquota /q`, want: lines("absolute path is /zookeeper/quota/q/zookeeper_limits",
+					"Output quota for /q count=5,bytes=-1=;byteHardLimit=-1;countHardLimit=-1",
+					"Output stat for /q count=3,bytes=5")},
+				{cmd: `set /q/x 1234567`, want: ""},
+				{cmd: `delete /q/y`, want: ""},
+				{cmd: `create /q/x/z`, want: "Created /q/x/z\n"},
+				{cmd: `get /zookeeper/quota/q/zookeeper_stats`, want: "count=3,bytes=7\n"},
 				{cmd: `setquota -n 5 /q/x`, want: "/q/x has a parent /q which has a quota\n"},
 				{cmd: `delquota /q`, want: ""},
 				{cmd: `listquota /q`, want: lines("absolute path is /zookeeper/quota/q/zookeeper_limits", "quota for /q does not exist.")},
 				{cmd: `ls /zookeeper/quota`, want: "[]\n"},
-				{cmd: `stat /q`, want: stat("Z1", "Z1", "Z2", 2, 0, 0, "0", 0, 2)},
+				{cmd: `stat /q`, want: stat("Z1", "Z1", "Z2", 3, 0, 0, "0", 0, 1)},
 			},
 		},
 		{

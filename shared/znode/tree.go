@@ -661,7 +661,11 @@ func (tr *Tree) getData(r store.Reader, a Auth, p string) (Read, error) {
 		return Read{}, err
 	}
 	z, err := readZxid(r)
-	return Read{Data: data, Stat: n.stat(noStamp), Zxid: z}, err
+	if err != nil {
+		return Read{}, err
+	}
+	rd := Read{Data: data, Stat: n.stat(noStamp), Zxid: z}
+	return rd, tr.withQuotaStats(r, p, &rd, true)
 }
 
 // Exists returns p's Stat.
@@ -684,7 +688,8 @@ func (tr *Tree) Exists(ctx context.Context, a Auth, p string) (Read, error) {
 		if !a.allowed(n.rec.acl, PermRead) {
 			return Read{Zxid: z}, ErrNoAuth
 		}
-		return Read{Stat: n.stat(noStamp), Zxid: z}, nil
+		rd := Read{Stat: n.stat(noStamp), Zxid: z}
+		return rd, tr.withQuotaStats(r, p, &rd, false)
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"sort"
 	"strconv"
@@ -402,6 +403,15 @@ func codeOf(err error) string {
 	}
 	if errors.Is(err, errStepTimeout) {
 		return "TIMEOUT"
+	}
+	// A server that closes a connection while the client is still
+	// writing a request (one over jute.maxbuffer) makes go-zookeeper fail
+	// it with the socket's error (broken pipe, reset) instead of
+	// ErrConnectionClosed, depending on how much of the frame the kernel
+	// took before the close: the same event, named by a race.
+	var ne *net.OpError
+	if errors.As(err, &ne) && ne.Op == "write" {
+		return "CONNECTIONCLOSED"
 	}
 	return "CLIENT(" + err.Error() + ")"
 }

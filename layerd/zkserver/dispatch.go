@@ -31,6 +31,7 @@ var codes = []struct {
 	{znode.ErrMarshalling, zkwire.CodeMarshallingError},
 	{znode.ErrRuntimeInconsistency, zkwire.CodeRuntimeInconsistency},
 	{znode.ErrAuthFailed, zkwire.CodeAuthFailed},
+	{znode.ErrNoWatcher, zkwire.CodeNoWatcher},
 }
 
 // codeOf returns err's ZooKeeper code; ok is false for errors that are

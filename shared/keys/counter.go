@@ -15,6 +15,11 @@ const (
 	CountBytes    Counter = 1 // bytes of znode data
 	CountSessions Counter = 2 // open sessions
 	CountWatches  Counter = 3 // active watches
+	// CountRecursiveWatches counts persistent recursive watches: every
+	// write reads it (serializably) and looks for recursive watchers on
+	// its node's ancestors only when it is not zero, so that trees
+	// without recursive watches pay one point read, not one per level.
+	CountRecursiveWatches Counter = 4
 )
 
 func (c Counter) String() string {
@@ -27,6 +32,8 @@ func (c Counter) String() string {
 		return "sessions"
 	case CountWatches:
 		return "watches"
+	case CountRecursiveWatches:
+		return "recursive watches"
 	}
 	return "counter(" + strconv.Itoa(int(c)) + ")"
 }

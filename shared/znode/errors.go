@@ -21,4 +21,6 @@ var (
 	ErrRuntimeInconsistency = errors.New("znode: runtime inconsistency")
 	// ErrAuthFailed is a failed addAuth (unknown scheme, bad credentials).
 	ErrAuthFailed = errors.New("znode: authentication failed")
+	// ErrNoWatcher: checkWatches or removeWatches found no such watch.
+	ErrNoWatcher = errors.New("znode: no such watcher")
 )

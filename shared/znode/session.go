@@ -137,6 +137,13 @@ func (tr *Tree) CloseSession(ctx context.Context, id int64) (int64, []string, er
 			x.remove(p, parentPath, n, parent)
 			gone = append(gone, p)
 		}
+		// The closing session's own watches go first: it is told nothing.
+		if err := tr.dropWatches(tx, id, 0); err != nil {
+			return nil, err
+		}
+		if err := x.fire(); err != nil {
+			return nil, err
+		}
 		tx.ClearRange(tr.t.Ephemerals(id))
 		tx.Clear(tr.t.Session(id))
 		tx.Clear(tr.t.LastWrite(id))

@@ -194,6 +194,9 @@ func (tr *Tree) Write(ctx context.Context, c Caller, ops []Op) (Written, error) 
 				return at, nil
 			}
 		}
+		if err := x.fire(); err != nil {
+			return at, err
+		}
 		at.results = x.results
 		if c.Session != 0 {
 			b, err := encodeLastWrite(c.Token, x.results, nil)
@@ -571,6 +574,10 @@ type Read struct {
 	ACL      []ACL
 	Count    int32
 	Zxid     int64
+	// Version is the store read version the read was made at (set by
+	// the reads that may set a watch): the connection delivers the
+	// watch events logged up to it before the reply.
+	Version int64
 }
 
 // readNode reads p's stat (and data if withData) in r.
@@ -670,27 +677,31 @@ func (tr *Tree) getData(r store.Reader, a Auth, p string) (Read, error) {
 
 // Exists returns p's Stat.
 func (tr *Tree) Exists(ctx context.Context, a Auth, p string) (Read, error) {
+	return store.ReadTransact(ctx, tr.db, func(r store.Reader) (Read, error) {
+		return tr.exists(r, a, p)
+	})
+}
+
+func (tr *Tree) exists(r store.Reader, a Auth, p string) (Read, error) {
 	if strings.IndexByte(p, 0) >= 0 {
 		return Read{}, ErrBadArguments
 	}
-	return store.ReadTransact(ctx, tr.db, func(r store.Reader) (Read, error) {
-		n, _, err := tr.readNode(r, p, false)
-		if err != nil {
-			return Read{}, err
-		}
-		z, err := readZxid(r)
-		if err != nil {
-			return Read{}, err
-		}
-		if !n.exists {
-			return Read{Zxid: z}, ErrNoNode
-		}
-		if !a.allowed(n.rec.acl, PermRead) {
-			return Read{Zxid: z}, ErrNoAuth
-		}
-		rd := Read{Stat: n.stat(noStamp), Zxid: z}
-		return rd, tr.withQuotaStats(r, p, &rd, false)
-	})
+	n, _, err := tr.readNode(r, p, false)
+	if err != nil {
+		return Read{}, err
+	}
+	z, err := readZxid(r)
+	if err != nil {
+		return Read{}, err
+	}
+	if !n.exists {
+		return Read{Zxid: z}, ErrNoNode
+	}
+	if !a.allowed(n.rec.acl, PermRead) {
+		return Read{Zxid: z}, ErrNoAuth
+	}
+	rd := Read{Stat: n.stat(noStamp), Zxid: z}
+	return rd, tr.withQuotaStats(r, p, &rd, false)
 }
 
 // GetChildren returns p's children's names (unordered, as ZooKeeper's)

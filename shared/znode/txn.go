@@ -54,6 +54,8 @@ type txn struct {
 	nodes map[string]*node
 	// stats of results, resolved after commit with the versionstamp
 	results []pendingResult
+	// changes that may fire watches, in op order (fire)
+	triggers []trigger
 }
 
 // pendingResult is one op's result; its Stat is resolved after commit.
@@ -309,6 +311,7 @@ func (x *txn) create(op CreateOp) error {
 		x.tx.Set(x.t.Ephemeral(x.c.Session, kp), nil)
 	}
 	x.childChanged(parentPath, parent, childCreated)
+	x.addTrigger(trigger{typ: EventNodeCreated, path: p, acl: acl, parent: parentPath, parentACL: parent.rec.acl})
 	x.result(p, n)
 	return nil
 }
@@ -391,6 +394,7 @@ func (x *txn) delete(op DeleteOp) error {
 
 // remove deletes an existing, childless node and updates its parent.
 func (x *txn) remove(p, parentPath string, n, parent *node) {
+	x.addTrigger(trigger{typ: EventNodeDeleted, path: p, acl: n.rec.acl, parent: parentPath, parentACL: parent.rec.acl})
 	kp, _ := key(p)
 	x.tx.ClearRange(x.t.Node(kp))
 	if child, err := x.t.Child(kp); err == nil {
@@ -480,6 +484,7 @@ func (x *txn) setData(op SetDataOp) error {
 	n.rec.dataNull = op.Data == nil
 	x.writeStat(kp, n)
 	x.writeData(kp, op.Data, oldLen)
+	x.addTrigger(trigger{typ: EventNodeDataChanged, path: op.Path, acl: n.rec.acl})
 	x.result(op.Path, n)
 	return nil
 }

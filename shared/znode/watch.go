@@ -1,0 +1,676 @@
+package znode
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"zkfdb/shared/keys"
+	"zkfdb/shared/store"
+)
+
+// Watches, as ZooKeeper keeps them (ZK-SEMANTICS §9), without a leader
+// (DESIGN.md §3, docs/watches.md):
+//
+//   - A watch is a pair of keys, (6, path, kind, session) for the writers
+//     and (7, session, path, kind) for its owner, both holding the id of
+//     the connection that set it: watches belong to a connection and die
+//     with it.
+//   - A read that sets a watch writes them in its own transaction, so a
+//     write either commits before the read's version (the read sees it),
+//     or reads the watch and fires it, or conflicts with one of the two.
+//   - Every write reads the watchers of what it changes and, in its own
+//     transaction, clears the one-shot ones it fires, appends the events
+//     to each watching session's log (keyed by versionstamp: commit
+//     order) and bumps the session's notify key.
+//   - The connection's layerd delivers the log: before each reply, the
+//     events committed at or before the reply's version, and, when the
+//     notify key changes, the rest.
+
+// EventType is a watch event's type, as on the wire.
+type EventType int32
+
+const (
+	EventNodeCreated         EventType = 1
+	EventNodeDeleted         EventType = 2
+	EventNodeDataChanged     EventType = 3
+	EventNodeChildrenChanged EventType = 4
+)
+
+// Event is a triggered watch on its way to a connection.
+type Event struct {
+	Type EventType
+	Path string
+	// Zxid is the triggering write's; -1 for setWatches' immediate events.
+	Zxid int64
+	// acl is the ACL whose READ a connection needs to receive the event
+	// (ZooKeeper 3.9.2's filter); checked is false for events sent
+	// without the check (setWatches').
+	acl     []ACL
+	checked bool
+}
+
+// Visible reports whether a connection with identities a receives e.
+func (e Event) Visible(a Auth) bool { return !e.checked || a.allowed(e.acl, PermRead) }
+
+// Conn is a client connection as watches see it.
+type Conn struct {
+	Session int64
+	// ID tells the connection apart from the session's earlier and later
+	// ones: random, never 0.
+	ID int64
+}
+
+// Watch modes of addWatch (AddWatchMode on the wire).
+const (
+	AddWatchPersistent          = 0
+	AddWatchPersistentRecursive = 1
+)
+
+// Watcher types of checkWatches and removeWatches (WatcherType).
+const (
+	WatcherChildren   = 1
+	WatcherData       = 2
+	WatcherAny        = 3
+	WatcherPersistent = 4
+	WatcherRecursive  = 5
+)
+
+func connValue(id int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(id)) }
+
+func connOf(b []byte) int64 {
+	if len(b) < 8 {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64(b))
+}
+
+// register sets w's watch of kind on p in tx.
+func (tr *Tree) register(tx store.Tx, w Conn, p string, kind keys.WatchKind) error {
+	kp, ok := key(p)
+	if !ok || w.Session == 0 {
+		return nil
+	}
+	active := tr.t.Watch(kp, kind, w.Session)
+	if kind == keys.WatchRecursive {
+		old, err := tx.Get(active).Get()
+		if err != nil {
+			return err
+		}
+		if old == nil {
+			tx.Atomic(store.Add, tr.t.Counter(keys.CountRecursiveWatches), keys.EncodeInt64(1))
+		}
+	}
+	v := connValue(w.ID)
+	tx.Set(active, v)
+	tx.Set(tr.t.SessionWatch(w.Session, kp, kind), v)
+	return nil
+}
+
+// unregister clears one watch (both keys) that exists.
+func unregister(tx store.Tx, t keys.Tenant, wt keys.Watcher) {
+	tx.Clear(t.Watch(wt.Path, wt.Kind, wt.Session))
+	tx.Clear(t.SessionWatch(wt.Session, wt.Path, wt.Kind))
+	if wt.Kind == keys.WatchRecursive {
+		tx.Atomic(store.Add, t.Counter(keys.CountRecursiveWatches), keys.EncodeInt64(-1))
+	}
+}
+
+// watchedRead runs a read that may set a watch, in one transaction that
+// commits the registration. The read's ZooKeeper error is returned after
+// the commit: exists sets a watch on a missing node.
+func (tr *Tree) watchedRead(ctx context.Context, read func(tx store.Tx) (Read, error)) (Read, error) {
+	type outcome struct {
+		rd  Read
+		err error
+	}
+	o, err := store.Transact(ctx, tr.db, func(tx store.Tx) (outcome, error) {
+		rd, err := read(tx)
+		var se store.Error
+		if errors.As(err, &se) {
+			return outcome{}, err
+		}
+		rv, rerr := tx.GetReadVersion().Get()
+		if rerr != nil {
+			return outcome{}, rerr
+		}
+		rd.Version = rv
+		return outcome{rd, err}, nil
+	})
+	if err != nil {
+		return Read{}, err
+	}
+	return o.rd, o.err
+}
+
+// GetDataWatch is GetData that also sets a data watch on p, as ZooKeeper
+// does when the read succeeds.
+func (tr *Tree) GetDataWatch(ctx context.Context, a Auth, w Conn, p string) (Read, error) {
+	return tr.watchedRead(ctx, func(tx store.Tx) (Read, error) {
+		rd, err := tr.getData(tx, a, p)
+		if err == nil {
+			err = tr.register(tx, w, p, keys.WatchData)
+		}
+		return rd, err
+	})
+}
+
+// ExistsWatch is Exists that also sets a data watch on p, even when p is
+// missing (the "exist" watch), but not when READ is denied.
+func (tr *Tree) ExistsWatch(ctx context.Context, a Auth, w Conn, p string) (Read, error) {
+	return tr.watchedRead(ctx, func(tx store.Tx) (Read, error) {
+		rd, err := tr.exists(tx, a, p)
+		if err == nil || errors.Is(err, ErrNoNode) {
+			if rerr := tr.register(tx, w, p, keys.WatchData); rerr != nil {
+				return rd, rerr
+			}
+		}
+		return rd, err
+	})
+}
+
+// GetChildrenWatch is GetChildren that also sets a child watch on p when
+// the read succeeds.
+func (tr *Tree) GetChildrenWatch(ctx context.Context, a Auth, w Conn, p string) (Read, error) {
+	return tr.watchedRead(ctx, func(tx store.Tx) (Read, error) {
+		rd, err := tr.getChildren(tx, a, p)
+		if err == nil {
+			err = tr.register(tx, w, p, keys.WatchChild)
+		}
+		return rd, err
+	})
+}
+
+// AddWatch sets a persistent (AddWatchPersistent) or persistent recursive
+// watch on p, with no existence or ACL check, as ZooKeeper does. Another
+// mode is ErrMarshalling.
+func (tr *Tree) AddWatch(ctx context.Context, w Conn, p string, mode int32) (Read, error) {
+	var kind keys.WatchKind
+	switch mode {
+	case AddWatchPersistent:
+		kind = keys.WatchPersistent
+	case AddWatchPersistentRecursive:
+		kind = keys.WatchRecursive
+	default:
+		return Read{}, ErrMarshalling
+	}
+	return tr.watchedRead(ctx, func(tx store.Tx) (Read, error) {
+		return Read{}, tr.register(tx, w, p, kind)
+	})
+}
+
+// kindsOf returns the watch kinds a checkWatches or removeWatches type
+// names; false for an unknown type.
+func kindsOf(watcherType int32) ([]keys.WatchKind, bool) {
+	switch watcherType {
+	case WatcherChildren:
+		return []keys.WatchKind{keys.WatchChild}, true
+	case WatcherData:
+		return []keys.WatchKind{keys.WatchData}, true
+	case WatcherAny:
+		return []keys.WatchKind{keys.WatchData, keys.WatchChild, keys.WatchPersistent, keys.WatchRecursive}, true
+	case WatcherPersistent:
+		return []keys.WatchKind{keys.WatchPersistent}, true
+	case WatcherRecursive:
+		return []keys.WatchKind{keys.WatchRecursive}, true
+	}
+	return nil, false
+}
+
+// RemoveWatches removes w's watches on p of watcherType (checkWatches when
+// remove is false: only checks that one exists). None: ErrNoWatcher; an
+// unknown type: ErrMarshalling. No event is sent for a removal.
+func (tr *Tree) RemoveWatches(ctx context.Context, w Conn, p string, watcherType int32, remove bool) (Read, error) {
+	kinds, ok := kindsOf(watcherType)
+	if !ok {
+		return Read{}, ErrMarshalling
+	}
+	kp, ok := key(p)
+	if !ok {
+		return Read{}, ErrNoWatcher
+	}
+	return tr.watchedRead(ctx, func(tx store.Tx) (Read, error) {
+		found := false
+		for _, kind := range kinds {
+			b, err := tx.Get(tr.t.SessionWatch(w.Session, kp, kind)).Get()
+			if err != nil {
+				return Read{}, err
+			}
+			if b == nil || connOf(b) != w.ID {
+				continue
+			}
+			found = true
+			if remove {
+				unregister(tx, tr.t, keys.Watcher{Path: kp, Kind: kind, Session: w.Session})
+			}
+		}
+		if !found {
+			return Read{}, ErrNoWatcher
+		}
+		return Read{}, nil
+	})
+}
+
+// SetWatches re-registers a reconnecting client's watches on w, checking
+// each against the state and the client's last zxid as ZooKeeper does:
+// what changed since fires at once (the returned events, to send before
+// the reply), the rest is registered.
+func (tr *Tree) SetWatches(ctx context.Context, w Conn, relZxid int64, data, exist, child, persistent, recursive []string) ([]Event, error) {
+	return store.Transact(ctx, tr.db, func(tx store.Tx) ([]Event, error) {
+		var events []Event
+		now := func(t EventType, p string) { events = append(events, Event{Type: t, Path: p, Zxid: -1}) }
+		for _, p := range data {
+			n, _, err := tr.readNode(tx, p, false)
+			switch {
+			case err != nil:
+				return nil, err
+			case !n.exists:
+				now(EventNodeDeleted, p)
+			case n.stat(noStamp).Mzxid > relZxid:
+				now(EventNodeDataChanged, p)
+			default:
+				if err := tr.register(tx, w, p, keys.WatchData); err != nil {
+					return nil, err
+				}
+			}
+		}
+		for _, p := range exist {
+			n, _, err := tr.readNode(tx, p, false)
+			switch {
+			case err != nil:
+				return nil, err
+			case n.exists:
+				now(EventNodeCreated, p)
+			default:
+				if err := tr.register(tx, w, p, keys.WatchData); err != nil {
+					return nil, err
+				}
+			}
+		}
+		for _, p := range child {
+			n, _, err := tr.readNode(tx, p, false)
+			switch {
+			case err != nil:
+				return nil, err
+			case !n.exists:
+				now(EventNodeDeleted, p)
+			case n.stat(noStamp).Pzxid > relZxid:
+				now(EventNodeChildrenChanged, p)
+			default:
+				if err := tr.register(tx, w, p, keys.WatchChild); err != nil {
+					return nil, err
+				}
+			}
+		}
+		for _, p := range persistent {
+			if err := tr.register(tx, w, p, keys.WatchPersistent); err != nil {
+				return nil, err
+			}
+		}
+		for _, p := range recursive {
+			if err := tr.register(tx, w, p, keys.WatchRecursive); err != nil {
+				return nil, err
+			}
+		}
+		return events, nil
+	})
+}
+
+// Events returns the events of w's session logged after cursor, as of
+// version atVersion (0: the latest), that belong to w's connection, in
+// log order, and the cursor past everything read.
+func (tr *Tree) Events(ctx context.Context, w Conn, cursor keys.Versionstamp, atVersion int64) ([]Event, keys.Versionstamp, error) {
+	type out struct {
+		events []Event
+		cursor keys.Versionstamp
+	}
+	first := true
+	o, err := store.Transact(ctx, tr.db, func(tx store.Tx) (out, error) {
+		// At the reply's version on the first attempt; a retry (the
+		// version fell out of the window) reads the latest, which only
+		// delivers later events early.
+		if first && atVersion > 0 {
+			tx.SetReadVersion(atVersion)
+		}
+		first = false
+		events, next, err := tr.readEvents(tx, w, cursor)
+		return out{events, next}, err
+	})
+	return o.events, o.cursor, err
+}
+
+func (tr *Tree) readEvents(r store.Reader, w Conn, cursor keys.Versionstamp) ([]Event, keys.Versionstamp, error) {
+	rows, err := r.GetRange(tr.t.EventsAfter(w.Session, cursor), store.RangeOptions{Mode: store.StreamingWantAll}).GetSlice()
+	if err != nil {
+		return nil, cursor, err
+	}
+	var events []Event
+	for _, kv := range rows {
+		_, stamp, err := tr.t.ParseEvent(kv.Key)
+		if err != nil {
+			return nil, cursor, err
+		}
+		cursor = stamp
+		conn, e, err := decodeEvent(kv.Value)
+		if err != nil {
+			return nil, cursor, err
+		}
+		if conn != w.ID {
+			continue // a watch of an earlier connection of the session
+		}
+		e.Zxid = Zxid(stamp.TransactionVersion)
+		events = append(events, e)
+	}
+	return events, cursor, nil
+}
+
+// ArmNotify clears the events up to cursor (delivered), reads those after
+// it, and returns a store watch that fires when the session's notify key
+// changes: when more events are logged.
+func (tr *Tree) ArmNotify(ctx context.Context, w Conn, cursor keys.Versionstamp) ([]Event, keys.Versionstamp, store.Watch, error) {
+	type out struct {
+		events []Event
+		cursor keys.Versionstamp
+		watch  store.Watch
+	}
+	o, err := store.Transact(ctx, tr.db, func(tx store.Tx) (out, error) {
+		log := tr.t.Events(w.Session)
+		tx.ClearRange(store.Range{Begin: log.Begin, End: store.KeyAfter(tr.t.EventAt(w.Session, cursor))})
+		events, next, err := tr.readEvents(tx, w, cursor)
+		if err != nil {
+			return out{}, err
+		}
+		return out{events, next, tx.Watch(tr.t.Notify(w.Session))}, nil
+	})
+	if err != nil {
+		return nil, cursor, nil, err
+	}
+	return o.events, o.cursor, o.watch, nil
+}
+
+// DropConnection removes what connection w left: its watches and its
+// undelivered events. Watches and events of a newer connection of the
+// session are left alone.
+func (tr *Tree) DropConnection(ctx context.Context, w Conn) error {
+	_, err := store.Transact(ctx, tr.db, func(tx store.Tx) (struct{}, error) {
+		return struct{}{}, tr.dropWatches(tx, w.Session, w.ID)
+	})
+	return err
+}
+
+// dropWatches clears session's watches and events: those of connection
+// conn, or all of them when conn is 0.
+func (tr *Tree) dropWatches(tx store.Tx, session, conn int64) error {
+	rows, err := tx.GetRange(tr.t.SessionWatches(session), store.RangeOptions{Mode: store.StreamingWantAll}).GetSlice()
+	if err != nil {
+		return err
+	}
+	for _, kv := range rows {
+		if conn != 0 && connOf(kv.Value) != conn {
+			continue
+		}
+		wt, err := tr.t.ParseSessionWatch(kv.Key)
+		if err != nil {
+			return err
+		}
+		unregister(tx, tr.t, wt)
+	}
+	if conn == 0 {
+		tx.ClearRange(tr.t.Events(session))
+		tx.Clear(tr.t.Notify(session))
+		return nil
+	}
+	events, err := tx.GetRange(tr.t.Events(session), store.RangeOptions{Mode: store.StreamingWantAll}).GetSlice()
+	if err != nil {
+		return err
+	}
+	for _, kv := range events {
+		if connOf(kv.Value) == conn {
+			tx.Clear(kv.Key)
+		}
+	}
+	return nil
+}
+
+// --- firing, in writes ---
+
+// trigger is one change a write made that may fire watches.
+type trigger struct {
+	typ       EventType // NodeCreated, NodeDeleted or NodeDataChanged of path
+	path      string
+	acl       []ACL // the node's
+	parent    string
+	parentACL []ACL
+}
+
+// watchEntry is one active watch a write found.
+type watchEntry struct {
+	w    keys.Watcher
+	conn int64
+}
+
+// firing is what a write's triggers fire, per session, in order.
+type firing struct {
+	byPath    map[string][]watchEntry // watchers of a path (all kinds), loaded once
+	recursive map[string][]watchEntry // recursive watchers of an ancestor
+	anyRec    *bool
+	events    map[int64][]sessionEvent
+	sessions  []int64 // in order of their first event
+}
+
+type sessionEvent struct {
+	conn int64
+	e    Event
+}
+
+// addTrigger records a change for the watches (fired at the end of the
+// write, in order).
+func (x *txn) addTrigger(t trigger) { x.triggers = append(x.triggers, t) }
+
+// fire fires the watches of the transaction's triggers, as ZooKeeper's
+// DataTree does, in their order.
+func (x *txn) fire() error {
+	if len(x.triggers) == 0 {
+		return nil
+	}
+	f := &firing{byPath: map[string][]watchEntry{}, recursive: map[string][]watchEntry{}, events: map[int64][]sessionEvent{}}
+	for _, t := range x.triggers {
+		notified := map[int64]bool{} // sessions told of this node's change
+		// The node's data table: its data and persistent watches, and
+		// recursive ones on it and on its ancestors.
+		node, err := x.watchers(f, t.path)
+		if err != nil {
+			return err
+		}
+		recursive, err := x.ancestorRecursive(f, t.path)
+		if err != nil {
+			return err
+		}
+		for _, we := range append(node, recursive...) {
+			switch we.w.Kind {
+			case keys.WatchData, keys.WatchPersistent, keys.WatchRecursive:
+			default:
+				continue
+			}
+			x.deliver(f, we, notified, Event{Type: t.typ, Path: t.path, acl: t.acl, checked: true})
+		}
+		if t.typ == EventNodeDeleted {
+			// Its child table: NodeDeleted to those not told already.
+			for _, we := range node {
+				if we.w.Kind == keys.WatchChild || we.w.Kind == keys.WatchPersistent {
+					x.deliver(f, we, notified, Event{Type: t.typ, Path: t.path, acl: t.acl, checked: true})
+				}
+			}
+		}
+		if t.typ == EventNodeDataChanged || t.parent == "" {
+			continue
+		}
+		parent, err := x.watchers(f, t.parent)
+		if err != nil {
+			return err
+		}
+		told := map[int64]bool{}
+		for _, we := range parent {
+			if we.w.Kind == keys.WatchChild || we.w.Kind == keys.WatchPersistent {
+				x.deliver(f, we, told, Event{Type: EventNodeChildrenChanged, Path: t.parent, acl: t.parentACL, checked: true})
+			}
+		}
+	}
+	for _, s := range f.sessions {
+		for i, se := range f.events[s] {
+			x.tx.SetVersionstampedKey(x.t.Event(s, uint16(i)), encodeEvent(se.conn, se.e))
+		}
+		x.tx.Atomic(store.Add, x.t.Notify(s), keys.EncodeInt64(1))
+	}
+	return nil
+}
+
+// deliver queues e for we's session, once per trigger, and clears we if
+// it is a one-shot watch (even when the session was told already).
+func (x *txn) deliver(f *firing, we watchEntry, told map[int64]bool, e Event) {
+	s := we.w.Session
+	if we.w.Kind == keys.WatchData || we.w.Kind == keys.WatchChild {
+		unregister(x.tx, x.t, we.w)
+		x.forget(f, we)
+	}
+	if told[s] {
+		return
+	}
+	told[s] = true
+	if _, ok := f.events[s]; !ok {
+		f.sessions = append(f.sessions, s)
+	}
+	f.events[s] = append(f.events[s], sessionEvent{conn: we.conn, e: e})
+}
+
+// forget drops a fired one-shot watch from the loaded ones, so that a
+// later op of the same multi does not fire it again.
+func (x *txn) forget(f *firing, we watchEntry) {
+	p := we.w.Path.String()
+	list := f.byPath[p]
+	for i, o := range list {
+		if o.w == we.w {
+			f.byPath[p] = append(list[:i:i], list[i+1:]...)
+			return
+		}
+	}
+}
+
+// watchers loads every watch on p (all kinds), once per transaction.
+func (x *txn) watchers(f *firing, p string) ([]watchEntry, error) {
+	if list, ok := f.byPath[p]; ok {
+		return list, nil
+	}
+	kp, ok := key(p)
+	if !ok {
+		return nil, nil
+	}
+	list, err := x.loadWatches(x.t.Watchers(kp))
+	if err != nil {
+		return nil, err
+	}
+	f.byPath[p] = list
+	return list, nil
+}
+
+func (x *txn) loadWatches(r store.Range) ([]watchEntry, error) {
+	rows, err := x.tx.GetRange(r, store.RangeOptions{Mode: store.StreamingWantAll}).GetSlice()
+	if err != nil {
+		return nil, err
+	}
+	list := make([]watchEntry, 0, len(rows))
+	for _, kv := range rows {
+		w, err := x.t.ParseWatch(kv.Key)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, watchEntry{w: w, conn: connOf(kv.Value)})
+	}
+	return list, nil
+}
+
+// ancestorRecursive returns the recursive watches on p's strict
+// ancestors; none are looked for while the tenant has no recursive watch.
+func (x *txn) ancestorRecursive(f *firing, p string) ([]watchEntry, error) {
+	if f.anyRec == nil {
+		b, err := x.tx.Get(x.t.Counter(keys.CountRecursiveWatches)).Get()
+		if err != nil {
+			return nil, err
+		}
+		n, _ := keys.DecodeInt64(b)
+		any := n > 0
+		f.anyRec = &any
+	}
+	if !*f.anyRec {
+		return nil, nil
+	}
+	kp, ok := key(p)
+	if !ok {
+		return nil, nil
+	}
+	var out []watchEntry
+	for _, a := range kp.Ancestors() {
+		list, ok := f.recursive[a.String()]
+		if !ok {
+			var err error
+			list, err = x.loadWatches(x.t.WatchersOf(a, keys.WatchRecursive))
+			if err != nil {
+				return nil, err
+			}
+			f.recursive[a.String()] = list
+		}
+		out = append(out, list...)
+	}
+	return out, nil
+}
+
+// Event log records: connection id (8), type (1), whether the ACL check
+// applies (1), the ACL (count, then perms, scheme, id each), the path.
+func encodeEvent(conn int64, e Event) []byte {
+	b := binary.BigEndian.AppendUint64(nil, uint64(conn))
+	b = append(b, byte(e.Type))
+	if e.checked {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	b = binary.BigEndian.AppendUint16(b, uint16(len(e.acl)))
+	for _, a := range e.acl {
+		b = binary.BigEndian.AppendUint32(b, uint32(a.Perms))
+		b = appendString(b, a.ID.Scheme)
+		b = appendString(b, a.ID.ID)
+	}
+	return appendString(b, e.Path)
+}
+
+var errBadEvent = errors.New("znode: corrupt event record")
+
+func decodeEvent(b []byte) (int64, Event, error) {
+	if len(b) < 12 {
+		return 0, Event{}, errBadEvent
+	}
+	conn := int64(binary.BigEndian.Uint64(b))
+	e := Event{Type: EventType(b[8]), checked: b[9] == 1}
+	r := lastWriteReader{b: b[10:]}
+	if len(r.b) < 2 {
+		return 0, Event{}, errBadEvent
+	}
+	n := int(binary.BigEndian.Uint16(r.b))
+	r.b = r.b[2:]
+	for range n {
+		if len(r.b) < 4 {
+			return 0, Event{}, errBadEvent
+		}
+		perms := int32(binary.BigEndian.Uint32(r.b))
+		r.b = r.b[4:]
+		scheme := r.string()
+		id := r.string()
+		e.acl = append(e.acl, ACL{Perms: perms, ID: ID{Scheme: scheme, ID: id}})
+	}
+	e.Path = r.string()
+	if r.bad {
+		return 0, Event{}, fmt.Errorf("%w (%d bytes)", errBadEvent, len(b))
+	}
+	return conn, e, nil
+}

@@ -14,6 +14,8 @@ import (
 	"go.uber.org/zap"
 
 	"zkfdb/layerd/zkwire"
+	"zkfdb/shared/keys"
+	"zkfdb/shared/store"
 	"zkfdb/shared/znode"
 )
 
@@ -42,6 +44,16 @@ type conn struct {
 
 	closeOnce sync.Once
 	out       []byte // reply buffer, reused
+
+	// Watches (watch.go): wconn names this connection to the store; once
+	// it has set a watch, watching is true, events are delivered before
+	// every reply, and notify fires when more are logged.
+	wconn    znode.Conn
+	watching bool
+	cursor   keys.Versionstamp
+	notify   store.Watch
+	// closed: the session was closed, its watches with it.
+	closed bool
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -84,6 +96,44 @@ func (c *conn) serve() {
 	if !c.handshake(req) {
 		return
 	}
+	defer c.dropWatches()
+	frames := make(chan []byte)
+	done := make(chan struct{})
+	defer close(done)
+	go c.readFrames(frames, done)
+	for {
+		var notified <-chan struct{}
+		if c.notify != nil {
+			notified = c.notify.Done()
+		}
+		select {
+		case frame, ok := <-frames:
+			if !ok {
+				return
+			}
+			hdr, body, err := zkwire.DecodeRequestHeader(frame)
+			if err != nil {
+				c.log.Info("malformed request header; closing", zap.Error(err))
+				return
+			}
+			start := time.Now()
+			if !c.dispatch(hdr, body) {
+				return
+			}
+			c.s.metrics.latency.Observe(time.Since(start).Seconds())
+		case <-notified:
+			if !c.armNotify() {
+				return
+			}
+		}
+	}
+}
+
+// readFrames reads request frames ahead of their execution (pipelined
+// requests) until the connection fails or done is closed; it closes
+// frames when it stops.
+func (c *conn) readFrames(frames chan<- []byte, done <-chan struct{}) {
+	defer close(frames)
 	for {
 		// A connection silent for its session timeout is closed, as
 		// ZooKeeper does; clients ping at a third of it.
@@ -93,16 +143,11 @@ func (c *conn) serve() {
 			c.readFailed(err)
 			return
 		}
-		hdr, body, err := zkwire.DecodeRequestHeader(frame)
-		if err != nil {
-			c.log.Info("malformed request header; closing", zap.Error(err))
+		select {
+		case frames <- frame:
+		case <-done:
 			return
 		}
-		start := time.Now()
-		if !c.dispatch(hdr, body) {
-			return
-		}
-		c.s.metrics.latency.Observe(time.Since(start).Seconds())
 	}
 }
 
@@ -153,6 +198,7 @@ func (c *conn) handshake(req zkwire.ConnectRequest) bool {
 		return false
 	}
 	c.session = s
+	c.wconn = znode.Conn{Session: s.ID, ID: connID()}
 	c.auth = znode.Auth{IDs: []znode.ID{{Scheme: "ip", ID: remoteIP(c.nc.RemoteAddr())}}}
 	c.log = c.log.With(zap.Int64("session", s.ID))
 	c.log.Debug("session established", zap.Bool("new", req.SessionID == 0), zap.Duration("timeout", timeout))
@@ -191,8 +237,12 @@ func (c *conn) write(rec zkwire.Record) bool {
 	return c.flush()
 }
 
-// reply sends a reply frame.
+// reply sends a reply frame, after the watch events the client must see
+// before it: those logged at or before the state the reply shows (zxid).
 func (c *conn) reply(xid int32, zxid int64, code zkwire.Code, body zkwire.Record) bool {
+	if c.watching && zxid > 0 && !c.deliverUpTo(zxid>>znode.OrderBits) {
+		return false
+	}
 	if zxid > c.lastZxid {
 		c.lastZxid = zxid
 	}

@@ -154,6 +154,7 @@ func (c *conn) dispatch(h zkwire.RequestHeader, body []byte) bool {
 			c.log.Error("close session failed", zap.Error(err))
 			return false
 		}
+		c.closed = true // its watches went with it
 		c.reply(h.Xid, zxid, zkwire.CodeOK, nil)
 		c.count(op, zkwire.CodeOK)
 		return false // ZooKeeper closes the socket after the reply
@@ -212,16 +213,30 @@ func (c *conn) dispatch(h zkwire.RequestHeader, body []byte) bool {
 	case *zkwire.MultiRead:
 		return c.multiRead(ctx, h, r)
 	case *zkwire.GetData:
-		rd, err = tree.GetData(ctx, c.auth, r.Path)
+		if r.Watch {
+			if !c.watched() {
+				return false
+			}
+			rd, err = tree.GetDataWatch(ctx, c.auth, c.wconn, r.Path)
+		} else {
+			rd, err = tree.GetData(ctx, c.auth, r.Path)
+		}
 		out = &zkwire.GetDataResponse{Data: rd.Data, Stat: wireStat(rd.Stat)}
 	case *zkwire.Exists:
-		rd, err = tree.Exists(ctx, c.auth, r.Path)
+		if r.Watch {
+			if !c.watched() {
+				return false
+			}
+			rd, err = tree.ExistsWatch(ctx, c.auth, c.wconn, r.Path)
+		} else {
+			rd, err = tree.Exists(ctx, c.auth, r.Path)
+		}
 		out = &zkwire.StatResponse{Stat: wireStat(rd.Stat)}
 	case *zkwire.GetChildren:
-		rd, err = tree.GetChildren(ctx, c.auth, r.Path)
+		rd, err = c.getChildren(ctx, r.Path, r.Watch)
 		out = &zkwire.GetChildrenResponse{Children: rd.Children}
 	case *zkwire.GetChildren2:
-		rd, err = tree.GetChildren(ctx, c.auth, r.Path)
+		rd, err = c.getChildren(ctx, r.Path, r.Watch)
 		out = &zkwire.GetChildren2Response{Children: rd.Children, Stat: wireStat(rd.Stat)}
 	case *zkwire.GetACL:
 		rd, err = tree.GetACL(ctx, c.auth, r.Path)
@@ -256,14 +271,20 @@ func (c *conn) dispatch(h zkwire.RequestHeader, body []byte) bool {
 		}
 		c.auth = auth
 		return c.answered(op, zkwire.CodeOK, c.reply(h.Xid, 0, zkwire.CodeOK, nil))
-	case *zkwire.SetWatches, *zkwire.SetWatches2:
-		// Watches come with the next issue; accepted so that reconnecting
-		// clients keep their connection.
-		return c.answered(op, zkwire.CodeOK, c.reply(h.Xid, c.lastZxid, zkwire.CodeOK, nil))
+	case *zkwire.SetWatches:
+		return c.setWatches(ctx, h, r.RelativeZxid, r.Data, r.Exist, r.Child, nil, nil)
+	case *zkwire.SetWatches2:
+		return c.setWatches(ctx, h, r.RelativeZxid, r.Data, r.Exist, r.Child, r.Persistent, r.PersistentRecursive)
 	case *zkwire.AddWatch:
-		return c.answered(op, zkwire.CodeOK, c.reply(h.Xid, c.lastZxid, zkwire.CodeOK, &zkwire.ErrorResponse{Err: zkwire.CodeOK}))
-	case *zkwire.CheckWatches, *zkwire.RemoveWatches:
-		return c.answered(op, zkwire.CodeNoWatcher, c.reply(h.Xid, c.lastZxid, zkwire.CodeNoWatcher, nil))
+		if !c.watched() {
+			return false
+		}
+		rd, err = tree.AddWatch(ctx, c.wconn, r.Path, r.Mode)
+		out = &zkwire.ErrorResponse{Err: zkwire.CodeOK}
+	case *zkwire.CheckWatches:
+		rd, err = tree.RemoveWatches(ctx, c.wconn, r.Path, r.Type, false)
+	case *zkwire.RemoveWatches:
+		rd, err = tree.RemoveWatches(ctx, c.wconn, r.Path, r.Type, true)
 	case *zkwire.Reconfig:
 		return c.answered(op, zkwire.CodeReconfigDisabled, c.reply(h.Xid, c.lastZxid, zkwire.CodeReconfigDisabled, nil))
 	default:
@@ -281,6 +302,37 @@ func (c *conn) dispatch(h zkwire.RequestHeader, body []byte) bool {
 		out = nil
 	}
 	return c.answered(op, code, c.reply(h.Xid, zxid, code, out))
+}
+
+func (c *conn) getChildren(ctx context.Context, p string, watch bool) (znode.Read, error) {
+	if !watch {
+		return c.s.tree.GetChildren(ctx, c.auth, p)
+	}
+	if !c.watched() {
+		return znode.Read{}, errConnectionLost
+	}
+	return c.s.tree.GetChildrenWatch(ctx, c.auth, c.wconn, p)
+}
+
+// errConnectionLost ends a request whose connection failed while it ran.
+var errConnectionLost = errors.New("zkserver: connection lost")
+
+// setWatches re-registers a reconnecting client's watches; what changed
+// since its last zxid is sent at once, before the reply, as ZooKeeper
+// does.
+func (c *conn) setWatches(ctx context.Context, h zkwire.RequestHeader, rel int64, data, exist, child, persistent, recursive []string) bool {
+	op := h.Type
+	if !c.watched() {
+		return false
+	}
+	events, err := c.s.tree.SetWatches(ctx, c.wconn, rel, data, exist, child, persistent, recursive)
+	if err != nil {
+		return c.storeFailed(op, err)
+	}
+	if !c.sendEvents(events) {
+		return false
+	}
+	return c.answered(op, zkwire.CodeOK, c.reply(h.Xid, c.lastZxid, zkwire.CodeOK, nil))
 }
 
 // malformedMulti answers a multi that cannot be decoded or mixes what a

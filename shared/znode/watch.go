@@ -117,68 +117,155 @@ func unregister(tx store.Tx, t keys.Tenant, wt keys.Watcher) {
 	}
 }
 
-// watchedRead runs a read that may set a watch, in one transaction that
-// commits the registration. The read's ZooKeeper error is returned after
-// the commit: exists sets a watch on a missing node.
-func (tr *Tree) watchedRead(ctx context.Context, read func(tx store.Tx) (Read, error)) (Read, error) {
+// registration is a watch a read set, and what the read saw of its node.
+type registration struct {
+	path    string
+	kind    keys.WatchKind
+	existed bool
+}
+
+// exactAttempts is how many times a watched read tries to register its
+// watch in a transaction whose read of the node conflicts with writes to
+// it: exact, as ZooKeeper's single thread is. Against a node written
+// without pause (a hot lock node) such a read would retry for ever; after
+// that attempt it reads without conflicts and checks, once its
+// registration is committed, whether the node changed in between
+// (verify), as setWatches does. The one difference that leaves: an event
+// found by verify is logged at verify's commit, after the events of any
+// other writes committed in those few milliseconds.
+const exactAttempts = 1
+
+// watchedRead runs a read that may set a watch (read returns what it
+// registers) in one transaction that commits the registration. The read's
+// ZooKeeper error is returned after the commit: exists sets a watch on a
+// missing node.
+func (tr *Tree) watchedRead(ctx context.Context, w Conn, read func(tx store.Tx, r store.Reader) (Read, []registration, error)) (Read, error) {
 	type outcome struct {
-		rd  Read
-		err error
+		rd       Read
+		err      error
+		regs     []registration
+		snapshot bool
 	}
+	attempt := 0
 	o, err := store.Transact(ctx, tr.db, func(tx store.Tx) (outcome, error) {
-		rd, err := read(tx)
+		attempt++
+		snapshot := attempt > exactAttempts
+		var r store.Reader = tx
+		if snapshot {
+			r = tx.Snapshot()
+		}
+		rd, regs, err := read(tx, r)
 		var se store.Error
 		if errors.As(err, &se) {
 			return outcome{}, err
+		}
+		for _, reg := range regs {
+			if rerr := tr.register(tx, w, reg.path, reg.kind); rerr != nil {
+				return outcome{}, rerr
+			}
 		}
 		rv, rerr := tx.GetReadVersion().Get()
 		if rerr != nil {
 			return outcome{}, rerr
 		}
 		rd.Version = rv
-		return outcome{rd, err}, nil
+		return outcome{rd, err, regs, snapshot}, nil
 	})
 	if err != nil {
 		return Read{}, err
 	}
+	if o.snapshot && len(o.regs) > 0 {
+		if err := tr.verify(ctx, w, o.regs, ReadZxid(o.rd.Version)); err != nil {
+			return Read{}, err
+		}
+	}
 	return o.rd, o.err
+}
+
+// verify fires, at once, the watches a read registered without conflicts
+// whose node changed after the read (at zxid rel) and before the
+// registration committed: no write saw them.
+func (tr *Tree) verify(ctx context.Context, w Conn, regs []registration, rel int64) error {
+	_, err := store.Transact(ctx, tr.db, func(tx store.Tx) (struct{}, error) {
+		x := newTxn(tx, tr.t, Caller{})
+		f := &firing{byPath: map[string][]watchEntry{}, recursive: map[string][]watchEntry{}, events: map[int64][]sessionEvent{}}
+		for _, reg := range regs {
+			kp, ok := key(reg.path)
+			if !ok {
+				continue
+			}
+			b, err := tx.Get(tr.t.Watch(kp, reg.kind, w.Session)).Get()
+			if err != nil {
+				return struct{}{}, err
+			}
+			if connOf(b) != w.ID {
+				continue // fired by a write already, or gone
+			}
+			n, _, err := tr.readNode(tx.Snapshot(), reg.path, false)
+			if err != nil {
+				return struct{}{}, err
+			}
+			st := n.stat(noStamp)
+			var typ EventType
+			switch {
+			case reg.existed && !n.exists:
+				typ = EventNodeDeleted
+			case !reg.existed && n.exists:
+				typ = EventNodeCreated
+			case !n.exists:
+			case reg.kind == keys.WatchChild && st.Pzxid > rel:
+				typ = EventNodeChildrenChanged
+			case reg.kind == keys.WatchData && st.Mzxid > rel:
+				typ = EventNodeDataChanged
+			}
+			if typ == 0 {
+				continue
+			}
+			we := watchEntry{w: keys.Watcher{Path: kp, Kind: reg.kind, Session: w.Session}, conn: w.ID}
+			x.deliver(f, we, map[int64]bool{}, Event{Type: typ, Path: reg.path, acl: n.rec.acl, checked: n.exists})
+		}
+		x.logEvents(f)
+		return struct{}{}, nil
+	})
+	return err
 }
 
 // GetDataWatch is GetData that also sets a data watch on p, as ZooKeeper
 // does when the read succeeds.
 func (tr *Tree) GetDataWatch(ctx context.Context, a Auth, w Conn, p string) (Read, error) {
-	return tr.watchedRead(ctx, func(tx store.Tx) (Read, error) {
-		rd, err := tr.getData(tx, a, p)
-		if err == nil {
-			err = tr.register(tx, w, p, keys.WatchData)
+	return tr.watchedRead(ctx, w, func(tx store.Tx, r store.Reader) (Read, []registration, error) {
+		rd, err := tr.getData(r, a, p)
+		if err != nil {
+			return rd, nil, err
 		}
-		return rd, err
+		return rd, []registration{{p, keys.WatchData, true}}, nil
 	})
 }
 
 // ExistsWatch is Exists that also sets a data watch on p, even when p is
 // missing (the "exist" watch), but not when READ is denied.
 func (tr *Tree) ExistsWatch(ctx context.Context, a Auth, w Conn, p string) (Read, error) {
-	return tr.watchedRead(ctx, func(tx store.Tx) (Read, error) {
-		rd, err := tr.exists(tx, a, p)
-		if err == nil || errors.Is(err, ErrNoNode) {
-			if rerr := tr.register(tx, w, p, keys.WatchData); rerr != nil {
-				return rd, rerr
-			}
+	return tr.watchedRead(ctx, w, func(tx store.Tx, r store.Reader) (Read, []registration, error) {
+		rd, err := tr.exists(r, a, p)
+		switch {
+		case err == nil:
+			return rd, []registration{{p, keys.WatchData, true}}, nil
+		case errors.Is(err, ErrNoNode):
+			return rd, []registration{{p, keys.WatchData, false}}, err
 		}
-		return rd, err
+		return rd, nil, err
 	})
 }
 
 // GetChildrenWatch is GetChildren that also sets a child watch on p when
 // the read succeeds.
 func (tr *Tree) GetChildrenWatch(ctx context.Context, a Auth, w Conn, p string) (Read, error) {
-	return tr.watchedRead(ctx, func(tx store.Tx) (Read, error) {
-		rd, err := tr.getChildren(tx, a, p)
-		if err == nil {
-			err = tr.register(tx, w, p, keys.WatchChild)
+	return tr.watchedRead(ctx, w, func(tx store.Tx, r store.Reader) (Read, []registration, error) {
+		rd, err := tr.getChildren(r, a, p)
+		if err != nil {
+			return rd, nil, err
 		}
-		return rd, err
+		return rd, []registration{{p, keys.WatchChild, true}}, nil
 	})
 }
 
@@ -195,8 +282,8 @@ func (tr *Tree) AddWatch(ctx context.Context, w Conn, p string, mode int32) (Rea
 	default:
 		return Read{}, ErrMarshalling
 	}
-	return tr.watchedRead(ctx, func(tx store.Tx) (Read, error) {
-		return Read{}, tr.register(tx, w, p, kind)
+	return tr.watchedRead(ctx, w, func(tx store.Tx, _ store.Reader) (Read, []registration, error) {
+		return Read{}, nil, tr.register(tx, w, p, kind) // no read: nothing to verify
 	})
 }
 
@@ -230,12 +317,12 @@ func (tr *Tree) RemoveWatches(ctx context.Context, w Conn, p string, watcherType
 	if !ok {
 		return Read{}, ErrNoWatcher
 	}
-	return tr.watchedRead(ctx, func(tx store.Tx) (Read, error) {
+	return tr.watchedRead(ctx, w, func(tx store.Tx, _ store.Reader) (Read, []registration, error) {
 		found := false
 		for _, kind := range kinds {
 			b, err := tx.Get(tr.t.SessionWatch(w.Session, kp, kind)).Get()
 			if err != nil {
-				return Read{}, err
+				return Read{}, nil, err
 			}
 			if b == nil || connOf(b) != w.ID {
 				continue
@@ -246,9 +333,9 @@ func (tr *Tree) RemoveWatches(ctx context.Context, w Conn, p string, watcherType
 			}
 		}
 		if !found {
-			return Read{}, ErrNoWatcher
+			return Read{}, nil, ErrNoWatcher
 		}
-		return Read{}, nil
+		return Read{}, nil, nil
 	})
 }
 
@@ -517,13 +604,19 @@ func (x *txn) fire() error {
 			}
 		}
 	}
+	x.logEvents(f)
+	return nil
+}
+
+// logEvents appends the fired events to each session's log, in order, and
+// bumps the sessions' notify keys.
+func (x *txn) logEvents(f *firing) {
 	for _, s := range f.sessions {
 		for i, se := range f.events[s] {
 			x.tx.SetVersionstampedKey(x.t.Event(s, uint16(i)), encodeEvent(se.conn, se.e))
 		}
 		x.tx.Atomic(store.Add, x.t.Notify(s), keys.EncodeInt64(1))
 	}
-	return nil
 }
 
 // deliver queues e for we's session, once per trigger, and clears we if

@@ -1,0 +1,104 @@
+package zkserver
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"time"
+
+	"go.uber.org/zap"
+
+	"zkfdb/layerd/zkwire"
+	"zkfdb/shared/znode"
+)
+
+// Watch events reach a connection two ways (znode's watch.go): before
+// each reply, the events logged at or before the state the reply shows;
+// and, when the session's notify key changes while the client is quiet,
+// the rest. Both run on the connection's goroutine, so events and replies
+// leave in one order.
+
+// connID returns a random connection id, never 0.
+func connID() int64 {
+	for {
+		var b [8]byte
+		rand.Read(b[:])
+		if id := int64(binary.BigEndian.Uint64(b[:])); id != 0 {
+			return id
+		}
+	}
+}
+
+// watched notes that the connection has set a watch: from now on events
+// are delivered, and the notify key is watched.
+func (c *conn) watched() bool {
+	if c.watching {
+		return true
+	}
+	c.watching = true
+	return c.armNotify()
+}
+
+// deliverUpTo sends the events logged at or before version.
+func (c *conn) deliverUpTo(version int64) bool {
+	ctx, cancel := c.ctx()
+	defer cancel()
+	events, next, err := c.s.tree.Events(ctx, c.wconn, c.cursor, version)
+	if err != nil {
+		c.log.Error("reading watch events failed; closing", zap.Error(err))
+		return false
+	}
+	c.cursor = next
+	return c.sendEvents(events)
+}
+
+// armNotify clears the delivered events, sends the rest and watches the
+// notify key again.
+func (c *conn) armNotify() bool {
+	if c.notify != nil {
+		c.notify.Cancel()
+		c.notify = nil
+	}
+	ctx, cancel := c.ctx()
+	defer cancel()
+	events, next, notify, err := c.s.tree.ArmNotify(ctx, c.wconn, c.cursor)
+	if err != nil {
+		c.log.Error("watching for watch events failed; closing", zap.Error(err))
+		return false
+	}
+	c.cursor, c.notify = next, notify
+	return c.sendEvents(events)
+}
+
+// sendEvents writes notifications, skipping those the connection may not
+// read (ZooKeeper 3.9.2's filter).
+func (c *conn) sendEvents(events []znode.Event) bool {
+	for _, e := range events {
+		if !e.Visible(c.auth) {
+			continue
+		}
+		c.out = zkwire.AppendReply(c.out[:0], zkwire.ReplyHeader{Xid: zkwire.XidNotification, Zxid: e.Zxid},
+			&zkwire.WatcherEvent{Type: zkwire.EventType(e.Type), State: zkwire.StateSyncConnected, Path: e.Path})
+		if !c.flush() {
+			return false
+		}
+	}
+	return true
+}
+
+// dropWatches removes the connection's watches when it ends, as ZooKeeper
+// drops a closed connection's watches; the client sets them again with
+// setWatches on its next connection.
+func (c *conn) dropWatches() {
+	if c.notify != nil {
+		c.notify.Cancel()
+	}
+	if !c.watching || c.closed {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.s.tree.DropConnection(ctx, c.wconn); err != nil {
+		c.log.Warn("dropping a closed connection's watches failed; the session's expiry will", zap.Error(err))
+	}
+}

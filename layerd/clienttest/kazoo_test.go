@@ -184,3 +184,69 @@ func TestKazooCounterProcesses(t *testing.T) {
 		})
 	}
 }
+
+// TestKazooContention runs four kazoo processes that contend through each
+// recipe that waits on watch events (kazoo_contend.py): every critical
+// section's value must appear exactly once over all processes, and every
+// process must finish (a lost watch event leaves one waiting for ever).
+func TestKazooContention(t *testing.T) {
+	requireKazoo(t)
+	const procs, each = 4, 20
+	for _, recipe := range []string{"lock", "semaphore", "writelock", "election", "queue"} {
+		for _, srv := range servers {
+			t.Run(recipe+"/"+srv.name, func(t *testing.T) {
+				t.Parallel()
+				addr := srv.start(t)
+				outs := make([]string, procs)
+				errs := make([]error, procs)
+				var wg sync.WaitGroup
+				for i := range procs {
+					wg.Go(func() {
+						var stderr string
+						outs[i], stderr, errs[i] = runKazoo(t.Context(), "kazoo_contend.py", addr, recipe, "/contend", strconv.Itoa(i), strconv.Itoa(each), strconv.Itoa(procs))
+						if errs[i] != nil {
+							errs[i] = fmt.Errorf("%w\n--- stdout ---\n%s--- stderr ---\n%s", errs[i], outs[i], stderr)
+						}
+					})
+				}
+				wg.Wait()
+				checkValues(t, outs, errs, each)
+			})
+		}
+	}
+}
+
+// checkValues requires each process to have printed each "post V" lines
+// and "done", and the values over all of them to be 1 … total, each once.
+func checkValues(t *testing.T, outs []string, errs []error, each int) {
+	t.Helper()
+	seen := map[int]int{}
+	for i, out := range outs {
+		if errs[i] != nil {
+			t.Fatalf("process %d: %v", i, errs[i])
+		}
+		n := 0
+		for line := range strings.Lines(out) {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "post "); ok {
+				x, err := strconv.Atoi(v)
+				if err != nil {
+					t.Fatalf("process %d printed %q", i, line)
+				}
+				seen[x]++
+				n++
+			}
+		}
+		if n != each || !strings.HasSuffix(out, "done\n") {
+			t.Errorf("process %d: %d values, want %d:\n%s", i, n, each, out)
+		}
+	}
+	total := len(outs) * each
+	for v := 1; v <= total; v++ {
+		if seen[v] != 1 {
+			t.Errorf("value %d written %d times, want once", v, seen[v])
+		}
+	}
+	if len(seen) != total {
+		t.Errorf("%d distinct values, want %d: %v", len(seen), total, seen)
+	}
+}

@@ -1,0 +1,92 @@
+"""One of several processes contending through a kazoo recipe that waits
+on watch events.
+
+Usage: kazoo_contend.py HOST:PORT RECIPE ROOT INDEX N PROCS
+
+All PROCS processes start contending together: each waits, through a
+ChildrenWatch, until all have registered under ROOT/ready.
+
+RECIPE is one of:
+  lock       Lock: N times, read an integer node and write it + 1
+  semaphore  Semaphore with one lease: the same
+  writelock  WriteLock (of a ReadLock/WriteLock pair): the same
+  election   Election: win N times, each time doing the same as leader
+  queue      LockingQueue: put N items numbered INDEX*N+1 ... INDEX*N+N,
+             then take and consume N items
+Each critical section prints "post V", V being the value it wrote (the
+item it took, for queue): over all processes the values must be 1 ...
+total, each once; a mutual exclusion that failed shows a value twice.
+The counter node is written without a version, so only the recipe keeps
+the increments apart. Then it prints "done". It exits 1 on any error.
+"""
+
+import sys
+import threading
+
+from kazoo.client import KazooClient
+
+addr, recipe, root = sys.argv[1], sys.argv[2], sys.argv[3]
+index, n, procs = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+c = KazooClient(hosts=addr, timeout=10)
+c.start(timeout=30)
+c.ensure_path(root + "/count")
+c.ensure_path(root + "/ready")
+me = "p%d" % index
+
+all_ready = threading.Event()
+
+
+@c.ChildrenWatch(root + "/ready")
+def ready(children):
+    if len(children) >= procs:
+        all_ready.set()
+        return False  # stop watching
+
+
+c.create(root + "/ready/" + me, ephemeral=True)
+if not all_ready.wait(60):
+    raise SystemExit("not all processes ready within 60 s")
+
+
+def increment():
+    data, _ = c.get(root + "/count")
+    value = int(data or b"0") + 1
+    c.set(root + "/count", str(value).encode())
+    print("post", value, flush=True)
+
+
+if recipe == "lock":
+    lock = c.Lock(root + "/lock", me)
+    for _ in range(n):
+        with lock:
+            increment()
+elif recipe == "semaphore":
+    sem = c.Semaphore(root + "/semaphore", me, max_leases=1)
+    for _ in range(n):
+        with sem:
+            increment()
+elif recipe == "writelock":
+    lock = c.WriteLock(root + "/rwlock", me)
+    for _ in range(n):
+        with lock:
+            increment()
+elif recipe == "election":
+    for _ in range(n):
+        c.Election(root + "/election", me).run(increment)
+elif recipe == "queue":
+    q = c.LockingQueue(root + "/queue")
+    for i in range(n):
+        q.put(str(index * n + i + 1).encode())
+    for _ in range(n):
+        item = q.get(timeout=60)
+        if item is None:
+            raise SystemExit("queue: no item within 60 s")
+        print("post", int(item), flush=True)
+        if not q.consume():
+            raise SystemExit("queue: consume failed")
+else:
+    raise SystemExit("unknown recipe " + recipe)
+
+c.stop()
+c.close()
+print("done", flush=True)

@@ -40,11 +40,13 @@ type Expiry struct {
 //
 //	(0, 4, shard, expiry tick, tenant, session) → empty
 
-// Expiry returns the expiry-index entry saying that session expires at
-// tick. layerd writes it when it creates a session and, batched at most
-// once per tick, moves it (clear the old entry, write the new) when a
-// session's expiry tick changes; the session record keeps the tick, so the
-// old entry's key is known. The sweeper clears it with the session.
+// Expiry returns the expiry-index entry saying that session expires after
+// tick. layerd writes one when it creates or refreshes a session, blind,
+// without clearing the entry of the session's previous expiry tick (which
+// would need a read, and make two layerds refreshing one session
+// conflict); the session's own expiry tick (SessionExpiry) tells the
+// sweeper which entries are stale, and the sweeper clears every entry it
+// reads.
 func (t Tenant) Expiry(tick, session int64) []byte {
 	return t.root.system().Pack(Tuple{sysExpiry, Shard(session), tick, t.id, session})
 }

@@ -86,6 +86,7 @@ func layoutEntries() []layoutEntry {
 	add("stat", t.Stat(p))
 	add("stat /", t.Stat(mustPath("/")))
 	add("last write", t.LastWrite(0x1234))
+	add("session expiry", t.SessionExpiry(0x1234))
 	add("child counts", t.ChildCounts(p))
 	add("pzxid", t.Pzxid(p))
 	addRange("node stat", t.NodeStat(p))

@@ -32,3 +32,12 @@ func (t Tenant) ParseSession(key []byte) (int64, error) {
 func (t Tenant) LastWrite(session int64) []byte {
 	return t.space.Pack(Tuple{tenantLastWrite, session})
 }
+
+// SessionExpiry returns the key of session id's expiry tick, an 8-byte
+// little-endian int64 (EncodeInt64). layerd raises it with an atomic Max
+// when it refreshes the session, so two layerds refreshing one session (a
+// client that moved) never conflict; the sweeper reads it to tell a due
+// expiry-index entry from a stale one, and clears it with the session.
+func (t Tenant) SessionExpiry(id int64) []byte {
+	return t.space.Pack(Tuple{tenantSessionExpiry, id})
+}

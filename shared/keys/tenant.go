@@ -30,6 +30,7 @@ const (
 	tenantEvents         = 8
 	tenantNotify         = 9
 	tenantLastWrite      = 10
+	tenantSessionExpiry  = 11
 )
 
 // Tenant is one tenant's isolated keyspace: every znode, session, watch and

@@ -68,6 +68,11 @@ func (tr *Tree) CreateSession(ctx context.Context, timeout int32) (Session, erro
 				return struct{}{}, errIDTaken
 			}
 			tx.Set(tr.t.Session(s.ID), s.encode())
+			now, err := tr.nowTick(tx)
+			if err != nil {
+				return struct{}{}, err
+			}
+			tr.refresh(tx, s.ID, now+tr.TimeoutTicks(timeout))
 			return struct{}{}, nil
 		})
 		if errors.Is(err, errIDTaken) {
@@ -101,6 +106,11 @@ func (tr *Tree) ResumeSession(ctx context.Context, id int64, password []byte, ti
 			s.Timeout = timeout
 			tx.Set(tr.t.Session(id), s.encode())
 		}
+		now, err := tr.nowTick(tx)
+		if err != nil {
+			return Session{}, err
+		}
+		tr.refresh(tx, id, now+tr.TimeoutTicks(timeout))
 		return s, nil
 	})
 }
@@ -112,43 +122,9 @@ func (tr *Tree) ResumeSession(ctx context.Context, id int64, password []byte, ti
 func (tr *Tree) CloseSession(ctx context.Context, id int64) (int64, []string, error) {
 	var stamp store.FutureVersionstamp
 	deleted, err := store.Transact(ctx, tr.db, func(tx store.Tx) ([]string, error) {
-		paths, err := tr.ephemerals(tx, id)
-		if err != nil {
-			return nil, err
-		}
-		x := newTxn(tx, tr.t, Caller{})
-		var gone []string
-		for _, p := range paths {
-			parentPath, ok := splitParent(p)
-			if !ok {
-				continue
-			}
-			n, err := x.load(p)
-			if err != nil {
-				return nil, err
-			}
-			parent, err := x.load(parentPath)
-			if err != nil {
-				return nil, err
-			}
-			if !n.exists || n.rec.owner != id || !parent.exists {
-				continue
-			}
-			x.remove(p, parentPath, n, parent)
-			gone = append(gone, p)
-		}
-		// The closing session's own watches go first: it is told nothing.
-		if err := tr.dropWatches(tx, id, 0); err != nil {
-			return nil, err
-		}
-		if err := x.fire(); err != nil {
-			return nil, err
-		}
-		tx.ClearRange(tr.t.Ephemerals(id))
-		tx.Clear(tr.t.Session(id))
-		tx.Clear(tr.t.LastWrite(id))
+		gone, err := tr.endSession(tx, id)
 		stamp = tx.GetVersionstamp()
-		return gone, nil
+		return gone, err
 	})
 	if err != nil {
 		return 0, nil, err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"zkfdb/shared/keys"
 	"zkfdb/shared/store"
@@ -16,6 +17,10 @@ type Options struct {
 	// SuperDigest, if set, is the digest id (user:base64 SHA1) whose
 	// addAuth makes a connection super (zookeeper.DigestAuthenticationProvider.superDigest).
 	SuperDigest string
+	// Tick is the length of one tick of the cluster's clock (shared/clock):
+	// session timeouts are counted in ticks of it. Default clock's
+	// DefaultInterval, 1 s.
+	Tick time.Duration
 }
 
 // Tree is one tenant's znode tree. It is safe for concurrent use.
@@ -27,6 +32,9 @@ type Tree struct {
 
 // New returns the tree of tenant t in db. Call Init once before use.
 func New(db store.DB, t keys.Tenant, opts Options) *Tree {
+	if opts.Tick <= 0 {
+		opts.Tick = time.Second
+	}
 	return &Tree{db: db, t: t, opts: opts}
 }
 

@@ -238,8 +238,20 @@ func (x *txn) create(op CreateOp) error {
 	if err != nil {
 		return err
 	}
-	if mode.ephemeral && x.c.Session == 0 {
-		return ErrSessionExpired
+	if mode.ephemeral {
+		// The owner must be alive: an ephemeral of an expired session
+		// would never be deleted. Read serializably, so that an expiry
+		// racing this create makes one of them retry.
+		if x.c.Session == 0 {
+			return ErrSessionExpired
+		}
+		rec, err := x.tx.Get(x.t.Session(x.c.Session)).Get()
+		if err != nil {
+			return err
+		}
+		if rec == nil {
+			return ErrSessionExpired
+		}
 	}
 	parentPath, ok := splitParent(op.Path)
 	if !ok {

@@ -20,6 +20,7 @@ import (
 
 type fixture struct {
 	t    *testing.T
+	db   *embedded.DB
 	tree *znode.Tree
 	reg  *prometheus.Registry
 	sess int64
@@ -42,7 +43,7 @@ func newFixture(t *testing.T, faults embedded.Faults) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{t: t, tree: tree, reg: reg, sess: s.ID, auth: znode.Auth{IDs: []znode.ID{{Scheme: "ip", ID: "127.0.0.1"}}}}
+	return &fixture{t: t, db: db, tree: tree, reg: reg, sess: s.ID, auth: znode.Auth{IDs: []znode.ID{{Scheme: "ip", ID: "127.0.0.1"}}}}
 }
 
 func (f *fixture) caller() znode.Caller {

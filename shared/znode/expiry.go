@@ -1,0 +1,204 @@
+package znode
+
+import (
+	"context"
+
+	"zkfdb/shared/clock"
+	"zkfdb/shared/keys"
+	"zkfdb/shared/store"
+)
+
+// Session expiry, in ticks of the cluster's clock (DESIGN.md §4):
+//
+//   - A session's expiry tick lives in its own key (keys.SessionExpiry),
+//     raised with an atomic Max, and each raise adds an entry to the
+//     expiry index (keys.Tenant.Expiry) without clearing the old one: a
+//     refresh is blind, so two layerds refreshing one session (a client
+//     that moved) never conflict, and neither does a refresh with
+//     anything else but the expiry of that session.
+//   - The shard's sweeper reads the entries due each tick. For each, it
+//     reads the session's expiry tick: later than the entry's, the entry
+//     is stale and cleared; otherwise the session is expired: its
+//     ephemerals deleted (firing watches, updating parents), its watches
+//     and record cleared, in one transaction.
+//
+// A session is expired at tick n when its expiry tick is below n.
+
+// TimeoutTicks returns how many ticks a session with timeout ms lives
+// without traffic: the timeout rounded up to whole ticks, and one more for
+// the tick in progress, so that no session expires early.
+func (tr *Tree) TimeoutTicks(timeoutMs int32) int64 {
+	tick := max(tr.opts.Tick.Milliseconds(), 1)
+	return (int64(timeoutMs)+tick-1)/tick + 1
+}
+
+// nowTick reads the clock, by snapshot: the ticker's writes must not make
+// a session's transaction conflict.
+func (tr *Tree) nowTick(tx store.Tx) (int64, error) {
+	b, err := tx.Snapshot().Get(tr.t.Root().Clock()).Get()
+	if err != nil {
+		return 0, err
+	}
+	return clock.Decode(b)
+}
+
+// refresh raises session's expiry tick to expiry and indexes it.
+func (tr *Tree) refresh(tx store.Tx, session, expiry int64) {
+	tx.Atomic(store.Max, tr.t.SessionExpiry(session), keys.EncodeInt64(expiry))
+	tx.Set(tr.t.Expiry(expiry, session), nil)
+}
+
+// Beat is one session's refresh: its new expiry tick.
+type Beat struct {
+	Session int64
+	Expiry  int64
+}
+
+// Heartbeat refreshes sessions, all in one commit (a layerd sends one per
+// tick for the sessions that had traffic). It returns the sessions that
+// no longer exist: expired or closed; their connections must close.
+func (tr *Tree) Heartbeat(ctx context.Context, beats []Beat) ([]int64, error) {
+	if len(beats) == 0 {
+		return nil, nil
+	}
+	return store.Transact(ctx, tr.db, func(tx store.Tx) ([]int64, error) {
+		futures := make([]store.FutureValue, len(beats))
+		for i, b := range beats {
+			futures[i] = tx.Snapshot().Get(tr.t.Session(b.Session))
+		}
+		var gone []int64
+		for i, b := range beats {
+			rec, err := futures[i].Get()
+			if err != nil {
+				return nil, err
+			}
+			if rec == nil {
+				gone = append(gone, b.Session)
+				continue
+			}
+			tr.refresh(tx, b.Session, b.Expiry)
+		}
+		return gone, nil
+	})
+}
+
+// endSession deletes session id's ephemerals (firing their watches and
+// updating their parents as a client's deletes would), its watches and
+// its records, in tx. It returns the deleted paths.
+func (tr *Tree) endSession(tx store.Tx, id int64) ([]string, error) {
+	paths, err := tr.ephemerals(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	x := newTxn(tx, tr.t, Caller{})
+	var gone []string
+	for _, p := range paths {
+		parentPath, ok := splitParent(p)
+		if !ok {
+			continue
+		}
+		n, err := x.load(p)
+		if err != nil {
+			return nil, err
+		}
+		parent, err := x.load(parentPath)
+		if err != nil {
+			return nil, err
+		}
+		if !n.exists || n.rec.owner != id || !parent.exists {
+			continue
+		}
+		x.remove(p, parentPath, n, parent)
+		gone = append(gone, p)
+	}
+	// The session's own watches go first: it is told nothing.
+	if err := tr.dropWatches(tx, id, 0); err != nil {
+		return nil, err
+	}
+	if err := x.fire(); err != nil {
+		return nil, err
+	}
+	tx.ClearRange(tr.t.Ephemerals(id))
+	tx.Clear(tr.t.Session(id))
+	tx.Clear(tr.t.LastWrite(id))
+	tx.Clear(tr.t.SessionExpiry(id))
+	return gone, nil
+}
+
+// Sweep is what one sweep of a shard did.
+type Sweep struct {
+	Expired    int // sessions expired
+	Ephemerals int // their ephemerals deleted
+	Stale      int // index entries of refreshed or closed sessions cleared
+}
+
+// sweepBatch bounds the index entries one sweep of a shard reads; the
+// rest wait for the next tick.
+const sweepBatch = 1000
+
+// SweepExpired expires the sessions of shard, in every tenant under root,
+// whose expiry tick is below now. Each session is expired in a
+// transaction of its own that first checks it is still expired, so two
+// sweepers of one shard do no harm.
+func SweepExpired(ctx context.Context, db store.DB, root keys.Root, shard int, now int64) (Sweep, error) {
+	var sw Sweep
+	rows, err := store.ReadTransact(ctx, db, func(r store.Reader) ([]store.KeyValue, error) {
+		return r.GetRange(root.ExpiryDue(shard, now-1), store.RangeOptions{Limit: sweepBatch, Mode: store.StreamingWantAll}).GetSlice()
+	})
+	if err != nil {
+		return sw, err
+	}
+	for _, kv := range rows {
+		e, err := root.ParseExpiry(kv.Key)
+		if err != nil {
+			return sw, err
+		}
+		tr := New(db, root.Tenant(e.Tenant), Options{})
+		type outcome struct {
+			expired bool
+			deleted int
+		}
+		o, err := store.Transact(ctx, db, func(tx store.Tx) (outcome, error) {
+			tx.Clear(kv.Key)
+			rec, err := tx.Get(tr.t.Session(e.Session)).Get()
+			if err != nil {
+				return outcome{}, err
+			}
+			b, err := tx.Get(tr.t.SessionExpiry(e.Session)).Get()
+			if err != nil {
+				return outcome{}, err
+			}
+			expiry, err := keys.DecodeInt64(b)
+			if err != nil {
+				return outcome{}, err
+			}
+			if rec == nil {
+				if b != nil {
+					tx.Clear(tr.t.SessionExpiry(e.Session)) // a refresh raced the end
+				}
+				return outcome{}, nil
+			}
+			if expiry >= now {
+				return outcome{}, nil // refreshed since: a stale entry
+			}
+			gone, err := tr.endSession(tx, e.Session)
+			if err != nil {
+				return outcome{}, err
+			}
+			// Wake the session's connection, wherever it is: it finds the
+			// session gone and closes.
+			tx.Atomic(store.Add, tr.t.Notify(e.Session), keys.EncodeInt64(1))
+			return outcome{true, len(gone)}, nil
+		})
+		if err != nil {
+			return sw, err
+		}
+		if o.expired {
+			sw.Expired++
+			sw.Ephemerals += o.deleted
+		} else {
+			sw.Stale++
+		}
+	}
+	return sw, nil
+}

@@ -1,0 +1,98 @@
+package znode_test
+
+import (
+	"testing"
+
+	"zkfdb/shared/clock"
+	"zkfdb/shared/keys"
+	"zkfdb/shared/store"
+	"zkfdb/shared/store/embedded"
+	"zkfdb/shared/znode"
+)
+
+// setClock sets the cluster clock to tick, as the ticker would.
+func (f *fixture) setClock(tick int64) {
+	f.t.Helper()
+	if _, err := store.Transact(f.t.Context(), f.db, func(tx store.Tx) (struct{}, error) {
+		tx.Set(keys.Root{}.Clock(), clock.Encode(tick))
+		return struct{}{}, nil
+	}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) sweepAll(now int64) znode.Sweep {
+	f.t.Helper()
+	var total znode.Sweep
+	for shard := range keys.Shards {
+		sw, err := znode.SweepExpired(f.t.Context(), f.db, keys.Root{}, shard, now)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		total.Expired += sw.Expired
+		total.Ephemerals += sw.Ephemerals
+		total.Stale += sw.Stale
+	}
+	return total
+}
+
+func TestSessionExpiry(t *testing.T) {
+	f := newFixture(t, embedded.Faults{})
+	ctx := t.Context()
+	f.setClock(100)
+	// The fixture's session, made at tick 0 with 10 s, is long expired.
+	if sw := f.sweepAll(100); sw.Expired != 1 {
+		t.Fatalf("sweep at 100: %+v, want the fixture's session expired", sw)
+	}
+	s, err := f.tree.CreateSession(ctx, 4000) // 4 ticks of 1 s, +1
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.tree.TimeoutTicks(4000); got != 5 {
+		t.Fatalf("TimeoutTicks(4000) = %d, want 5", got)
+	}
+	owner := znode.Caller{Session: s.ID, Auth: f.auth, Now: 1}
+	f.mustCreate("/parent", 0)
+	if w, err := f.tree.Write(ctx, owner, []znode.Op{znode.CreateOp{Path: "/parent/eph", ACL: znode.OpenACLUnsafe, Flags: 1, TTL: -1}}); err != nil || w.Failed() != nil {
+		t.Fatalf("ephemeral: %v %v", err, w.Failed())
+	}
+	w := f.watcher(9)
+	if _, err := f.tree.GetChildrenWatch(ctx, f.auth, w.conn, "/parent"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Not yet due: expiry tick 105 is expired from tick 106.
+	if sw := f.sweepAll(105); sw.Expired != 0 {
+		t.Fatalf("sweep at 105: %+v, want nothing expired", sw)
+	}
+	// A heartbeat moves it to 108: the entry at 105 is stale at 106.
+	gone, err := f.tree.Heartbeat(ctx, []znode.Beat{{Session: s.ID, Expiry: 108}})
+	if err != nil || len(gone) != 0 {
+		t.Fatalf("heartbeat: %v, %v", gone, err)
+	}
+	if sw := f.sweepAll(106); sw.Expired != 0 || sw.Stale != 1 {
+		t.Fatalf("sweep at 106 after a refresh: %+v, want one stale entry cleared", sw)
+	}
+	if sw := f.sweepAll(109); sw.Expired != 1 || sw.Ephemerals != 1 {
+		t.Fatalf("sweep at 109: %+v, want the session and its ephemeral gone", sw)
+	}
+	if st := f.stat("/parent"); st.NumChildren != 0 || st.Cversion != 2 {
+		t.Errorf("parent after expiry: %+v, want numChildren 0, cversion 2", st)
+	}
+	w.expect(children + "/parent")
+	if _, err := f.tree.ResumeSession(ctx, s.ID, s.Password[:], 4000); err != znode.ErrSessionExpired {
+		t.Errorf("resume after expiry = %v, want SessionExpired", err)
+	}
+	if w, err := f.tree.Write(ctx, owner, []znode.Op{znode.CreateOp{Path: "/parent/late", ACL: znode.OpenACLUnsafe, Flags: 1, TTL: -1}}); err != nil || w.Failed() != znode.ErrSessionExpired {
+		t.Errorf("ephemeral create by the expired session: %v %v, want SessionExpired", err, w.Failed())
+	}
+	gone, err = f.tree.Heartbeat(ctx, []znode.Beat{{Session: s.ID, Expiry: 120}})
+	if err != nil || len(gone) != 1 || gone[0] != s.ID {
+		t.Errorf("heartbeat of the expired session: %v, %v; want it reported gone", gone, err)
+	}
+	// Later: only the watcher's session (made at 100 with 10 s) is due;
+	// the refused heartbeat left nothing.
+	if sw := f.sweepAll(200); sw.Expired != 1 || sw.Stale != 0 {
+		t.Errorf("sweep at 200: %+v, want only the watcher's session expired", sw)
+	}
+}

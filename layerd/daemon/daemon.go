@@ -22,6 +22,7 @@ import (
 	"zkfdb/shared/sdnotify"
 	"zkfdb/shared/store"
 	"zkfdb/shared/store/embedded"
+	"zkfdb/shared/sweep"
 	"zkfdb/shared/telemetry"
 	"zkfdb/shared/znode"
 )
@@ -95,11 +96,11 @@ type daemon struct {
 	wg       sync.WaitGroup        // the Serve goroutines
 	failed   chan error            // a server that stopped by itself
 
-	metrics   *telemetry.Server
-	db        *embedded.DB
-	stopClock context.CancelFunc
-	clockDone chan struct{}
-	zk        *zkserver.Server
+	metrics    *telemetry.Server
+	db         *embedded.DB
+	stopClock  context.CancelFunc // stops background
+	background sync.WaitGroup     // the clock, the sweeper, the heartbeats
+	zk         *zkserver.Server
 }
 
 // Run runs layerd until ctx is done, then shuts down within
@@ -168,16 +169,19 @@ func (d *daemon) start(ctx context.Context) error {
 	d.log.Info("store opened", zap.String("dir", d.cfg.DataDir))
 
 	// With the embedded engine this process is the whole service, so it
-	// also keeps the cluster's clock ticking (sweeperd does on FDB).
+	// also keeps the cluster's clock ticking and sweeps expired sessions
+	// (sweeperd does both on FDB).
 	ticker := clock.NewTicker(d.db, clock.Options{Key: keys.Root{}.Clock(), Logger: d.log, Registerer: d.reg})
+	sweeper := sweep.New(d.db, sweep.Options{Root: keys.Root{}, Logger: d.log, Registerer: d.reg})
 	clockCtx, stopClock := context.WithCancel(context.WithoutCancel(ctx))
-	d.stopClock, d.clockDone = stopClock, make(chan struct{})
-	go func() {
-		defer close(d.clockDone)
-		if err := ticker.Run(clockCtx); err != nil {
-			d.failed <- fmt.Errorf("clock: %w", err)
-		}
-	}()
+	d.stopClock = stopClock
+	for name, run := range map[string]func(context.Context) error{"clock": ticker.Run, "sweeper": sweeper.Run} {
+		d.background.Go(func() {
+			if err := run(clockCtx); err != nil {
+				d.failed <- fmt.Errorf("%s: %w", name, err)
+			}
+		})
+	}
 
 	ln, err := net.Listen("tcp", d.cfg.Listen)
 	if err != nil {
@@ -194,6 +198,7 @@ func (d *daemon) start(ctx context.Context) error {
 		MaxBuffer:         d.cfg.MaxBuffer,
 	})
 	d.serve("client", ln, d.zk.Serve, zkserver.ErrServerClosed)
+	d.background.Go(func() { d.zk.RunHeartbeats(clockCtx) })
 
 	d.log.Info("layerd ready",
 		zap.Stringer("listen", ln.Addr()),
@@ -256,7 +261,7 @@ func (d *daemon) stop(ctx context.Context) error {
 	}
 	if d.stopClock != nil {
 		d.stopClock()
-		<-d.clockDone
+		d.background.Wait()
 	}
 	if d.db != nil {
 		if err := d.db.Close(); err != nil {

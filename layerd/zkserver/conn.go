@@ -96,6 +96,8 @@ func (c *conn) serve() {
 	if !c.handshake(req) {
 		return
 	}
+	c.s.attach(c)
+	defer c.s.detach(c)
 	defer c.dropWatches()
 	frames := make(chan []byte)
 	done := make(chan struct{})
@@ -117,6 +119,7 @@ func (c *conn) serve() {
 				return
 			}
 			start := time.Now()
+			c.s.touch(c) // every request keeps the session alive, pings or not
 			if !c.dispatch(hdr, body) {
 				return
 			}

@@ -4,9 +4,9 @@
 // served concurrently, one goroutine each, so a slow or stuck client
 // stalls nobody else.
 //
-// Watch registration and delivery come with the sessions-and-watches
-// issue: until then setWatches and addWatch are accepted without effect,
-// and checkWatches/removeWatches answer NOWATCHER.
+// Watches are kept in the store and delivered to their connection before
+// every reply (watch.go); sessions are refreshed once per tick of the
+// cluster's clock while they have traffic (heartbeat.go).
 package zkserver
 
 import (
@@ -40,8 +40,9 @@ type Server struct {
 	closed    bool
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
-	serving   sync.WaitGroup // one per running Serve
-	handlers  sync.WaitGroup // one per connection
+	live      map[int64]*tracked // sessions with connections here (heartbeat.go)
+	serving   sync.WaitGroup     // one per running Serve
+	handlers  sync.WaitGroup     // one per connection
 }
 
 // Config configures a Server. A zero field means the default.
@@ -74,6 +75,7 @@ func (c Config) withDefaults() Config {
 }
 
 type metrics struct {
+	heartbeats  prometheus.Counter
 	connections prometheus.Counter
 	requests    *prometheus.CounterVec
 	latency     prometheus.Histogram
@@ -83,6 +85,10 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) *metrics {
 	f := promauto.With(reg)
 	return &metrics{
+		heartbeats: f.NewCounter(prometheus.CounterOpts{
+			Name: "layerd_session_refreshes_total",
+			Help: "Session expiry refreshes written (at most one per session per clock tick, in one commit per tick).",
+		}),
 		// ZooKeeper's own name for this counter.
 		connections: f.NewCounter(prometheus.CounterOpts{
 			Name: "connection_request_count",
@@ -115,6 +121,7 @@ func New(log *zap.Logger, reg prometheus.Registerer, tree *znode.Tree, cfg Confi
 		cfg:       cfg.withDefaults(),
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*conn]struct{}),
+		live:      make(map[int64]*tracked),
 	}
 }
 

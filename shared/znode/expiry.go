@@ -202,3 +202,9 @@ func SweepExpired(ctx context.Context, db store.DB, root keys.Root, shard int, n
 	}
 	return sw, nil
 }
+
+// WaitTick waits until the cluster's clock is past tick and returns its
+// new value (shared/clock.WaitAfter).
+func (tr *Tree) WaitTick(ctx context.Context, tick int64) (int64, error) {
+	return clock.WaitAfter(ctx, tr.db, tr.t.Root().Clock(), tick)
+}

@@ -1,0 +1,129 @@
+// Package sweep is the expiry sweeper: each tick of the cluster's clock it
+// expires the sessions of the expiry-index shards it owns whose expiry
+// tick has passed (znode.SweepExpired). sweeperd runs one per host and
+// shares the shards among its peers; with the embedded engine layerd runs
+// one that owns every shard.
+package sweep
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"go.uber.org/zap"
+
+	"zkfdb/shared/clock"
+	"zkfdb/shared/keys"
+	"zkfdb/shared/store"
+	"zkfdb/shared/znode"
+)
+
+// Options configure a Sweeper. A zero field means the default.
+type Options struct {
+	// Root is the keyspace swept: every tenant under it.
+	Root keys.Root
+	// Owns reports whether this sweeper owns a shard now; nil: every shard.
+	Owns func(shard int) bool
+	// Logger receives the sweeper's logs; nil means none.
+	Logger *zap.Logger
+	// Registerer registers the sweeper's metrics; nil leaves them
+	// unregistered.
+	Registerer prometheus.Registerer
+}
+
+// Sweeper sweeps its shards once per tick. Run it once.
+type Sweeper struct {
+	db   store.DB
+	opts Options
+	log  *zap.Logger
+
+	expired    prometheus.Counter
+	ephemerals prometheus.Counter
+	stale      prometheus.Counter
+	owned      prometheus.Gauge
+	lag        prometheus.Gauge
+}
+
+// New returns a sweeper of db.
+func New(db store.DB, opts Options) *Sweeper {
+	log := opts.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	f := promauto.With(opts.Registerer)
+	return &Sweeper{
+		db: db, opts: opts, log: log.Named("sweep"),
+		expired: f.NewCounter(prometheus.CounterOpts{
+			Name: "sweeper_sessions_expired_total", Help: "Sessions expired by this sweeper.",
+		}),
+		ephemerals: f.NewCounter(prometheus.CounterOpts{
+			Name: "sweeper_ephemerals_deleted_total", Help: "Ephemeral nodes deleted with the sessions this sweeper expired.",
+		}),
+		stale: f.NewCounter(prometheus.CounterOpts{
+			Name: "sweeper_stale_entries_total", Help: "Expiry-index entries of refreshed or closed sessions cleared.",
+		}),
+		owned: f.NewGauge(prometheus.GaugeOpts{
+			Name: "sweeper_shards_owned", Help: "Expiry-index shards this sweeper owns.",
+		}),
+		lag: f.NewGauge(prometheus.GaugeOpts{
+			Name: "sweeper_lag_ticks", Help: "Clock ticks between the newest tick and the one last swept.",
+		}),
+	}
+}
+
+// Run sweeps the owned shards at every tick until ctx ends; it returns nil
+// then. A failed sweep is logged and tried again at the next tick (the
+// entries stay due).
+func (s *Sweeper) Run(ctx context.Context) error {
+	key := s.opts.Root.Clock()
+	var tick int64
+	for {
+		next, err := clock.WaitAfter(ctx, s.db, key, tick)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			s.log.Warn("waiting for the clock failed", zap.Error(err))
+			t := time.NewTimer(time.Second)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			}
+			continue
+		}
+		tick = next
+		if err := s.Sweep(ctx, tick); err != nil && ctx.Err() == nil {
+			s.log.Warn("sweep failed; retrying next tick", zap.Int64("tick", tick), zap.Error(err))
+		}
+		if now, err := clock.Now(ctx, s.db, key); err == nil {
+			s.lag.Set(float64(now - tick))
+		}
+	}
+}
+
+// Sweep expires, in each owned shard, the sessions due at tick.
+func (s *Sweeper) Sweep(ctx context.Context, tick int64) error {
+	owned := 0
+	for shard := range keys.Shards {
+		if s.opts.Owns != nil && !s.opts.Owns(shard) {
+			continue
+		}
+		owned++
+		sw, err := znode.SweepExpired(ctx, s.db, s.opts.Root, shard, tick)
+		if err != nil {
+			return err
+		}
+		s.expired.Add(float64(sw.Expired))
+		s.ephemerals.Add(float64(sw.Ephemerals))
+		s.stale.Add(float64(sw.Stale))
+		if sw.Expired > 0 {
+			s.log.Info("sessions expired", zap.Int("shard", shard), zap.Int64("tick", tick),
+				zap.Int("sessions", sw.Expired), zap.Int("ephemerals", sw.Ephemerals))
+		}
+	}
+	s.owned.Set(float64(owned))
+	return nil
+}

@@ -1,0 +1,86 @@
+package sweep_test
+
+import (
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"zkfdb/shared/clock"
+	"zkfdb/shared/keys"
+	"zkfdb/shared/store"
+	"zkfdb/shared/store/embedded"
+	"zkfdb/shared/sweep"
+	"zkfdb/shared/znode"
+)
+
+// A sweeper expires only the sessions of the shards it owns, and counts
+// them.
+func TestSweepOwnedShards(t *testing.T) {
+	db, err := embedded.Open(embedded.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := t.Context()
+	tree := znode.New(db, keys.Root{}.Tenant(keys.DefaultTenant), znode.Options{})
+	if err := tree.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var sessions []znode.Session
+	for range 20 {
+		s, err := tree.CreateSession(ctx, 1000) // expired from tick 3
+		if err != nil {
+			t.Fatal(err)
+		}
+		sessions = append(sessions, s)
+	}
+	if _, err := store.Transact(ctx, db, func(tx store.Tx) (struct{}, error) {
+		tx.Set(keys.Root{}.Clock(), clock.Encode(10))
+		return struct{}{}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	mine := keys.Shard(sessions[0].ID)
+	reg := prometheus.NewRegistry()
+	sw := sweep.New(db, sweep.Options{Root: keys.Root{}, Owns: func(shard int) bool { return shard == mine }, Registerer: reg})
+	if err := sw.Sweep(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	for _, s := range sessions {
+		_, err := tree.ResumeSession(ctx, s.ID, s.Password[:], 1000)
+		expired := err == znode.ErrSessionExpired
+		if expired != (keys.Shard(s.ID) == mine) {
+			t.Errorf("session %x in shard %d: expired %v (%v), but the sweeper owns only shard %d", s.ID, keys.Shard(s.ID), expired, err, mine)
+		}
+		if keys.Shard(s.ID) == mine {
+			want++
+		}
+	}
+	if got := gauge(t, reg, "sweeper_sessions_expired_total"); got != float64(want) {
+		t.Errorf("sweeper_sessions_expired_total = %v, want %d", got, want)
+	}
+	if got := gauge(t, reg, "sweeper_shards_owned"); got != 1 {
+		t.Errorf("sweeper_shards_owned = %v, want 1", got)
+	}
+}
+
+func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		m := mf.GetMetric()[0]
+		if c := m.GetCounter(); c != nil {
+			return c.GetValue()
+		}
+		return m.GetGauge().GetValue()
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}

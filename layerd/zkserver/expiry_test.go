@@ -37,6 +37,14 @@ func runClock(t *testing.T, db store.DB) {
 
 // liveServer is a layerd on db that refreshes its sessions each tick.
 func liveServer(t *testing.T, db store.DB) string {
+	addr, _ := stoppableLiveServer(t, db)
+	return addr
+}
+
+// stoppableLiveServer is liveServer with a stop function: the server
+// stops serving and refreshing, as if its process died (its connections
+// are dropped; nothing is cleaned up in the store).
+func stoppableLiveServer(t *testing.T, db store.DB) (string, func()) {
 	t.Helper()
 	tree := znode.New(db, keys.Root{}.Tenant(keys.DefaultTenant), znode.Options{Tick: testTick})
 	if err := tree.Init(t.Context()); err != nil {
@@ -55,14 +63,18 @@ func liveServer(t *testing.T, db store.DB) string {
 		}
 	})
 	wg.Go(func() { srv.RunHeartbeats(ctx) })
-	t.Cleanup(func() {
-		cancel()
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		srv.Shutdown(sctx)
-		wg.Wait()
-	})
-	return ln.Addr().String()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer scancel()
+			srv.Shutdown(sctx)
+			wg.Wait()
+		})
+	}
+	t.Cleanup(stop)
+	return ln.Addr().String(), stop
 }
 
 // TestEphemeralExpiresAcrossServers: a client killed after creating an
@@ -125,5 +137,72 @@ func TestEphemeralExpiresAcrossServers(t *testing.T) {
 	_, resp2 := dialRaw(t, addrB, zkwire.ConnectRequest{SessionID: resp.SessionID, Passwd: resp.Passwd, TimeOut: timeoutMs})
 	if resp2.SessionID != 0 {
 		t.Errorf("resuming the expired session: %+v, want the expired answer", resp2)
+	}
+}
+
+// TestSessionOutlivesItsServer: a client whose layerd dies reconnects to
+// another within its timeout and keeps its session, its ephemerals and,
+// through setWatches, its watches, long past the timeout.
+func TestSessionOutlivesItsServer(t *testing.T) {
+	db := sharedStore(t)
+	runClock(t, db)
+	addrA, stopA := stoppableLiveServer(t, db)
+	addrB, stopB := stoppableLiveServer(t, db)
+	c, events, err := zk.Connect([]string{addrA, addrB}, time.Second, zk.WithLogger(quietLogger{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	awaitSession := func() {
+		t.Helper()
+		timeout := time.After(15 * time.Second)
+		for {
+			select {
+			case ev := <-events:
+				if ev.State == zk.StateHasSession {
+					return
+				}
+				if ev.State == zk.StateExpired {
+					t.Fatal("session expired")
+				}
+			case <-timeout:
+				t.Fatal("no session within 15 s")
+			}
+		}
+	}
+	awaitSession()
+	stopFirst, other := stopA, addrB
+	if c.Server() == addrB {
+		stopFirst, other = stopB, addrA
+	}
+	if _, err := c.Create("/mine", nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	_, _, watch, err := c.GetW("/mine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	session := c.SessionID()
+	stopFirst()
+	awaitSession()
+	if c.SessionID() != session || c.Server() != other {
+		t.Fatalf("after the failover: session %x on %s, want %x on %s", c.SessionID(), c.Server(), session, other)
+	}
+	// Well past the session's timeout (10 ticks).
+	now, err := clock.Now(t.Context(), db, keys.Root{}.Clock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if _, err := clock.WaitAfter(ctx, db, keys.Root{}.Clock(), now+30); err != nil {
+		t.Fatal(err)
+	}
+	admin := connect(t, other)
+	if _, err := admin.Set("/mine", []byte("still here"), -1); err != nil {
+		t.Fatalf("the session's ephemeral after its layerd died: %v", err)
+	}
+	if ev := awaitEvent(t, watch); ev.Type != zk.EventNodeDataChanged || ev.Path != "/mine" {
+		t.Fatalf("the watch set before the failover: %+v, want NodeDataChanged /mine", ev)
 	}
 }

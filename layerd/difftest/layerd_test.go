@@ -7,16 +7,9 @@ import (
 	"zkfdb/layerd/zkserver/zkservertest"
 )
 
-// awaitingSweeper lists the cases layerd cannot pass until the sweeper
-// reaps containers and TTL nodes (the sessions-and-watches issue). They are
-// not compared, and counted apart; the list must only shrink.
-var awaitingSweeper = map[string]bool{
-	"container/nested-reaped":                true,
-	"container/reaped-after-ephemeral-child": true,
-	"container/reaped-after-last-child":      true,
-	"ttl/expires":                            true,
-	"ttl/expires-sequential":                 true,
-}
+// awaitingSweeper lists the cases layerd cannot pass yet. It is empty
+// now; the list must only shrink.
+var awaitingSweeper = map[string]bool{}
 
 // TestLayerdVsZooKeeper runs every case against Apache ZooKeeper and
 // layerd, but those awaiting the sweeper.

@@ -1,6 +1,7 @@
 // Package sweep is the expiry sweeper: each tick of the cluster's clock it
 // expires the sessions of the expiry-index shards it owns whose expiry
-// tick has passed (znode.SweepExpired). sweeperd runs one per host and
+// tick has passed (znode.SweepExpired), and deletes the empty containers
+// and expired TTL nodes of the same shards (znode.SweepNodes). sweeperd runs one per host and
 // shares the shards among its peers; with the embedded engine layerd runs
 // one that owns every shard.
 package sweep
@@ -25,6 +26,9 @@ type Options struct {
 	Root keys.Root
 	// Owns reports whether this sweeper owns a shard now; nil: every shard.
 	Owns func(shard int) bool
+	// Tick is the length of a tick of the cluster's clock (TTLs are
+	// counted in it); default 1 s.
+	Tick time.Duration
 	// Logger receives the sweeper's logs; nil means none.
 	Logger *zap.Logger
 	// Registerer registers the sweeper's metrics; nil leaves them
@@ -41,12 +45,16 @@ type Sweeper struct {
 	expired    prometheus.Counter
 	ephemerals prometheus.Counter
 	stale      prometheus.Counter
+	reaped     prometheus.Counter
 	owned      prometheus.Gauge
 	lag        prometheus.Gauge
 }
 
 // New returns a sweeper of db.
 func New(db store.DB, opts Options) *Sweeper {
+	if opts.Tick <= 0 {
+		opts.Tick = time.Second
+	}
 	log := opts.Logger
 	if log == nil {
 		log = zap.NewNop()
@@ -62,6 +70,9 @@ func New(db store.DB, opts Options) *Sweeper {
 		}),
 		stale: f.NewCounter(prometheus.CounterOpts{
 			Name: "sweeper_stale_entries_total", Help: "Expiry-index entries of refreshed or closed sessions cleared.",
+		}),
+		reaped: f.NewCounter(prometheus.CounterOpts{
+			Name: "sweeper_nodes_reaped_total", Help: "Empty containers and expired TTL nodes deleted.",
 		}),
 		owned: f.NewGauge(prometheus.GaugeOpts{
 			Name: "sweeper_shards_owned", Help: "Expiry-index shards this sweeper owns.",
@@ -116,6 +127,11 @@ func (s *Sweeper) Sweep(ctx context.Context, tick int64) error {
 		if err != nil {
 			return err
 		}
+		reaped, err := znode.SweepNodes(ctx, s.db, s.opts.Root, shard, tick, s.opts.Tick)
+		if err != nil {
+			return err
+		}
+		s.reaped.Add(float64(reaped))
 		s.expired.Add(float64(sw.Expired))
 		s.ephemerals.Add(float64(sw.Ephemerals))
 		s.stale.Add(float64(sw.Stale))

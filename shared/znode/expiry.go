@@ -2,6 +2,7 @@ package znode
 
 import (
 	"context"
+	"time"
 
 	"zkfdb/shared/clock"
 	"zkfdb/shared/keys"
@@ -90,7 +91,7 @@ func (tr *Tree) endSession(tx store.Tx, id int64) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := newTxn(tx, tr.t, Caller{})
+	x := tr.newTxn(tx, Caller{})
 	var gone []string
 	for _, p := range paths {
 		parentPath, ok := splitParent(p)
@@ -115,7 +116,7 @@ func (tr *Tree) endSession(tx store.Tx, id int64) ([]string, error) {
 	if err := tr.dropWatches(tx, id, 0); err != nil {
 		return nil, err
 	}
-	if err := x.fire(); err != nil {
+	if err := x.finish(); err != nil {
 		return nil, err
 	}
 	tx.ClearRange(tr.t.Ephemerals(id))
@@ -207,4 +208,88 @@ func SweepExpired(ctx context.Context, db store.DB, root keys.Root, shard int, n
 // new value (shared/clock.WaitAfter).
 func (tr *Tree) WaitTick(ctx context.Context, tick int64) (int64, error) {
 	return clock.WaitAfter(ctx, tr.db, tr.t.Root().Clock(), tick)
+}
+
+// SweepNodes deletes, in shard of every tenant under root, the containers
+// whose timer is due at now and that are empty after having had children,
+// and the TTL nodes whose timer is due and whose TTL has passed since
+// their mtime (by this host's wall clock, as ZooKeeper's one server
+// checks it) and that have no children. Each deletion is a
+// deleteContainer of its own (its own zxid, watches fired), which checks
+// again that the node is empty. Timers found early are armed again.
+func SweepNodes(ctx context.Context, db store.DB, root keys.Root, shard int, now int64, tick time.Duration) (int, error) {
+	deleted := 0
+	for _, due := range []struct {
+		r     store.Range
+		parse func([]byte) (keys.NodeTimer, error)
+		ttl   bool
+	}{
+		{root.ContainersDue(shard, now), root.ParseContainer, false},
+		{root.TTLDue(shard, now), root.ParseTTL, true},
+	} {
+		rows, err := store.ReadTransact(ctx, db, func(r store.Reader) ([]store.KeyValue, error) {
+			return r.GetRange(due.r, store.RangeOptions{Limit: sweepBatch, Mode: store.StreamingWantAll}).GetSlice()
+		})
+		if err != nil {
+			return deleted, err
+		}
+		for _, kv := range rows {
+			nt, err := due.parse(kv.Key)
+			if err != nil {
+				return deleted, err
+			}
+			tr := New(db, root.Tenant(nt.Tenant), Options{Tick: tick})
+			gone, rearm, err := tr.reapable(ctx, nt.Path.String(), due.ttl)
+			if err != nil {
+				return deleted, err
+			}
+			if gone {
+				w, err := tr.Write(ctx, Caller{Now: time.Now().UnixMilli()}, []Op{DeleteContainerOp{Path: nt.Path.String()}})
+				if err != nil {
+					return deleted, err
+				}
+				if w.Failed() == nil {
+					deleted++
+				}
+			}
+			if _, err := store.Transact(ctx, db, func(tx store.Tx) (struct{}, error) {
+				tx.Clear(kv.Key)
+				if rearm > 0 {
+					tx.Set(tr.t.TTL(now+rearm, nt.Path), nil)
+				}
+				return struct{}{}, nil
+			}); err != nil {
+				return deleted, err
+			}
+		}
+	}
+	return deleted, nil
+}
+
+// reapable reports whether the node at p is due for the reaper now, and,
+// for a TTL node not due yet (or with children), in how many ticks to
+// look again.
+func (tr *Tree) reapable(ctx context.Context, p string, ttl bool) (bool, int64, error) {
+	n, err := store.ReadTransact(ctx, tr.db, func(r store.Reader) (*node, error) {
+		n, _, err := tr.readNode(r, p, false)
+		return n, err
+	})
+	if err != nil || !n.exists {
+		return false, 0, err
+	}
+	if !ttl {
+		return isContainer(n.rec.owner) && numChildren(n.counts) == 0 && storedCversion(n.counts) > 0, 0, nil
+	}
+	if !isTTL(n.rec.owner) {
+		return false, 0, nil
+	}
+	if numChildren(n.counts) > 0 {
+		return false, 1, nil // ZooKeeper looks again at every check
+	}
+	ttlMs := int64(uint64(n.rec.owner) &^ ttlOwnerMark)
+	left := n.rec.mtime + ttlMs - time.Now().UnixMilli()
+	if left >= 0 {
+		return false, ticksOf(left, tr.opts.Tick.Milliseconds()) + 1, nil
+	}
+	return true, 0, nil
 }

@@ -175,7 +175,7 @@ func (tr *Tree) Write(ctx context.Context, c Caller, ops []Op) (Written, error) 
 				return at, nil
 			}
 		}
-		x := newTxn(tx, tr.t, c)
+		x := tr.newTxn(tx, c)
 		for i, op := range ops {
 			if err := x.apply(op); err != nil {
 				var se store.Error
@@ -202,7 +202,7 @@ func (tr *Tree) Write(ctx context.Context, c Caller, ops []Op) (Written, error) 
 				return at, nil
 			}
 		}
-		if err := x.fire(); err != nil {
+		if err := x.finish(); err != nil {
 			return at, err
 		}
 		at.results = x.results

@@ -2,7 +2,9 @@ package znode
 
 import (
 	"fmt"
+
 	"strings"
+	"zkfdb/shared/clock"
 
 	"zkfdb/shared/keys"
 	"zkfdb/shared/store"
@@ -56,6 +58,11 @@ type txn struct {
 	results []pendingResult
 	// changes that may fire watches, in op order (fire)
 	triggers []trigger
+	// the clock tick, for sweeper timers (armTimer)
+	tick     int64
+	tickRead bool
+	timerErr error
+	tickMs   int64 // the clock's tick length
 }
 
 // pendingResult is one op's result; its Stat is resolved after commit.
@@ -65,8 +72,8 @@ type pendingResult struct {
 	has  bool // the op's reply carries a Stat
 }
 
-func newTxn(tx store.Tx, t keys.Tenant, c Caller) *txn {
-	return &txn{tx: tx, t: t, c: c, nodes: map[string]*node{}}
+func (tr *Tree) newTxn(tx store.Tx, c Caller) *txn {
+	return &txn{tx: tx, t: tr.t, c: c, nodes: map[string]*node{}, tickMs: tr.opts.Tick.Milliseconds()}
 }
 
 // key returns p as a keys.Path; a path too long for a key is no node of
@@ -217,6 +224,22 @@ func (x *txn) childChanged(parent string, n *node, delta uint64) {
 	n.pzxid, n.hasPz = zx{pending: true}, true
 }
 
+// armTTL writes the TTL-index entry of a TTL node just written: due when
+// ttl ms have passed in clock ticks (rounded up, and one more for the tick
+// in progress). The sweeper then checks the node's mtime, as ZooKeeper
+// does; an entry left by an earlier mtime is found early and re-armed.
+func (x *txn) armTTL(kp keys.Path, ttlMs int64) {
+	x.armTimer(func(tick int64) []byte {
+		return x.t.TTL(tick+ticksOf(ttlMs, x.tickMs)+1, kp)
+	})
+}
+
+// ticksOf returns ms in ticks of tickMs, rounded up.
+func ticksOf(ms, tickMs int64) int64 {
+	tickMs = max(tickMs, 1)
+	return (ms + tickMs - 1) / tickMs
+}
+
 // splitParent returns the parent of p as ZooKeeper computes it
 // (everything before the last '/', "" for the root's children).
 func splitParent(p string) (string, bool) {
@@ -314,6 +337,9 @@ func (x *txn) create(op CreateOp) error {
 	}}
 	x.writeStat(kp, n)
 	x.writeData(kp, op.Data, 0) // a new node has no chunks
+	if mode.ttl {
+		x.armTTL(kp, op.TTL)
+	}
 	child, err := x.t.Child(kp)
 	if err != nil {
 		return ErrBadArguments
@@ -417,6 +443,40 @@ func (x *txn) remove(p, parentPath string, n, parent *node) {
 	}
 	*n = node{counted: true}
 	x.childChanged(parentPath, parent, childDeleted)
+	if isContainer(parent.rec.owner) {
+		// Maybe the container's last child: the sweeper checks at the
+		// next tick (ZooKeeper's container manager, within an interval).
+		x.armTimer(func(tick int64) []byte {
+			pp, _ := key(parentPath)
+			return x.t.Container(tick+1, pp)
+		})
+	}
+}
+
+// finish completes the transaction's writes once its ops are applied:
+// it fails if a sweeper timer could not be armed, and fires the watches.
+func (x *txn) finish() error {
+	if x.timerErr != nil {
+		return x.timerErr
+	}
+	return x.fire()
+}
+
+// armTimer writes a sweeper timer entry for the current clock tick (read
+// once per transaction, by snapshot: the ticker never conflicts).
+func (x *txn) armTimer(entry func(tick int64) []byte) {
+	if !x.tickRead {
+		b, err := x.tx.Snapshot().Get(x.t.Root().Clock()).Get()
+		if err == nil {
+			x.tick, err = clock.Decode(b)
+		}
+		if err != nil {
+			x.timerErr = err
+			return
+		}
+		x.tickRead = true
+	}
+	x.tx.Set(entry(x.tick), nil)
 }
 
 func (x *txn) deleteContainer(op DeleteContainerOp) error {
@@ -496,6 +556,9 @@ func (x *txn) setData(op SetDataOp) error {
 	n.rec.dataNull = op.Data == nil
 	x.writeStat(kp, n)
 	x.writeData(kp, op.Data, oldLen)
+	if isTTL(n.rec.owner) {
+		x.armTTL(kp, int64(uint64(n.rec.owner)&^ttlOwnerMark)) // setData moves mtime
+	}
 	x.addTrigger(trigger{typ: EventNodeDataChanged, path: op.Path, acl: n.rec.acl})
 	x.result(op.Path, n)
 	return nil

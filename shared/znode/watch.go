@@ -187,7 +187,7 @@ func (tr *Tree) watchedRead(ctx context.Context, w Conn, read func(tx store.Tx, 
 // registration committed: no write saw them.
 func (tr *Tree) verify(ctx context.Context, w Conn, regs []registration, rel int64) error {
 	_, err := store.Transact(ctx, tr.db, func(tx store.Tx) (struct{}, error) {
-		x := newTxn(tx, tr.t, Caller{})
+		x := tr.newTxn(tx, Caller{})
 		f := &firing{byPath: map[string][]watchEntry{}, recursive: map[string][]watchEntry{}, events: map[int64][]sessionEvent{}}
 		for _, reg := range regs {
 			kp, ok := key(reg.path)

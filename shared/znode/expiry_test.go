@@ -96,3 +96,70 @@ func TestSessionExpiry(t *testing.T) {
 		t.Errorf("sweep at 200: %+v, want only the watcher's session expired", sw)
 	}
 }
+
+func (f *fixture) reapAll(now int64) int {
+	f.t.Helper()
+	n := 0
+	for shard := range keys.Shards {
+		d, err := znode.SweepNodes(f.t.Context(), f.db, keys.Root{}, shard, now, 0)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		n += d
+	}
+	return n
+}
+
+func (f *fixture) exists(p string) bool {
+	f.t.Helper()
+	_, err := f.tree.Exists(f.t.Context(), f.auth, p)
+	if err != nil && err != znode.ErrNoNode {
+		f.t.Fatal(err)
+	}
+	return err == nil
+}
+
+func TestReaper(t *testing.T) {
+	f := newFixture(t, embedded.Faults{})
+	f.setClock(10)
+	mk := func(op znode.CreateOp) {
+		t.Helper()
+		op.ACL = znode.OpenACLUnsafe
+		if op.TTL == 0 {
+			op.TTL = -1
+		}
+		if w := f.write(op); w.Failed() != nil {
+			t.Fatalf("create %s: %v", op.Path, w.Failed())
+		}
+	}
+	mk(znode.CreateOp{Path: "/used", Flags: 4, Container: true})
+	mk(znode.CreateOp{Path: "/used/a"})
+	mk(znode.CreateOp{Path: "/never", Flags: 4, Container: true})
+	mk(znode.CreateOp{Path: "/busy", Flags: 4, Container: true})
+	mk(znode.CreateOp{Path: "/busy/a"})
+	mk(znode.CreateOp{Path: "/busy/b"})
+	mk(znode.CreateOp{Path: "/ttl", Flags: 5, TTL: 1})
+	mk(znode.CreateOp{Path: "/ttl-parent", Flags: 5, TTL: 1})
+	mk(znode.CreateOp{Path: "/ttl-parent/kid"})
+	mk(znode.CreateOp{Path: "/ttl-long", Flags: 5, TTL: 3_600_000})
+	f.write(znode.DeleteOp{Path: "/used/a", Version: -1})
+	f.write(znode.DeleteOp{Path: "/busy/a", Version: -1})
+
+	// Not due before the next tick.
+	if n := f.reapAll(10); n != 0 {
+		t.Fatalf("reaped %d at the tick of the deletes", n)
+	}
+	if n := f.reapAll(13); n != 2 || f.exists("/used") || f.exists("/ttl") {
+		t.Fatalf("reaped %d at tick 13; want the emptied container and the expired TTL node", n)
+	}
+	for _, p := range []string{"/never", "/busy", "/ttl-parent", "/ttl-long"} {
+		if !f.exists(p) {
+			t.Errorf("%s was reaped: a container never used, one with a child, a TTL node with a child, a TTL not passed", p)
+		}
+	}
+	// The TTL parent's child goes: it is reaped at a later look.
+	f.write(znode.DeleteOp{Path: "/ttl-parent/kid", Version: -1})
+	if n := f.reapAll(15); n != 1 || f.exists("/ttl-parent") {
+		t.Errorf("reaped %d at 15; want the TTL node whose child went", n)
+	}
+}

@@ -1,0 +1,138 @@
+package members
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+	"go.uber.org/zap/zaptest"
+
+	"zkfdb/shared/keys"
+)
+
+// fast shortens memberlist's intervals for tests on loopback.
+func fast(c *memberlist.Config) {
+	c.ProbeInterval = 50 * time.Millisecond
+	c.ProbeTimeout = 25 * time.Millisecond
+	c.GossipInterval = 20 * time.Millisecond
+	c.PushPullInterval = 200 * time.Millisecond
+	c.SuspicionMult = 2
+	c.TCPTimeout = time.Second
+	c.DeadNodeReclaimTime = 100 * time.Millisecond
+}
+
+func start(t *testing.T, name string, join ...string) *Member {
+	t.Helper()
+	m, err := Start(Config{Name: name, Bind: "127.0.0.1:0", Join: join, Logger: zaptest.NewLogger(t), Tune: fast})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Stop() })
+	return m
+}
+
+// awaitLive waits until every member in ms sees exactly want live
+// members, following membership changes.
+func awaitLive(t *testing.T, ms []*Member, want int) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for _, m := range ms {
+		for {
+			ch := m.Changed()
+			if len(m.Live()) == want {
+				break
+			}
+			select {
+			case <-ch:
+			case <-deadline:
+				t.Fatalf("%s sees %d live members, want %d", m.Name(), len(m.Live()), want)
+			}
+		}
+	}
+}
+
+// checkOwnership requires every shard to have exactly one owner among ms,
+// agreed on by all of them.
+func checkOwnership(t *testing.T, ms []*Member) map[string]int {
+	t.Helper()
+	owned := map[string]int{}
+	for shard := range keys.Shards {
+		owner := ms[0].Owner(shard)
+		n := 0
+		for _, m := range ms {
+			if m.Owner(shard) != owner {
+				t.Fatalf("shard %d: %s says %s owns it, %s says %s", shard, ms[0].Name(), owner, m.Name(), m.Owner(shard))
+			}
+			if m.Owns(shard) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("shard %d has %d owners", shard, n)
+		}
+		owned[owner]++
+	}
+	return owned
+}
+
+// Three members gossiping on loopback share the shards; when one dies
+// (no leave message) the other two own its shards after failure
+// detection; when it comes back, it gets them back.
+func TestShardsFollowMembership(t *testing.T) {
+	a := start(t, "a")
+	b := start(t, "b", a.Addr())
+	c := start(t, "c", a.Addr())
+	all := []*Member{a, b, c}
+	awaitLive(t, all, 3)
+	owned := checkOwnership(t, all)
+	for _, m := range all {
+		if owned[m.Name()] < keys.Shards/6 {
+			t.Errorf("%s owns %d of %d shards: rendezvous hashing spreads them badly", m.Name(), owned[m.Name()], keys.Shards)
+		}
+	}
+	before := map[int]string{}
+	for shard := range keys.Shards {
+		before[shard] = a.Owner(shard)
+	}
+
+	c.Stop() // a crash: no leave message
+	awaitLive(t, []*Member{a, b}, 2)
+	owned = checkOwnership(t, []*Member{a, b})
+	if owned["a"]+owned["b"] != keys.Shards {
+		t.Fatalf("after c died: %v", owned)
+	}
+	for shard, o := range before {
+		if o != "c" && a.Owner(shard) != o {
+			t.Errorf("shard %d moved from %s to %s although %s lives: rendezvous hashing moves only the dead member's", shard, o, a.Owner(shard), o)
+		}
+	}
+
+	c2 := start(t, "c", a.Addr())
+	all = []*Member{a, b, c2}
+	awaitLive(t, all, 3)
+	checkOwnership(t, all)
+	for shard, o := range before {
+		if got := a.Owner(shard); got != o {
+			t.Errorf("shard %d: owned by %s after c came back, by %s before", shard, got, o)
+		}
+	}
+}
+
+// A member on a host that stores a shard's key range owns it first.
+func TestPreferredHostOwns(t *testing.T) {
+	nodes := []*memberlist.Node{}
+	for i := range 4 {
+		nodes = append(nodes, &memberlist.Node{Name: fmt.Sprintf("n%d", i), Addr: []byte{10, 0, 0, byte(i + 1)}})
+	}
+	prefer := func(shard int) []string { return []string{fmt.Sprintf("10.0.0.%d", shard%4+1)} }
+	for shard := range keys.Shards {
+		if got, want := owner(nodes, shard, prefer), fmt.Sprintf("n%d", shard%4); got != want {
+			t.Fatalf("shard %d owned by %s, want %s on its storage host", shard, got, want)
+		}
+	}
+	// No preferred host alive: any member.
+	if got := owner(nodes[:1], 1, prefer); got != "n0" {
+		t.Fatalf("owner with no preferred member alive = %q", got)
+	}
+}

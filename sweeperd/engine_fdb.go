@@ -16,9 +16,11 @@ import (
 
 	"zkfdb/shared/clock"
 	"zkfdb/shared/keys"
+	"zkfdb/shared/members"
 	"zkfdb/shared/sdnotify"
 	"zkfdb/shared/store"
 	"zkfdb/shared/store/fdbstore"
+	"zkfdb/shared/sweep"
 	"zkfdb/shared/telemetry"
 )
 
@@ -28,10 +30,9 @@ const storeTimeout = 30 * time.Second
 // shutdownTimeout bounds the metrics server's shutdown.
 const shutdownTimeout = 10 * time.Second
 
-// run serves metrics, opens the FoundationDB cluster, takes part in the
-// cluster clock, and tells systemd it is ready, until ctx ends. The
-// memberlist cluster and the expiry sweep come with the sweeper issue; the
-// memberlist flags are parsed and checked already.
+// run serves metrics, opens the FoundationDB cluster, joins the sweeper
+// cluster (memberlist), takes part in the cluster clock, sweeps the
+// shards it owns, and tells systemd it is ready, until ctx ends.
 func run(ctx context.Context, cfg config, log *zap.Logger, reg *prometheus.Registry, notify *sdnotify.Notifier) error {
 	var ready atomic.Bool
 	mln, err := net.Listen("tcp", cfg.metricsListen)
@@ -81,11 +82,28 @@ func run(ctx context.Context, cfg config, log *zap.Logger, reg *prometheus.Regis
 		return fmt.Errorf("FoundationDB (%s): %w", cfg.clusterFile, err)
 	}
 
+	locality := newLocality(db, log)
+	member, err := members.Start(members.Config{
+		Name: cfg.nodeName, Bind: cfg.bind, Advertise: cfg.advertise, Join: cfg.join,
+		Prefer: locality.preferred, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := member.Leave(); err != nil {
+			log.Warn("leaving the sweeper cluster", zap.Error(err))
+		}
+	}()
+
 	ticker := clock.NewTicker(db, clock.Options{Key: keys.Root{}.Clock(), Logger: log, Registerer: reg})
+	sweeper := sweep.New(db, sweep.Options{Root: keys.Root{}, Owns: member.Owns, Logger: log, Registerer: reg})
 	clockCtx, stopClock := context.WithCancel(ctx)
 	defer stopClock()
-	clockErr := make(chan error, 1)
+	clockErr := make(chan error, 3)
 	wg.Go(func() { clockErr <- ticker.Run(clockCtx) })
+	wg.Go(func() { clockErr <- sweeper.Run(clockCtx) })
+	wg.Go(func() { locality.run(clockCtx); clockErr <- nil })
 
 	ready.Store(true)
 	log.Info("sweeperd ready", zap.Stringer("metrics_listen", mln.Addr()), zap.String("cluster_file", cfg.clusterFile))
@@ -103,7 +121,10 @@ func run(ctx context.Context, cfg config, log *zap.Logger, reg *prometheus.Regis
 		case <-ctx.Done():
 			return nil
 		case err := <-clockErr:
-			return fmt.Errorf("clock: %w", err)
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("clock or sweeper stopped: %v", err)
 		case <-tick:
 			send(log, notify, sdnotify.Watchdog)
 		}
@@ -115,5 +136,50 @@ func run(ctx context.Context, cfg config, log *zap.Logger, reg *prometheus.Regis
 func send(log *zap.Logger, notify *sdnotify.Notifier, state string) {
 	if err := notify.Notify(state); err != nil {
 		log.Warn("systemd notify failed", zap.String("state", state), zap.Error(err))
+	}
+}
+
+// locality keeps, per shard, the hosts of the storage servers that hold
+// the start of its expiry-index range, refreshed every minute: data moves
+// slowly, and a stale answer only costs locality, never correctness.
+type locality struct {
+	db  *fdbstore.DB
+	log *zap.Logger
+
+	mu    sync.Mutex
+	hosts map[int][]string
+}
+
+func newLocality(db *fdbstore.DB, log *zap.Logger) *locality {
+	return &locality{db: db, log: log, hosts: map[int][]string{}}
+}
+
+func (l *locality) preferred(shard int) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.hosts[shard]
+}
+
+func (l *locality) run(ctx context.Context) {
+	for {
+		fresh := map[int][]string{}
+		for shard := range keys.Shards {
+			hosts, err := l.db.StorageHosts(ctx, keys.Root{}.ExpiryDue(shard, 0).Begin)
+			if err != nil {
+				if ctx.Err() == nil {
+					l.log.Warn("locality lookup failed; owners chosen without it", zap.Error(err))
+				}
+				break
+			}
+			fresh[shard] = hosts
+		}
+		l.mu.Lock()
+		l.hosts = fresh
+		l.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Minute):
+		}
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
-	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap"
 
 	"zkfdb/shared/keys"
 )
@@ -24,7 +24,7 @@ func fast(c *memberlist.Config) {
 
 func start(t *testing.T, name string, join ...string) *Member {
 	t.Helper()
-	m, err := Start(Config{Name: name, Bind: "127.0.0.1:0", Join: join, Logger: zaptest.NewLogger(t), Tune: fast})
+	m, err := Start(Config{Name: name, Bind: "127.0.0.1:0", Join: join, Logger: zap.NewNop(), Tune: fast})
 	if err != nil {
 		t.Fatal(err)
 	}

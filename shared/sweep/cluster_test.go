@@ -2,12 +2,15 @@ package sweep_test
 
 import (
 	"context"
+	"errors"
+	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/memberlist"
-	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap"
 
 	"zkfdb/shared/clock"
 	"zkfdb/shared/keys"
@@ -37,7 +40,7 @@ type sweeperd struct {
 
 func startSweeperd(t *testing.T, db store.DB, name string, join ...string) *sweeperd {
 	t.Helper()
-	m, err := members.Start(members.Config{Name: name, Bind: "127.0.0.1:0", Join: join, Logger: zaptest.NewLogger(t), Tune: fastGossip})
+	m, err := members.Start(members.Config{Name: name, Bind: "127.0.0.1:0", Join: join, Logger: zap.NewNop(), Tune: fastGossip})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,17 +74,7 @@ func TestKilledSweepersShardsAreSwept(t *testing.T) {
 	a := startSweeperd(t, db, "a")
 	b := startSweeperd(t, db, "b", a.member.Addr())
 	c := startSweeperd(t, db, "c", a.member.Addr())
-	for _, s := range []*sweeperd{a, b, c} {
-		for deadline := time.Now().Add(20 * time.Second); len(s.member.Live()) != 3; {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s sees %d members", s.member.Name(), len(s.member.Live()))
-			}
-			select {
-			case <-s.member.Changed():
-			case <-time.After(time.Second):
-			}
-		}
-	}
+	awaitMembers(t, []*members.Member{a.member, b.member, c.member}, 3)
 
 	tree := znode.New(db, keys.Root{}.Tenant(keys.DefaultTenant), znode.Options{Tick: tick})
 	if err := tree.Init(ctx); err != nil {
@@ -101,24 +94,188 @@ func TestKilledSweepersShardsAreSwept(t *testing.T) {
 		t.Fatal("no session in the shards of the sweeper to kill: the test proves nothing")
 	}
 	c.stop()
+	awaitSessionsGone(t, db, inC)
+}
 
+// Members log to a no-op logger: memberlist's goroutines may still log
+// for a moment after Shutdown returns, which a test logger does not allow
+// once the test has ended.
+
+// cutTransport is memberlist's network transport with a switch that cuts
+// this member off: packets and streams in and out are dropped, as in a
+// network partition.
+type cutTransport struct {
+	*memberlist.NetTransport
+	mu      sync.Mutex
+	cut     bool
+	packets chan *memberlist.Packet
+	streams chan net.Conn
+}
+
+func newCutTransport(t *testing.T) *cutTransport {
+	t.Helper()
+	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{BindAddrs: []string{"127.0.0.1"}, BindPort: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct := &cutTransport{NetTransport: nt, packets: make(chan *memberlist.Packet), streams: make(chan net.Conn)}
+	go func() {
+		for p := range nt.PacketCh() {
+			if !ct.isCut() {
+				ct.packets <- p
+			}
+		}
+	}()
+	go func() {
+		for c := range nt.StreamCh() {
+			if ct.isCut() {
+				c.Close()
+				continue
+			}
+			ct.streams <- c
+		}
+	}()
+	return ct
+}
+
+func (ct *cutTransport) isCut() bool {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	return ct.cut
+}
+
+func (ct *cutTransport) setCut(cut bool) {
+	ct.mu.Lock()
+	ct.cut = cut
+	ct.mu.Unlock()
+}
+
+func (ct *cutTransport) PacketCh() <-chan *memberlist.Packet { return ct.packets }
+func (ct *cutTransport) StreamCh() <-chan net.Conn           { return ct.streams }
+
+func (ct *cutTransport) WriteTo(b []byte, addr string) (time.Time, error) {
+	if ct.isCut() {
+		return time.Now(), nil // lost on the way
+	}
+	return ct.NetTransport.WriteTo(b, addr)
+}
+
+func (ct *cutTransport) DialTimeout(addr string, timeout time.Duration) (net.Conn, error) {
+	if ct.isCut() {
+		return nil, errors.New("network unreachable")
+	}
+	return ct.NetTransport.DialTimeout(addr, timeout)
+}
+
+// A sweeper cut off from the others (and, by the same cut, from the
+// store: its sweeper stops sweeping) does not stop expiry: the others find
+// it dead and take its shards; when the cut heals it rejoins and takes
+// them back.
+func TestPartitionedSweeperDoesNotStopExpiry(t *testing.T) {
+	db, err := embedded.Open(embedded.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := t.Context()
+	clockCtx, stopClock := context.WithCancel(ctx)
+	var clockDone sync.WaitGroup
+	ticker := clock.NewTicker(db, clock.Options{Key: keys.Root{}.Clock(), Interval: tick})
+	clockDone.Go(func() { ticker.Run(clockCtx) })
+	defer func() { stopClock(); clockDone.Wait() }()
+
+	a := startSweeperd(t, db, "a")
+	b := startSweeperd(t, db, "b", a.member.Addr())
+	ct := newCutTransport(t)
+	var isolated atomic.Bool
+	cm, err := members.Start(members.Config{Name: "c", Bind: "127.0.0.1:0", Join: []string{a.member.Addr()}, Logger: zap.NewNop(),
+		Tune: func(c *memberlist.Config) { fastGossip(c); c.Transport = ct }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cm.Stop()
+	swCtx, stopSweep := context.WithCancel(ctx)
+	var swDone sync.WaitGroup
+	sw := sweep.New(db, sweep.Options{Root: keys.Root{}, Tick: tick, Owns: func(shard int) bool {
+		return !isolated.Load() && cm.Owns(shard)
+	}})
+	swDone.Go(func() { sw.Run(swCtx) })
+	defer func() { stopSweep(); swDone.Wait() }()
+	awaitMembers(t, []*members.Member{a.member, b.member, cm}, 3)
+
+	tree := znode.New(db, keys.Root{}.Tenant(keys.DefaultTenant), znode.Options{Tick: tick})
+	if err := tree.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	inC := 0
+	for range 60 {
+		s, err := tree.CreateSession(ctx, 300)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cm.Owns(keys.Shard(s.ID)) {
+			inC++
+		}
+	}
+	if inC == 0 {
+		t.Fatal("no session in the cut sweeper's shards: the test proves nothing")
+	}
+	isolated.Store(true)
+	ct.setCut(true)
+	awaitSessionsGone(t, db, inC)
+
+	// Healed: c is back among the members and owns shards again.
+	isolated.Store(false)
+	ct.setCut(false)
+	awaitMembers(t, []*members.Member{a.member, b.member, cm}, 3)
+	owners := map[string]int{}
+	for shard := range keys.Shards {
+		owners[a.member.Owner(shard)]++
+	}
+	if owners["c"] == 0 {
+		t.Errorf("after the cut healed c owns no shard: %v", owners)
+	}
+}
+
+func awaitMembers(t *testing.T, ms []*members.Member, want int) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for _, m := range ms {
+		for len(m.Live()) != want {
+			select {
+			case <-m.Changed():
+			case <-deadline:
+				t.Fatalf("%s sees %d members, want %d", m.Name(), len(m.Live()), want)
+			}
+		}
+	}
+}
+
+// awaitSessionsGone follows the clock until the tenant has no session
+// left, failing after 300 ticks.
+func awaitSessionsGone(t *testing.T, db store.DB, inC int) {
+	t.Helper()
+	ctx := t.Context()
 	now, err := clock.Now(ctx, db, keys.Root{}.Clock())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for left := -1; left != 0; {
-		if now, err = clock.WaitAfter(ctx, db, keys.Root{}.Clock(), now); err != nil {
-			t.Fatal(err)
-		}
+	start := now
+	for {
 		rows, err := store.ReadTransact(ctx, db, func(r store.Reader) ([]store.KeyValue, error) {
 			return r.GetRange(keys.Root{}.Tenant(keys.DefaultTenant).Sessions(), store.RangeOptions{}).GetSlice()
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		left = len(rows)
-		if now > 300 {
-			t.Fatalf("%d of 60 sessions (%d in the dead sweeper's shards) left after %d ticks", left, inC, now)
+		if len(rows) == 0 {
+			return
+		}
+		if now-start > 300 {
+			t.Fatalf("%d sessions (%d in the lost sweeper's shards) left after %d ticks", len(rows), inC, now-start)
+		}
+		if now, err = clock.WaitAfter(ctx, db, keys.Root{}.Clock(), now); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

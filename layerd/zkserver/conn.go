@@ -38,6 +38,8 @@ type conn struct {
 	// lastZxid is the largest zxid this connection has replied with: error
 	// replies of reads carry it.
 	lastZxid int64
+	// xid is the request being executed's, for replies made far from it.
+	xid int32
 
 	tokenBase [8]byte // with tokenSeq, a request's znode.Caller.Token
 	tokenSeq  uint64
@@ -120,6 +122,7 @@ func (c *conn) serve() {
 			}
 			start := time.Now()
 			c.s.touch(c) // every request keeps the session alive, pings or not
+			c.xid = hdr.Xid
 			if !c.dispatch(hdr, body) {
 				return
 			}
@@ -186,10 +189,11 @@ func (c *conn) handshake(req zkwire.ConnectRequest) bool {
 	c.lastZxid = latest
 	ms := int32(timeout / time.Millisecond)
 	var s znode.Session
+	id := connID()
 	if req.SessionID == 0 {
-		s, err = c.s.tree.CreateSession(ctx, ms)
+		s, err = c.s.tree.CreateSessionOn(ctx, ms, id)
 	} else {
-		s, err = c.s.tree.ResumeSession(ctx, req.SessionID, req.Passwd, ms)
+		s, err = c.s.tree.ResumeSessionOn(ctx, req.SessionID, req.Passwd, ms, id)
 	}
 	if errors.Is(err, znode.ErrSessionExpired) {
 		c.write(&zkwire.ConnectResponse{Passwd: make([]byte, 16), OmitReadOnly: req.OmitReadOnly})
@@ -201,7 +205,7 @@ func (c *conn) handshake(req zkwire.ConnectRequest) bool {
 		return false
 	}
 	c.session = s
-	c.wconn = znode.Conn{Session: s.ID, ID: connID()}
+	c.wconn = znode.Conn{Session: s.ID, ID: id}
 	c.auth = znode.Auth{IDs: []znode.ID{{Scheme: "ip", ID: remoteIP(c.nc.RemoteAddr())}}}
 	c.log = c.log.With(zap.Int64("session", s.ID))
 	c.log.Debug("session established", zap.Bool("new", req.SessionID == 0), zap.Duration("timeout", timeout))
@@ -230,7 +234,7 @@ func (c *conn) caller() znode.Caller {
 	var tok [16]byte
 	copy(tok[:8], c.tokenBase[:])
 	binary.BigEndian.PutUint64(tok[8:], c.tokenSeq)
-	return znode.Caller{Session: c.session.ID, Auth: c.auth, Now: time.Now().UnixMilli(), Token: tok}
+	return znode.Caller{Session: c.session.ID, Auth: c.auth, Now: time.Now().UnixMilli(), Token: tok, Conn: c.wconn.ID}
 }
 
 // write sends one frame holding rec. A client that does not read for its

@@ -431,8 +431,23 @@ func (c *conn) unimplemented(h zkwire.RequestHeader, op zkwire.OpCode) bool {
 }
 
 // storeFailed closes the connection after a store failure: the client
-// reconnects (elsewhere) and retries, as after a server failure.
+// reconnects (elsewhere) and retries, as after a server failure. A write
+// through a connection that no longer owns its session is not answered
+// (ZooKeeper's SESSIONMOVED); one of a session that is gone gets
+// SESSIONEXPIRED. Both close the connection.
 func (c *conn) storeFailed(op zkwire.OpCode, err error) bool {
+	switch {
+	case errors.Is(err, znode.ErrSessionMoved):
+		c.log.Info("session moved to another connection; closing this one", zap.Stringer("op", op))
+		c.count(op, zkwire.CodeSessionMoved)
+		return false
+	case errors.Is(err, znode.ErrSessionExpired):
+		c.log.Info("session expired; closing", zap.Stringer("op", op))
+		c.closed = true
+		c.reply(c.xid, 0, zkwire.CodeSessionExpired, nil)
+		c.count(op, zkwire.CodeSessionExpired)
+		return false
+	}
 	c.log.Error("request failed in the store; closing the connection", zap.Stringer("op", op), zap.Error(err))
 	c.count(op, zkwire.CodeSystemError)
 	return false

@@ -14,7 +14,8 @@ import (
 // in one commit, the sessions touched since the last tick whose expiry
 // tick moves. A session the store no longer has (the sweeper expired it)
 // has its connections closed: the client reconnects and is told it
-// expired.
+// expired. So has a connection that no longer owns its session (it was
+// resumed through another).
 
 // tracked is a session with connections on this server.
 type tracked struct {
@@ -35,6 +36,14 @@ func (s *Server) attach(c *conn) {
 	}
 	t.timeoutMs = c.session.Timeout
 	t.touched = true
+	// The session moved here from another of this server's connections:
+	// that one is closed now (ZooKeeper's SESSIONMOVED); one on another
+	// server is closed by its server's next heartbeat, and its writes
+	// fail until then.
+	for old := range t.conns {
+		old.log.Info("session moved to another connection; closing this one")
+		old.close()
+	}
 	t.conns[c] = struct{}{}
 }
 
@@ -99,34 +108,37 @@ func (s *Server) heartbeat(ctx context.Context, tick int64) error {
 	if len(beats) == 0 {
 		return nil
 	}
-	gone, err := s.tree.Heartbeat(ctx, beats)
+	r, err := s.tree.Heartbeat(ctx, beats)
 	if err != nil {
 		return err
 	}
 	s.metrics.heartbeats.Add(float64(len(beats)))
-	isGone := map[int64]bool{}
-	for _, id := range gone {
-		isGone[id] = true
-	}
-	var doomed []*conn
+	var expired, moved []*conn
 	s.mu.Lock()
 	for _, b := range beats {
 		t := s.live[b.Session]
 		if t == nil {
 			continue
 		}
-		if isGone[b.Session] {
-			for c := range t.conns {
-				doomed = append(doomed, c)
+		owner, live := r.Owners[b.Session]
+		for c := range t.conns {
+			switch {
+			case !live:
+				expired = append(expired, c)
+			case c.wconn.ID != owner:
+				moved = append(moved, c)
 			}
-			continue
 		}
 		t.touched = false
 		t.written = max(t.written, b.Expiry)
 	}
 	s.mu.Unlock()
-	for _, c := range doomed {
+	for _, c := range expired {
 		c.log.Info("session expired; closing its connection")
+		c.close()
+	}
+	for _, c := range moved {
+		c.log.Info("session moved to another connection; closing this one")
 		c.close()
 	}
 	return nil

@@ -21,6 +21,9 @@ var (
 	ErrRuntimeInconsistency = errors.New("znode: runtime inconsistency")
 	// ErrAuthFailed is a failed addAuth (unknown scheme, bad credentials).
 	ErrAuthFailed = errors.New("znode: authentication failed")
+	// ErrSessionMoved: the session was resumed on another connection
+	// since the caller's (ZooKeeper's SESSIONMOVED).
+	ErrSessionMoved = errors.New("znode: session moved")
 	// ErrNoWatcher: checkWatches or removeWatches found no such watch.
 	ErrNoWatcher = errors.New("znode: no such watcher")
 )

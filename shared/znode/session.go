@@ -16,22 +16,30 @@ type Session struct {
 	Password [16]byte
 	// Timeout is the negotiated timeout in ms.
 	Timeout int32
+	// Conn is the connection that owns the session: the last one that
+	// created or resumed it (0: none named). A write through another
+	// fails with ErrSessionMoved.
+	Conn int64
 }
 
-const sessionRecordLength = 16 + 4
+const sessionRecordLength = 16 + 4 + 8
 
 func (s Session) encode() []byte {
 	b := make([]byte, 0, sessionRecordLength)
 	b = append(b, s.Password[:]...)
-	return binary.BigEndian.AppendUint32(b, uint32(s.Timeout))
+	b = binary.BigEndian.AppendUint32(b, uint32(s.Timeout))
+	return binary.BigEndian.AppendUint64(b, uint64(s.Conn))
 }
 
 func decodeSession(id int64, b []byte) (Session, error) {
-	if len(b) < sessionRecordLength {
+	if len(b) < 20 { // records written before Conn have none
 		return Session{}, fmt.Errorf("znode: corrupt session record of %#x (%d bytes)", id, len(b))
 	}
 	s := Session{ID: id, Timeout: int32(binary.BigEndian.Uint32(b[16:]))}
 	copy(s.Password[:], b[:16])
+	if len(b) >= 28 {
+		s.Conn = int64(binary.BigEndian.Uint64(b[20:]))
+	}
 	return s, nil
 }
 
@@ -42,6 +50,11 @@ var errIDTaken = errors.New("znode: session id taken")
 // password are made before the transaction: a retry after
 // commit_unknown_result finds its own record instead of making another.
 func (tr *Tree) CreateSession(ctx context.Context, timeout int32) (Session, error) {
+	return tr.CreateSessionOn(ctx, timeout, 0)
+}
+
+// CreateSessionOn is CreateSession for a session owned by connection conn.
+func (tr *Tree) CreateSessionOn(ctx context.Context, timeout int32, conn int64) (Session, error) {
 	for range 8 {
 		var s Session
 		var b [8]byte
@@ -55,7 +68,7 @@ func (tr *Tree) CreateSession(ctx context.Context, timeout int32) (Session, erro
 		if _, err := rand.Read(s.Password[:]); err != nil {
 			return s, err
 		}
-		s.Timeout = timeout
+		s.Timeout, s.Conn = timeout, conn
 		_, err := store.Transact(ctx, tr.db, func(tx store.Tx) (struct{}, error) {
 			b, err := tx.Get(tr.t.Session(s.ID)).Get()
 			if err != nil {
@@ -87,6 +100,13 @@ func (tr *Tree) CreateSession(ctx context.Context, timeout int32) (Session, erro
 // records the newly negotiated timeout. An unknown id or a wrong password
 // is ErrSessionExpired.
 func (tr *Tree) ResumeSession(ctx context.Context, id int64, password []byte, timeout int32) (Session, error) {
+	return tr.ResumeSessionOn(ctx, id, password, timeout, 0)
+}
+
+// ResumeSessionOn is ResumeSession by connection conn, which becomes the
+// session's owner: writes through the session's earlier connections fail
+// with ErrSessionMoved from now on.
+func (tr *Tree) ResumeSessionOn(ctx context.Context, id int64, password []byte, timeout int32, conn int64) (Session, error) {
 	return store.Transact(ctx, tr.db, func(tx store.Tx) (Session, error) {
 		b, err := tx.Get(tr.t.Session(id)).Get()
 		if err != nil {
@@ -102,8 +122,8 @@ func (tr *Tree) ResumeSession(ctx context.Context, id int64, password []byte, ti
 		if len(password) != len(s.Password) || string(password) != string(s.Password[:]) {
 			return Session{}, ErrSessionExpired
 		}
-		if s.Timeout != timeout {
-			s.Timeout = timeout
+		if s.Timeout != timeout || s.Conn != conn {
+			s.Timeout, s.Conn = timeout, conn
 			tx.Set(tr.t.Session(id), s.encode())
 		}
 		now, err := tr.nowTick(tx)

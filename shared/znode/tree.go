@@ -53,6 +53,10 @@ type Caller struct {
 	// Token identifies the request across retries of its transaction;
 	// make it before calling (a fresh random value per request).
 	Token [16]byte
+	// Conn, if set, is the connection the request came through: a write
+	// fails with ErrSessionMoved unless it owns the session, and with
+	// ErrSessionExpired if the session is gone.
+	Conn int64
 }
 
 // Op is one write of a multi: CreateOp, DeleteOp, SetDataOp or CheckOp.
@@ -175,6 +179,11 @@ func (tr *Tree) Write(ctx context.Context, c Caller, ops []Op) (Written, error) 
 				return at, nil
 			}
 		}
+		if c.Conn != 0 && c.Session != 0 {
+			if err := tr.checkOwner(tx, c); err != nil {
+				return at, err
+			}
+		}
 		x := tr.newTxn(tx, c)
 		for i, op := range ops {
 			if err := x.apply(op); err != nil {
@@ -236,6 +245,28 @@ func (tr *Tree) Write(ctx context.Context, c Caller, ops []Op) (Written, error) 
 		return w, nil
 	}
 	return resolve(a.results, own), nil
+}
+
+// checkOwner fails a write through a connection that no longer owns its
+// session (ErrSessionMoved), or of a session that is gone. The read is
+// serializable: a resume or an expiry racing the write makes one of them
+// retry.
+func (tr *Tree) checkOwner(tx store.Tx, c Caller) error {
+	b, err := tx.Get(tr.t.Session(c.Session)).Get()
+	if err != nil {
+		return err
+	}
+	if b == nil {
+		return ErrSessionExpired
+	}
+	s, err := decodeSession(c.Session, b)
+	if err != nil {
+		return err
+	}
+	if s.Conn != c.Conn {
+		return ErrSessionMoved
+	}
+	return nil
 }
 
 // Fail records a write that the protocol layer refused (a malformed

@@ -250,3 +250,34 @@ func checkValues(t *testing.T, outs []string, errs []error, each int) {
 		t.Errorf("%d distinct values, want %d: %v", len(seen), total, seen)
 	}
 }
+
+// kazooWatchChecks are the checks testdata/kazoo_watch.py makes.
+var kazooWatchChecks = []string{
+	"datawatch/in-order", "childrenwatch/final",
+	"treecache/added", "treecache/updated", "treecache/removed",
+	"barrier/released", "doublebarrier/waits-for-all",
+	"party/members", "party/left", "setpartitioner/split",
+}
+
+// TestKazooWatchRecipes runs testdata/kazoo_watch.py, kazoo's recipes
+// that live on watch events, against ZooKeeper and layerd.
+func TestKazooWatchRecipes(t *testing.T) {
+	requireKazoo(t)
+	for _, srv := range servers {
+		t.Run(srv.name, func(t *testing.T) {
+			t.Parallel()
+			out, stderr, err := runKazoo(t.Context(), "kazoo_watch.py", srv.start(t))
+			if err != nil {
+				t.Errorf("%v\n--- stdout ---\n%s--- stderr ---\n%s", err, out, stderr)
+			}
+			for _, c := range kazooWatchChecks {
+				if !strings.Contains(out, "ok "+c+"\n") {
+					t.Errorf("check %s did not pass", c)
+				}
+			}
+			if !strings.HasSuffix(out, "done\n") {
+				t.Errorf("the script did not finish:\n%s", out)
+			}
+		})
+	}
+}

@@ -24,10 +24,18 @@ const (
 	// Mixed reads (getData) or writes (setData) the session's own node, with
 	// Config.ReadPercent reads.
 	Mixed Workload = "mixed"
+	// Watch measures watch delivery: a session sets a data watch on its
+	// node (getData), the next session writes the node, and the request's
+	// latency runs from the write to the event's arrival.
+	Watch Workload = "watch"
+	// Lock has every worker contend for one lock with ZooKeeper's lock
+	// recipe (an ephemeral sequential node; an exists watch on the one
+	// before it); a request is one acquisition and release.
+	Lock Workload = "lock"
 )
 
 // Workloads lists every workload in the order zkload runs them.
-var Workloads = []Workload{Create, SetData, GetData, GetChildren, Mixed}
+var Workloads = []Workload{Create, SetData, GetData, GetChildren, Mixed, Watch, Lock}
 
 // ParseWorkloads parses a comma-separated list of workload names, or "all".
 func ParseWorkloads(s string) ([]Workload, error) {

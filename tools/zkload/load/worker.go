@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -30,10 +31,86 @@ type worker struct {
 	value       []byte
 	readPercent int
 	rng         *rand.Rand
+	// other is the next session's connection: it writes the nodes the
+	// Watch workload watches.
+	other *zk.Conn
+	// lock is the lock's parent node (Lock).
+	lock string
 }
 
-// do issues one request and says whether it was a write.
-func (w *worker) do() (write bool, err error) {
+// eventTimeout bounds the wait for a watch event.
+const eventTimeout = 30 * time.Second
+
+// errNoEvent is a watch event that did not come within eventTimeout.
+var errNoEvent = errors.New("zkload: no watch event within 30 s")
+
+// do issues one request and says whether it was a write; a non-zero d is
+// the request's latency when it is not the call's duration (Watch).
+func (w *worker) do() (write bool, d time.Duration, err error) {
+	switch w.workload {
+	case Watch:
+		_, _, ch, err := w.conn.GetW(w.node)
+		if err != nil {
+			return false, 0, err
+		}
+		begin := time.Now()
+		if _, err := w.other.Set(w.node, w.value, -1); err != nil {
+			return true, 0, err
+		}
+		select {
+		case ev := <-ch:
+			if ev.Err != nil {
+				return true, 0, ev.Err
+			}
+			return true, time.Since(begin), nil
+		case <-time.After(eventTimeout):
+			return true, 0, errNoEvent
+		}
+	case Lock:
+		return true, 0, w.lockOnce()
+	}
+	write, err = w.simple()
+	return write, 0, err
+}
+
+// lockOnce acquires the lock with ZooKeeper's recipe and releases it.
+func (w *worker) lockOnce() error {
+	me, err := w.conn.Create(w.lock+"/lock-", nil, zk.FlagEphemeral|zk.FlagSequence, acl)
+	if err != nil {
+		return err
+	}
+	name := me[len(w.lock)+1:]
+	for {
+		kids, _, err := w.conn.Children(w.lock)
+		if err != nil {
+			return err
+		}
+		slices.Sort(kids) // one parent: the sequence suffixes sort
+		i := slices.Index(kids, name)
+		if i < 0 {
+			return fmt.Errorf("lock node %s vanished", me)
+		}
+		if i == 0 {
+			break // held
+		}
+		ok, _, ch, err := w.conn.ExistsW(w.lock + "/" + kids[i-1])
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		select {
+		case <-ch:
+		case <-time.After(eventTimeout):
+			return errNoEvent
+		}
+	}
+	return w.conn.Delete(me, -1)
+}
+
+// simple issues one request of the one-request workloads.
+func (w *worker) simple() (write bool, err error) {
 	switch w.workload {
 	case Create:
 		w.seq++
@@ -74,6 +151,14 @@ func setup(ctx context.Context, conns []*zk.Conn, w Workload, cfg Config, root s
 		if w != Create {
 			data = value
 		}
+	case Watch:
+		for i := range conns {
+			for lane := range cfg.Depth {
+				paths = append(paths, watchNode(root, i, lane))
+			}
+		}
+	case Lock:
+		paths = []string{root + "/lock"}
 	case GetChildren:
 		if _, err := conns[0].Create(root+"/children", nil, 0, acl); err != nil {
 			return nil, fmt.Errorf("create %s/children: %w", root, err)
@@ -104,14 +189,25 @@ func setup(ctx context.Context, conns []*zk.Conn, w Workload, cfg Config, root s
 				readPercent: cfg.ReadPercent,
 				rng:         rand.New(rand.NewPCG(uint64(i), uint64(lane))),
 			}
-			if w == GetChildren {
+			switch w {
+			case GetChildren:
 				wk.node = root + "/children"
+			case Watch:
+				wk.other = conns[(i+1)%len(conns)]
+				// One watcher per node: a session's lanes each watch a
+				// node of their own.
+				wk.node = watchNode(root, i, lane)
+			case Lock:
+				wk.lock = root + "/lock"
 			}
 			workers = append(workers, wk)
 		}
 	}
 	return workers, nil
 }
+
+// watchNode returns the node lane of session i watches (Watch).
+func watchNode(root string, i, lane int) string { return fmt.Sprintf("%s/w%d-%d", root, i, lane) }
 
 // sessionNode returns the path of session i's own node under root.
 func sessionNode(root string, i int) string { return fmt.Sprintf("%s/s%d", root, i) }
@@ -166,8 +262,11 @@ func runPhase(ctx context.Context, workers []*worker, p *phase) (*tally, time.Du
 		wg.Go(func() {
 			for ctx.Err() == nil && p.next() {
 				begin := time.Now()
-				write, err := w.do()
+				write, own, err := w.do()
 				d := time.Since(begin)
+				if own > 0 {
+					d = own
+				}
 				if err != nil {
 					t.errs[errorCode(err)]++
 					continue

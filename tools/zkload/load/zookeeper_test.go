@@ -114,6 +114,26 @@ func TestWorkloadsAgainstZooKeeper(t *testing.T) {
 					// 30% writes: 300 ± 14.5 (one sigma) of 1000.
 					t.Errorf("mixed: %d writes of %d requests, want about 30%%", res.Writes, res.OK)
 				}
+			case Watch:
+				// Each request wrote its watched node once.
+				var versions int64
+				for i := range cfg.Sessions {
+					for lane := range cfg.Depth {
+						versions += int64(checkData(t, check, watchNode(res.Root, i, lane), cfg.ValueSize).Version)
+					}
+				}
+				if versions != writes || res.Writes != res.OK {
+					t.Errorf("watch: %d setData, %d writes of %d requests; want %d and all", versions, res.Writes, res.OK, writes)
+				}
+			case Lock:
+				// Every lock node was released.
+				kids, stat, err := check.Children(res.Root + "/lock")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(kids) != 0 || int64(stat.Cversion) != 2*writes {
+					t.Errorf("lock: %d lock nodes left, cversion %d; want none, %d (a create and a delete per acquisition)", len(kids), stat.Cversion, 2*writes)
+				}
 			case GetChildren:
 				kids, _, err := check.Children(res.Root + "/children")
 				if err != nil {

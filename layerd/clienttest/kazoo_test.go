@@ -146,34 +146,7 @@ func TestKazooCounterProcesses(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			seen := map[int]int{}
-			for i, out := range outs {
-				if errs[i] != nil {
-					t.Fatalf("process %d: %v", i, errs[i])
-				}
-				n := 0
-				for line := range strings.Lines(out) {
-					if v, ok := strings.CutPrefix(strings.TrimSpace(line), "post "); ok {
-						x, err := strconv.Atoi(v)
-						if err != nil {
-							t.Fatalf("process %d printed %q", i, line)
-						}
-						seen[x]++
-						n++
-					}
-				}
-				if n != each || !strings.HasSuffix(out, "done\n") {
-					t.Errorf("process %d: %d increments, want %d:\n%s", i, n, each, out)
-				}
-			}
-			for v := 1; v <= procs*each; v++ {
-				if seen[v] != 1 {
-					t.Errorf("value %d written %d times, want once", v, seen[v])
-				}
-			}
-			if len(seen) != procs*each {
-				t.Errorf("%d distinct values written, want %d: %v", len(seen), procs*each, seen)
-			}
+			checkValues(t, outs, errs, each)
 			out, stderr, err := runKazoo(t.Context(), "kazoo_counter.py", addr, "/counter", "0")
 			if err != nil {
 				t.Fatalf("%v\n%s%s", err, out, stderr)

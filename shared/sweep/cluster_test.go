@@ -56,43 +56,57 @@ func startSweeperd(t *testing.T, db store.DB, name string, join ...string) *swee
 	return s
 }
 
-// A sweeper that dies leaves no session unexpired: the others take its
-// shards once memberlist finds it dead.
-func TestKilledSweepersShardsAreSwept(t *testing.T) {
+// tickingStore is an in-memory store whose clock ticks every tick until
+// the test ends.
+func tickingStore(t *testing.T) store.DB {
+	t.Helper()
 	db, err := embedded.Open(embedded.Options{InMemory: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	ctx := t.Context()
-	clockCtx, stopClock := context.WithCancel(ctx)
-	var clockDone sync.WaitGroup
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
 	ticker := clock.NewTicker(db, clock.Options{Key: keys.Root{}.Clock(), Interval: tick})
-	clockDone.Go(func() { ticker.Run(clockCtx) })
-	defer func() { stopClock(); clockDone.Wait() }()
+	wg.Go(func() { ticker.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait(); db.Close() })
+	return db
+}
+
+// createSessions creates 60 sessions of 4 ticks and returns how many are
+// in the shards lost owns: the test proves nothing unless some are.
+func createSessions(t *testing.T, db store.DB, lost *members.Member) int {
+	t.Helper()
+	tree := znode.New(db, keys.Root{}.Tenant(keys.DefaultTenant), znode.Options{Tick: tick})
+	if err := tree.Init(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for range 60 {
+		s, err := tree.CreateSession(t.Context(), 300) // 4 ticks
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lost.Owns(keys.Shard(s.ID)) {
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no session in %s's shards", lost.Name())
+	}
+	return n
+}
+
+// A sweeper that dies leaves no session unexpired: the others take its
+// shards once memberlist finds it dead.
+func TestKilledSweepersShardsAreSwept(t *testing.T) {
+	db := tickingStore(t)
 
 	a := startSweeperd(t, db, "a")
 	b := startSweeperd(t, db, "b", a.member.Addr())
 	c := startSweeperd(t, db, "c", a.member.Addr())
 	awaitMembers(t, []*members.Member{a.member, b.member, c.member}, 3)
 
-	tree := znode.New(db, keys.Root{}.Tenant(keys.DefaultTenant), znode.Options{Tick: tick})
-	if err := tree.Init(ctx); err != nil {
-		t.Fatal(err)
-	}
-	inC := 0
-	for range 60 {
-		s, err := tree.CreateSession(ctx, 300) // 4 ticks
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.member.Owns(keys.Shard(s.ID)) {
-			inC++
-		}
-	}
-	if inC == 0 {
-		t.Fatal("no session in the shards of the sweeper to kill: the test proves nothing")
-	}
+	inC := createSessions(t, db, c.member)
 	c.stop()
 	awaitSessionsGone(t, db, inC)
 }
@@ -172,17 +186,8 @@ func (ct *cutTransport) DialTimeout(addr string, timeout time.Duration) (net.Con
 // it dead and take its shards; when the cut heals it rejoins and takes
 // them back.
 func TestPartitionedSweeperDoesNotStopExpiry(t *testing.T) {
-	db, err := embedded.Open(embedded.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := tickingStore(t)
 	ctx := t.Context()
-	clockCtx, stopClock := context.WithCancel(ctx)
-	var clockDone sync.WaitGroup
-	ticker := clock.NewTicker(db, clock.Options{Key: keys.Root{}.Clock(), Interval: tick})
-	clockDone.Go(func() { ticker.Run(clockCtx) })
-	defer func() { stopClock(); clockDone.Wait() }()
 
 	a := startSweeperd(t, db, "a")
 	b := startSweeperd(t, db, "b", a.member.Addr())
@@ -203,23 +208,7 @@ func TestPartitionedSweeperDoesNotStopExpiry(t *testing.T) {
 	defer func() { stopSweep(); swDone.Wait() }()
 	awaitMembers(t, []*members.Member{a.member, b.member, cm}, 3)
 
-	tree := znode.New(db, keys.Root{}.Tenant(keys.DefaultTenant), znode.Options{Tick: tick})
-	if err := tree.Init(ctx); err != nil {
-		t.Fatal(err)
-	}
-	inC := 0
-	for range 60 {
-		s, err := tree.CreateSession(ctx, 300)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cm.Owns(keys.Shard(s.ID)) {
-			inC++
-		}
-	}
-	if inC == 0 {
-		t.Fatal("no session in the cut sweeper's shards: the test proves nothing")
-	}
+	inC := createSessions(t, db, cm)
 	isolated.Store(true)
 	ct.setCut(true)
 	awaitSessionsGone(t, db, inC)

@@ -205,19 +205,7 @@ func (tr *Tree) verify(ctx context.Context, w Conn, regs []registration, rel int
 			if err != nil {
 				return struct{}{}, err
 			}
-			st := n.stat(noStamp)
-			var typ EventType
-			switch {
-			case reg.existed && !n.exists:
-				typ = EventNodeDeleted
-			case !reg.existed && n.exists:
-				typ = EventNodeCreated
-			case !n.exists:
-			case reg.kind == keys.WatchChild && st.Pzxid > rel:
-				typ = EventNodeChildrenChanged
-			case reg.kind == keys.WatchData && st.Mzxid > rel:
-				typ = EventNodeDataChanged
-			}
+			typ := firedSince(n, reg, rel)
 			if typ == 0 {
 				continue
 			}
@@ -344,50 +332,29 @@ func (tr *Tree) RemoveWatches(ctx context.Context, w Conn, p string, watcherType
 // what changed since fires at once (the returned events, to send before
 // the reply), the rest is registered.
 func (tr *Tree) SetWatches(ctx context.Context, w Conn, relZxid int64, data, exist, child, persistent, recursive []string) ([]Event, error) {
+	var regs []registration
+	for _, list := range []struct {
+		paths   []string
+		kind    keys.WatchKind
+		existed bool
+	}{{data, keys.WatchData, true}, {exist, keys.WatchData, false}, {child, keys.WatchChild, true}} {
+		for _, p := range list.paths {
+			regs = append(regs, registration{p, list.kind, list.existed})
+		}
+	}
 	return store.Transact(ctx, tr.db, func(tx store.Tx) ([]Event, error) {
 		var events []Event
-		now := func(t EventType, p string) { events = append(events, Event{Type: t, Path: p, Zxid: -1}) }
-		for _, p := range data {
-			n, _, err := tr.readNode(tx, p, false)
-			switch {
-			case err != nil:
+		for _, reg := range regs {
+			n, _, err := tr.readNode(tx, reg.path, false)
+			if err != nil {
 				return nil, err
-			case !n.exists:
-				now(EventNodeDeleted, p)
-			case n.stat(noStamp).Mzxid > relZxid:
-				now(EventNodeDataChanged, p)
-			default:
-				if err := tr.register(tx, w, p, keys.WatchData); err != nil {
-					return nil, err
-				}
 			}
-		}
-		for _, p := range exist {
-			n, _, err := tr.readNode(tx, p, false)
-			switch {
-			case err != nil:
-				return nil, err
-			case n.exists:
-				now(EventNodeCreated, p)
-			default:
-				if err := tr.register(tx, w, p, keys.WatchData); err != nil {
-					return nil, err
-				}
+			if typ := firedSince(n, reg, relZxid); typ != 0 {
+				events = append(events, Event{Type: typ, Path: reg.path, Zxid: -1})
+				continue
 			}
-		}
-		for _, p := range child {
-			n, _, err := tr.readNode(tx, p, false)
-			switch {
-			case err != nil:
+			if err := tr.register(tx, w, reg.path, reg.kind); err != nil {
 				return nil, err
-			case !n.exists:
-				now(EventNodeDeleted, p)
-			case n.stat(noStamp).Pzxid > relZxid:
-				now(EventNodeChildrenChanged, p)
-			default:
-				if err := tr.register(tx, w, p, keys.WatchChild); err != nil {
-					return nil, err
-				}
 			}
 		}
 		for _, p := range persistent {
@@ -402,6 +369,29 @@ func (tr *Tree) SetWatches(ctx context.Context, w Conn, relZxid int64, data, exi
 		}
 		return events, nil
 	})
+}
+
+// firedSince returns the event a watch set when reg's read saw its node
+// (at zxid rel) fires now that the node is n, as setWatches decides it
+// (ZK-SEMANTICS §9): a data watch on a node now gone fires NodeDeleted,
+// on one changed since NodeDataChanged; an exist watch on a missing node
+// that now exists fires NodeCreated; a child watch fires NodeDeleted or,
+// on children changed since, NodeChildrenChanged. 0: nothing fires.
+func firedSince(n *node, reg registration, rel int64) EventType {
+	st := n.stat(noStamp)
+	switch {
+	case reg.existed && !n.exists:
+		return EventNodeDeleted
+	case !reg.existed && n.exists:
+		return EventNodeCreated
+	case !n.exists:
+		return 0
+	case reg.kind == keys.WatchChild && st.Pzxid > rel:
+		return EventNodeChildrenChanged
+	case reg.kind == keys.WatchData && st.Mzxid > rel:
+		return EventNodeDataChanged
+	}
+	return 0
 }
 
 // Events returns the events of w's session logged after cursor, as of

@@ -437,6 +437,8 @@ func (c *conn) unimplemented(h zkwire.RequestHeader, op zkwire.OpCode) bool {
 // SESSIONEXPIRED. Both close the connection.
 func (c *conn) storeFailed(op zkwire.OpCode, err error) bool {
 	switch {
+	case errors.Is(err, errConnectionLost):
+		return false // logged where it failed
 	case errors.Is(err, znode.ErrSessionMoved):
 		c.log.Info("session moved to another connection; closing this one", zap.Stringer("op", op))
 		c.count(op, zkwire.CodeSessionMoved)

@@ -2,6 +2,7 @@ package load
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -34,8 +35,23 @@ const (
 	Lock Workload = "lock"
 )
 
-// Workloads lists every workload in the order zkload runs them.
+// Expiry measures ephemeral expiry: a fresh session (asking for
+// ExpiryTimeout) creates an ephemeral node, another session watches it,
+// the first session's connection is cut without closing the session, and
+// the request's latency runs from the cut to NodeDeleted: the timeout plus
+// the server's expiry lag. Each request takes at least ExpiryTimeout, so
+// it is not part of "all".
+const Expiry Workload = "expiry"
+
+// ExpiryTimeout is the session timeout of Expiry's sessions: the shortest
+// both ZooKeeper (2 ticks of 2 s) and layerd grant by default.
+const ExpiryTimeout = 4 * time.Second
+
+// Workloads lists the workloads "all" runs, in the order zkload runs them.
 var Workloads = []Workload{Create, SetData, GetData, GetChildren, Mixed, Watch, Lock}
+
+// known lists every workload, "all" and the rest.
+var known = append(slices.Clone(Workloads), Expiry)
 
 // ParseWorkloads parses a comma-separated list of workload names, or "all".
 func ParseWorkloads(s string) ([]Workload, error) {
@@ -46,9 +62,9 @@ func ParseWorkloads(s string) ([]Workload, error) {
 	for name := range strings.SplitSeq(s, ",") {
 		w := Workload(strings.TrimSpace(name))
 		found := false
-		for _, known := range Workloads {
-			if strings.EqualFold(string(w), string(known)) {
-				w, found = known, true
+		for _, k := range known {
+			if strings.EqualFold(string(w), string(k)) {
+				w, found = k, true
 			}
 		}
 		if !found {
@@ -60,8 +76,8 @@ func ParseWorkloads(s string) ([]Workload, error) {
 }
 
 func workloadNames() string {
-	names := make([]string, len(Workloads))
-	for i, w := range Workloads {
+	names := make([]string, len(known))
+	for i, w := range known {
 		names[i] = string(w)
 	}
 	return strings.Join(names, ", ")

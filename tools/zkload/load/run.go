@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -88,7 +89,7 @@ func Run(ctx context.Context, log *zap.Logger, t Target, w Workload, cfg Config)
 	if err != nil {
 		return nil, err
 	}
-	if !slices.Contains(Workloads, w) {
+	if !slices.Contains(known, w) {
 		return nil, fmt.Errorf("unknown workload %q", w)
 	}
 	if len(t.Servers) == 0 {
@@ -123,6 +124,9 @@ func Run(ctx context.Context, log *zap.Logger, t Target, w Workload, cfg Config)
 	}
 
 	workers, err = setup(ctx, conns, w, cfg, res.Root)
+	for _, wk := range workers {
+		wk.servers, wk.log = t.Servers, log
+	}
 	if err != nil {
 		return res, fmt.Errorf("setup: %w", err)
 	}
@@ -163,7 +167,7 @@ func connect(ctx context.Context, log *zap.Logger, servers []string, cfg Config)
 	errs := make([]error, cfg.Sessions)
 	var wg sync.WaitGroup
 	for i := range conns {
-		wg.Go(func() { conns[i], errs[i] = connectOne(ctx, log, servers, cfg.SessionTimeout) })
+		wg.Go(func() { conns[i], errs[i] = connectOne(ctx, log, servers, cfg.SessionTimeout, nil) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -173,10 +177,15 @@ func connect(ctx context.Context, log *zap.Logger, servers []string, cfg Config)
 	return conns, nil
 }
 
-func connectOne(ctx context.Context, log *zap.Logger, servers []string, timeout time.Duration) (*zk.Conn, error) {
+// connectOne opens a session; dial, if not nil, makes its connections.
+func connectOne(ctx context.Context, log *zap.Logger, servers []string, timeout time.Duration, dial zk.Dialer) (*zk.Conn, error) {
 	hasSession := make(chan struct{})
 	var once sync.Once
+	if dial == nil {
+		dial = net.DialTimeout
+	}
 	c, _, err := zk.Connect(servers, timeout,
+		zk.WithDialer(dial),
 		zk.WithLogger(zkLogger{log}),
 		zk.WithLogInfo(false),
 		// The callback sees every event; the channel drops them when full.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"slices"
 	"strconv"
 	"sync"
@@ -36,6 +37,10 @@ type worker struct {
 	other *zk.Conn
 	// lock is the lock's parent node (Lock).
 	lock string
+	// servers and log open Expiry's sessions; root holds its nodes.
+	servers []string
+	log     *zap.Logger
+	root    string
 }
 
 // eventTimeout bounds the wait for a watch event.
@@ -68,6 +73,9 @@ func (w *worker) do() (write bool, d time.Duration, err error) {
 		}
 	case Lock:
 		return true, 0, w.lockOnce()
+	case Expiry:
+		d, err := w.expireOnce()
+		return true, d, err
 	}
 	write, err = w.simple()
 	return write, 0, err
@@ -107,6 +115,60 @@ func (w *worker) lockOnce() error {
 		}
 	}
 	return w.conn.Delete(me, -1)
+}
+
+// expireOnce opens a session, creates an ephemeral node with it, cuts its
+// connection without closing it (as a client that dies), and returns the
+// time from the cut to the node's NodeDeleted, seen by w's session.
+func (w *worker) expireOnce() (time.Duration, error) {
+	var (
+		mu   sync.Mutex
+		dead bool
+		nc   net.Conn
+	)
+	dial := func(network, address string, timeout time.Duration) (net.Conn, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if dead {
+			return nil, errors.New("zkload: this client is dead")
+		}
+		c, err := net.DialTimeout(network, address, timeout)
+		nc = c
+		return c, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), eventTimeout)
+	defer cancel()
+	victim, err := connectOne(ctx, w.log, w.servers, ExpiryTimeout, dial)
+	if err != nil {
+		return 0, err
+	}
+	defer victim.Close()
+	w.seq++
+	path, err := victim.Create(fmt.Sprintf("%s-%d", w.prefix, w.seq), nil, zk.FlagEphemeral, acl)
+	if err != nil {
+		return 0, err
+	}
+	ok, _, ch, err := w.conn.ExistsW(path)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return 0, fmt.Errorf("ephemeral %s gone before its client died", path)
+	}
+	mu.Lock()
+	dead = true
+	nc.Close()
+	mu.Unlock()
+	cut := time.Now()
+	select {
+	case ev := <-ch:
+		if ev.Type != zk.EventNodeDeleted {
+			return 0, fmt.Errorf("event %v on %s, want NodeDeleted", ev.Type, path)
+		}
+		return time.Since(cut), nil
+	case <-time.After(ExpiryTimeout + eventTimeout):
+		return 0, errNoEvent
+	}
 }
 
 // simple issues one request of the one-request workloads.
@@ -159,6 +221,7 @@ func setup(ctx context.Context, conns []*zk.Conn, w Workload, cfg Config, root s
 		}
 	case Lock:
 		paths = []string{root + "/lock"}
+	case Expiry:
 	case GetChildren:
 		if _, err := conns[0].Create(root+"/children", nil, 0, acl); err != nil {
 			return nil, fmt.Errorf("create %s/children: %w", root, err)
@@ -199,6 +262,8 @@ func setup(ctx context.Context, conns []*zk.Conn, w Workload, cfg Config, root s
 				wk.node = watchNode(root, i, lane)
 			case Lock:
 				wk.lock = root + "/lock"
+			case Expiry:
+				wk.prefix = fmt.Sprintf("%s/e%d-%d", root, i, lane)
 			}
 			workers = append(workers, wk)
 		}

@@ -27,7 +27,7 @@ func startZooKeeper(t *testing.T) Target {
 // checker opens one session for the test's own reads of the tree.
 func checker(t *testing.T, ctx context.Context, target Target) *zk.Conn {
 	t.Helper()
-	c, err := connectOne(ctx, zaptest.NewLogger(t), target.Servers, 10*time.Second)
+	c, err := connectOne(ctx, zaptest.NewLogger(t), target.Servers, 10*time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,6 +151,34 @@ func TestWorkloadsAgainstZooKeeper(t *testing.T) {
 				t.Fatalf("after Cleanup: Exists(%s) = %v, %v; want false", res.Root, ok, err)
 			}
 		})
+	}
+}
+
+// TestExpiryAgainstZooKeeper: the expiry workload's requests each see an
+// ephemeral go no sooner than its session's timeout after its client
+// died, and leave no node behind.
+func TestExpiryAgainstZooKeeper(t *testing.T) {
+	target := startZooKeeper(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	cfg := Config{Sessions: 2, Ops: 4, Warmup: -1, Prefix: "/zkloadexp", Keep: true}
+	res, err := Run(ctx, zaptest.NewLogger(t), target, Expiry, cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.OK != cfg.Ops || len(res.Errors) != 0 {
+		t.Fatalf("ok %d, errors %v; want %d, none", res.OK, res.Errors, cfg.Ops)
+	}
+	if low := res.Latency.Quantile(0); low < ExpiryTimeout*9/10 {
+		t.Errorf("an ephemeral went %v after its client died, before the %v timeout", low, ExpiryTimeout)
+	}
+	check := checker(t, ctx, target)
+	kids, _, err := check.Children(res.Root)
+	if err != nil || len(kids) != 0 {
+		t.Errorf("after the run: %v, %v; want no node left", kids, err)
+	}
+	if err := Cleanup(ctx, zaptest.NewLogger(t), target, res.Root); err != nil {
+		t.Fatal(err)
 	}
 }
 

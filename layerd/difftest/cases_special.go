@@ -70,6 +70,22 @@ func specialCases() []Case {
 			r.AwaitGone("c")
 			r.Exists("c")
 		}},
+		{"session/expired-ephemerals", func(r *R) {
+			// A client dies: its session expires after its timeout, its
+			// ephemerals go (each parent's Stat updated, watches fired),
+			// and a survivor sees it all.
+			r.Create("p", nil, zk.FlagPersistent, open)
+			s1 := r.S(1)
+			s1.Create("p/e1", nil, zk.FlagEphemeral, open)
+			s1.Create("p/e2-", nil, zk.FlagEphemeralSequential, open)
+			r.ExistsW("p/e1")
+			r.ChildrenW("p")
+			s1.Kill()
+			r.AwaitGone("p/e1")
+			r.Events()
+			r.Children("p")
+			r.Exists("p")
+		}},
 		{"container/nested-reaped", func(r *R) {
 			r.CreateContainer("outer", nil, open)
 			r.CreateContainer("outer/inner", nil, open)

@@ -71,6 +71,10 @@ type Session struct {
 	mu     sync.Mutex
 	events []zk.Event
 	closed bool
+	// The client's network connection, and whether Kill cut it: a killed
+	// client dials no more.
+	nc     net.Conn
+	killed bool
 }
 
 // abort ends a run that cannot go on (no session could be opened); the
@@ -123,9 +127,19 @@ func (s *Session) connect() error {
 			s.mu.Unlock()
 		}
 	}
+	dial := func(network, address string, timeout time.Duration) (net.Conn, error) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.killed {
+			return nil, errKilled
+		}
+		nc, err := net.DialTimeout(network, address, timeout)
+		s.nc = nc
+		return nc, err
+	}
 	conn, events, err := zk.Connect([]string{s.r.addr}, sessionTimeout,
 		zk.WithLogInfo(false), zk.WithLogger(discardLogger{}), zk.WithEventCallback(cb),
-		zk.WithMaxConnBufferSize(2<<20))
+		zk.WithMaxConnBufferSize(2<<20), zk.WithDialer(dial))
 	if err != nil {
 		return err
 	}
@@ -157,6 +171,21 @@ func (s *Session) closeConn() {
 	case <-s.stop:
 	case <-time.After(stepTimeout):
 	}
+}
+
+// errKilled is what a killed client's dialer answers.
+var errKilled = errors.New("difftest: this client was killed")
+
+// kill cuts the client's connection without closing its session, as a
+// client process that dies, and keeps it from connecting again: the
+// server expires the session after its timeout.
+func (s *Session) kill() {
+	s.mu.Lock()
+	s.killed = true
+	if s.nc != nil {
+		s.nc.Close()
+	}
+	s.mu.Unlock()
 }
 
 type discardLogger struct{}

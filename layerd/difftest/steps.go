@@ -247,6 +247,14 @@ func (s *Session) Reconfig(members ...string) {
 	}
 }
 
+// Kill cuts the session's connection without closing the session, as a
+// client that dies: the server expires it after its timeout (10 s), and
+// its ephemerals go then. Later steps on it are not allowed.
+func (s *Session) Kill() {
+	s.kill()
+	s.r.record(s, "kill", nil)
+}
+
 // Close closes the session (closeSession, −11): its ephemerals go. Later
 // steps on it record CONNECTIONCLOSED.
 func (s *Session) Close() {

@@ -38,6 +38,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	closed    bool
+	killed    bool // Kill: stop as a crash would, cleaning nothing up
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
 	live      map[int64]*tracked // sessions with connections here (heartbeat.go)
@@ -204,8 +205,27 @@ func (s *Server) shuttingDown() bool {
 // Shutdown closes the listeners and waits, until ctx is done, for every
 // Serve to return. Later calls to Serve return ErrServerClosed at once.
 func (s *Server) Shutdown(ctx context.Context) error {
+	return s.stop(ctx, false)
+}
+
+// Kill stops the server as a crash of its process would: listeners and
+// connections closed, and nothing cleaned up in the store (a closed
+// connection's watches stay until its client reconnects or its session
+// expires). For tests of failures.
+func (s *Server) Kill(ctx context.Context) error {
+	return s.stop(ctx, true)
+}
+
+func (s *Server) isKilled() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.killed
+}
+
+func (s *Server) stop(ctx context.Context, kill bool) error {
 	s.mu.Lock()
 	s.closed = true
+	s.killed = s.killed || kill
 	var errs []error
 	for ln := range s.listeners {
 		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {

@@ -93,7 +93,7 @@ func (c *conn) dropWatches() {
 	if c.notify != nil {
 		c.notify.Cancel()
 	}
-	if !c.watching || c.closed {
+	if !c.watching || c.closed || c.s.isKilled() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

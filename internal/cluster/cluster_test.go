@@ -1,0 +1,154 @@
+package cluster
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+type quiet struct{}
+
+func (quiet) Printf(string, ...any) {}
+
+// client is a go-zookeeper session whose connections can be cut as a
+// dying client's are.
+type client struct {
+	*zk.Conn
+	events <-chan zk.Event
+	mu     sync.Mutex
+	nc     net.Conn
+	dead   bool
+}
+
+func connect(t *testing.T, addrs []string, timeout time.Duration) *client {
+	t.Helper()
+	c := &client{}
+	dial := func(network, address string, d time.Duration) (net.Conn, error) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.dead {
+			return nil, errors.New("dead client")
+		}
+		nc, err := net.DialTimeout(network, address, d)
+		c.nc = nc
+		return nc, err
+	}
+	conn, events, err := zk.Connect(addrs, timeout, zk.WithLogger(quiet{}), zk.WithDialer(dial))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Conn, c.events = conn, events
+	t.Cleanup(conn.Close)
+	c.awaitSession(t)
+	return c
+}
+
+func (c *client) awaitSession(t *testing.T) {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case ev := <-c.events:
+			if ev.State == zk.StateHasSession {
+				return
+			}
+			if ev.State == zk.StateExpired {
+				t.Fatal("session expired")
+			}
+		case <-timeout:
+			t.Fatal("no session within 20 s")
+		}
+	}
+}
+
+// die cuts the client off as a dying process: no closeSession, no
+// reconnection.
+func (c *client) die() {
+	c.mu.Lock()
+	c.dead = true
+	if c.nc != nil {
+		c.nc.Close()
+	}
+	c.mu.Unlock()
+}
+
+func awaitEvent(t *testing.T, ch <-chan zk.Event) zk.Event {
+	t.Helper()
+	select {
+	case ev := <-ch:
+		return ev
+	case <-time.After(30 * time.Second):
+		t.Fatal("no watch event within 30 s")
+		return zk.Event{}
+	}
+}
+
+var open = zk.WorldACL(zk.PermAll)
+
+// A dead client's ephemeral, made through layerd 0, goes within its
+// timeout and 2 ticks, and a watcher on layerd 1 is told; with a sweeper
+// killed first, the other sweeper does it.
+func TestEphemeralOfDeadClient(t *testing.T) {
+	c := Start(t, Options{})
+	c.AwaitMembers()
+	c.Sweeper(0).Kill()
+	c.AwaitMembers()
+
+	const timeout = time.Second // 10 ticks
+	dying := connect(t, c.Addrs()[:1], timeout)
+	if _, err := dying.Create("/eph", nil, zk.FlagEphemeral, open); err != nil {
+		t.Fatal(err)
+	}
+	watcher := connect(t, c.Addrs()[1:], 4*time.Second)
+	_, _, ch, err := watcher.ExistsW("/eph")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diedAt := c.Now()
+	dying.die()
+	if ev := awaitEvent(t, ch); ev.Type != zk.EventNodeDeleted {
+		t.Fatalf("event %+v, want NodeDeleted", ev)
+	}
+	if ticks := c.Now() - diedAt; ticks > int64(timeout/c.Tick())+2 {
+		t.Errorf("the ephemeral went %d ticks after its client died; want at most the timeout (10) + 2", ticks)
+	}
+}
+
+// A layerd that crashes loses its clients to the other, with their
+// sessions, ephemerals and watches; restarted on its address, it serves
+// again.
+func TestLayerdCrash(t *testing.T) {
+	c := Start(t, Options{})
+	cl := connect(t, c.Addrs(), time.Second)
+	if _, err := cl.Create("/mine", nil, zk.FlagEphemeral, open); err != nil {
+		t.Fatal(err)
+	}
+	_, _, ch, err := cl.GetW("/mine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := 0
+	if cl.Server() == c.Layerd(1).Addr() {
+		first = 1
+	}
+	c.Layerd(first).Kill()
+	cl.awaitSession(t)
+	c.WaitTicks(c.Now(), 30) // three timeouts
+	admin := connect(t, []string{c.Layerd(1 - first).Addr()}, 4*time.Second)
+	if _, err := admin.Set("/mine", []byte("x"), -1); err != nil {
+		t.Fatalf("the session's ephemeral after its layerd crashed: %v", err)
+	}
+	if ev := awaitEvent(t, ch); ev.Type != zk.EventNodeDataChanged {
+		t.Fatalf("the watch set before the crash: %+v", ev)
+	}
+
+	c.Layerd(first).Start()
+	back := connect(t, []string{c.Layerd(first).Addr()}, 4*time.Second)
+	if data, _, err := back.Get("/mine"); err != nil || string(data) != "x" {
+		t.Fatalf("through the restarted layerd: %q, %v", data, err)
+	}
+}

@@ -1,6 +1,8 @@
 package sweep_test
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -83,4 +85,61 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	t.Fatalf("no metric %s", name)
 	return 0
+}
+
+// Two sweepers of the same shards at the same tick (ownership moving)
+// expire each session once: every ephemeral is deleted once, and the
+// parent's counters say so.
+func TestTwoOwnersSweepOnce(t *testing.T) {
+	db, err := embedded.Open(embedded.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := t.Context()
+	tree := znode.New(db, keys.Root{}.Tenant(keys.DefaultTenant), znode.Options{})
+	if err := tree.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := tree.CreateSession(ctx, 60_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, err := tree.Write(ctx, znode.Caller{Session: admin.ID, Now: 1}, []znode.Op{znode.CreateOp{Path: "/p", ACL: znode.OpenACLUnsafe, TTL: -1}}); err != nil || w.Failed() != nil {
+		t.Fatal(err, w.Failed())
+	}
+	const n = 30
+	for i := range n {
+		s, err := tree.CreateSession(ctx, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		op := znode.CreateOp{Path: fmt.Sprintf("/p/e%d", i), ACL: znode.OpenACLUnsafe, Flags: 1, TTL: -1}
+		if w, err := tree.Write(ctx, znode.Caller{Session: s.ID, Now: 1}, []znode.Op{op}); err != nil || w.Failed() != nil {
+			t.Fatal(err, w.Failed())
+		}
+	}
+	regs := []*prometheus.Registry{prometheus.NewRegistry(), prometheus.NewRegistry()}
+	var wg sync.WaitGroup
+	for _, reg := range regs {
+		sw := sweep.New(db, sweep.Options{Root: keys.Root{}, Registerer: reg})
+		wg.Go(func() {
+			if err := sw.Sweep(ctx, 10); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	expired := gauge(t, regs[0], "sweeper_sessions_expired_total") + gauge(t, regs[1], "sweeper_sessions_expired_total")
+	deleted := gauge(t, regs[0], "sweeper_ephemerals_deleted_total") + gauge(t, regs[1], "sweeper_ephemerals_deleted_total")
+	if expired != n || deleted != n {
+		t.Errorf("two sweepers expired %v sessions and deleted %v ephemerals, want %d and %d", expired, deleted, n, n)
+	}
+	rd, err := tree.Exists(ctx, znode.Auth{}, "/p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rd.Stat.NumChildren != 0 || rd.Stat.Cversion != 2*n {
+		t.Errorf("/p after the sweeps: numChildren %d, cversion %d; want 0, %d", rd.Stat.NumChildren, rd.Stat.Cversion, 2*n)
+	}
 }

@@ -1,6 +1,7 @@
 package znode_test
 
 import (
+	"sync"
 	"testing"
 
 	"zkfdb/shared/clock"
@@ -161,5 +162,51 @@ func TestReaper(t *testing.T) {
 	f.write(znode.DeleteOp{Path: "/ttl-parent/kid", Version: -1})
 	if n := f.reapAll(15); n != 1 || f.exists("/ttl-parent") {
 		t.Errorf("reaped %d at 15; want the TTL node whose child went", n)
+	}
+}
+
+// Refreshes of one session from two layerds at once (a client that moved)
+// never conflict: they are blind writes and an atomic max.
+func TestConcurrentRefreshesDoNotConflict(t *testing.T) {
+	f := newFixture(t, embedded.Faults{})
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	for layerd := range 2 {
+		wg.Go(func() {
+			for i := range 100 {
+				if _, err := f.tree.Heartbeat(ctx, []znode.Beat{{Session: f.sess, Expiry: int64(100 + 2*i + layerd)}}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	mfs, err := f.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	committed := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != "store_embedded_commits_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				switch {
+				case l.GetValue() == "conflict" && m.GetCounter().GetValue() > 0:
+					t.Errorf("%v refreshes conflicted", m.GetCounter().GetValue())
+				case l.GetValue() == "committed":
+					committed = m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	if committed < 200 {
+		t.Errorf("%v commits, want at least the 200 refreshes", committed)
+	}
+	// The highest refresh wins, whichever committed last.
+	if sw := f.sweepAll(299); sw.Expired != 0 {
+		t.Errorf("the session expired at 299 though refreshed to 299: %+v", sw)
 	}
 }

@@ -20,13 +20,15 @@ type NodeTimer struct {
 // sharded like the expiry index (and in the system section for the same
 // reason), so the sweeper reads only what is due, never all znodes:
 //
-//	(0, 5, shard, tick, tenant, path) → empty
+//	(0, 5, shard, tick, tenant, path) → versionstamp (10 bytes)
 //
-// tick is the node's mtime tick plus its TTL rounded up to whole ticks.
-// layerd writes the entry when it creates a TTL node and moves it when
-// setData changes the mtime (the stat holds what the old tick was); the
-// sweeper deletes the node if it is still due and childless, and clears
-// or re-arms the entry otherwise.
+// tick is the tick of the node's last modification plus its TTL rounded
+// up to whole ticks (and one for the tick in progress). layerd writes an
+// entry when it creates a TTL node and when setData moves its mtime, with
+// the writing transaction's versionstamp as value: the node's new mzxid.
+// The sweeper deletes the node when an entry is due, the node's mzxid is
+// still the entry's (else the entry is stale: a later one is armed) and
+// it has no children (else it looks again at the next tick).
 
 // TTL returns the TTL-index entry for node p of t due at tick.
 func (t Tenant) TTL(tick int64, p Path) []byte {

@@ -226,11 +226,12 @@ func (tr *Tree) WaitTick(ctx context.Context, tick int64) (int64, error) {
 
 // SweepNodes deletes, in shard of every tenant under root, the containers
 // whose timer is due at now and that are empty after having had children,
-// and the TTL nodes whose timer is due and whose TTL has passed since
-// their mtime (by this host's wall clock, as ZooKeeper's one server
-// checks it) and that have no children. Each deletion is a
-// deleteContainer of its own (its own zxid, watches fired), which checks
-// again that the node is empty. Timers found early are armed again.
+// and the TTL nodes whose timer is due, that were not modified since it
+// was armed and that have no children (ZooKeeper's container manager,
+// with the TTL counted in ticks of the cluster's clock). Each deletion is
+// a deleteContainer of its own (its own zxid, watches fired), which checks
+// again that the node is empty. A TTL node with children is looked at
+// again at the next tick.
 func SweepNodes(ctx context.Context, db store.DB, root keys.Root, shard int, now int64, tick time.Duration) (int, error) {
 	deleted := 0
 	for _, due := range []struct {
@@ -253,7 +254,7 @@ func SweepNodes(ctx context.Context, db store.DB, root keys.Root, shard int, now
 				return deleted, err
 			}
 			tr := New(db, root.Tenant(nt.Tenant), Options{Tick: tick})
-			gone, rearm, err := tr.reapable(ctx, nt.Path.String(), due.ttl)
+			gone, again, err := tr.reapable(ctx, nt.Path.String(), due.ttl, kv.Value)
 			if err != nil {
 				return deleted, err
 			}
@@ -268,8 +269,8 @@ func SweepNodes(ctx context.Context, db store.DB, root keys.Root, shard int, now
 			}
 			if _, err := store.Transact(ctx, db, func(tx store.Tx) (struct{}, error) {
 				tx.Clear(kv.Key)
-				if rearm > 0 {
-					tx.Set(tr.t.TTL(now+rearm, nt.Path), nil)
+				if again {
+					tx.Set(tr.t.TTL(now+1, nt.Path), kv.Value)
 				}
 				return struct{}{}, nil
 			}); err != nil {
@@ -281,29 +282,25 @@ func SweepNodes(ctx context.Context, db store.DB, root keys.Root, shard int, now
 }
 
 // reapable reports whether the node at p is due for the reaper now, and,
-// for a TTL node not due yet (or with children), in how many ticks to
-// look again.
-func (tr *Tree) reapable(ctx context.Context, p string, ttl bool) (bool, int64, error) {
+// for a TTL node due but with children, whether to look again at the next
+// tick. stamp is a TTL entry's value: the mzxid the node had when it was
+// armed.
+func (tr *Tree) reapable(ctx context.Context, p string, ttl bool, stamp []byte) (bool, bool, error) {
 	n, err := store.ReadTransact(ctx, tr.db, func(r store.Reader) (*node, error) {
 		n, _, err := tr.readNode(r, p, false)
 		return n, err
 	})
 	if err != nil || !n.exists {
-		return false, 0, err
+		return false, false, err
 	}
 	if !ttl {
-		return isContainer(n.rec.owner) && numChildren(n.counts) == 0 && storedCversion(n.counts) > 0, 0, nil
+		return isContainer(n.rec.owner) && numChildren(n.counts) == 0 && storedCversion(n.counts) > 0, false, nil
 	}
-	if !isTTL(n.rec.owner) {
-		return false, 0, nil
+	if !isTTL(n.rec.owner) || string(n.rec.mzxid.stamp[:]) != string(stamp) {
+		return false, false, nil // not this node, or modified since: a later entry is armed
 	}
 	if numChildren(n.counts) > 0 {
-		return false, 1, nil // ZooKeeper looks again at every check
+		return false, true, nil // ZooKeeper looks again at every check
 	}
-	ttlMs := int64(uint64(n.rec.owner) &^ ttlOwnerMark)
-	left := n.rec.mtime + ttlMs - time.Now().UnixMilli()
-	if left >= 0 {
-		return false, ticksOf(left, tr.opts.Tick.Milliseconds()) + 1, nil
-	}
-	return true, 0, nil
+	return true, false, nil
 }

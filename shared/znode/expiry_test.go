@@ -143,9 +143,12 @@ func TestReaper(t *testing.T) {
 	mk(znode.CreateOp{Path: "/ttl-parent", Flags: 5, TTL: 1})
 	mk(znode.CreateOp{Path: "/ttl-parent/kid"})
 	mk(znode.CreateOp{Path: "/ttl-long", Flags: 5, TTL: 3_600_000})
+	mk(znode.CreateOp{Path: "/ttl-set", Flags: 5, TTL: 2000}) // due at 13
 	f.write(znode.DeleteOp{Path: "/used/a", Version: -1})
 	f.write(znode.DeleteOp{Path: "/busy/a", Version: -1})
 
+	f.setClock(12)
+	f.write(znode.SetDataOp{Path: "/ttl-set", Data: []byte("later"), Version: -1}) // now due at 15
 	// Not due before the next tick.
 	if n := f.reapAll(10); n != 0 {
 		t.Fatalf("reaped %d at the tick of the deletes", n)
@@ -153,15 +156,15 @@ func TestReaper(t *testing.T) {
 	if n := f.reapAll(13); n != 2 || f.exists("/used") || f.exists("/ttl") {
 		t.Fatalf("reaped %d at tick 13; want the emptied container and the expired TTL node", n)
 	}
-	for _, p := range []string{"/never", "/busy", "/ttl-parent", "/ttl-long"} {
+	for _, p := range []string{"/never", "/busy", "/ttl-parent", "/ttl-long", "/ttl-set"} {
 		if !f.exists(p) {
-			t.Errorf("%s was reaped: a container never used, one with a child, a TTL node with a child, a TTL not passed", p)
+			t.Errorf("%s was reaped: a container never used, one with a child, a TTL node with a child, a TTL not passed (since its last setData)", p)
 		}
 	}
 	// The TTL parent's child goes: it is reaped at a later look.
 	f.write(znode.DeleteOp{Path: "/ttl-parent/kid", Version: -1})
-	if n := f.reapAll(15); n != 1 || f.exists("/ttl-parent") {
-		t.Errorf("reaped %d at 15; want the TTL node whose child went", n)
+	if n := f.reapAll(15); n != 2 || f.exists("/ttl-parent") || f.exists("/ttl-set") {
+		t.Errorf("reaped %d at 15; want the TTL node whose child went and the one set at 12", n)
 	}
 }
 

@@ -224,14 +224,17 @@ func (x *txn) childChanged(parent string, n *node, delta uint64) {
 	n.pzxid, n.hasPz = zx{pending: true}, true
 }
 
-// armTTL writes the TTL-index entry of a TTL node just written: due when
-// ttl ms have passed in clock ticks (rounded up, and one more for the tick
-// in progress). The sweeper then checks the node's mtime, as ZooKeeper
-// does; an entry left by an earlier mtime is found early and re-armed.
+// armTTL writes the TTL-index entry of a TTL node just written (created,
+// or its data set: both move its mtime): due when ttl ms have passed in
+// clock ticks (rounded up, and one more for the tick in progress). The
+// entry holds this transaction's versionstamp, which is the node's new
+// mzxid: the sweeper deletes the node only if its mzxid is still that,
+// so an entry left by an earlier modification is known stale without a
+// wall clock.
 func (x *txn) armTTL(kp keys.Path, ttlMs int64) {
 	x.armTimer(func(tick int64) []byte {
 		return x.t.TTL(tick+ticksOf(ttlMs, x.tickMs)+1, kp)
-	})
+	}, true)
 }
 
 // ticksOf returns ms in ticks of tickMs, rounded up.
@@ -449,7 +452,7 @@ func (x *txn) remove(p, parentPath string, n, parent *node) {
 		x.armTimer(func(tick int64) []byte {
 			pp, _ := key(parentPath)
 			return x.t.Container(tick+1, pp)
-		})
+		}, false)
 	}
 }
 
@@ -463,8 +466,9 @@ func (x *txn) finish() error {
 }
 
 // armTimer writes a sweeper timer entry for the current clock tick (read
-// once per transaction, by snapshot: the ticker never conflicts).
-func (x *txn) armTimer(entry func(tick int64) []byte) {
+// once per transaction, by snapshot: the ticker never conflicts); stamped,
+// its value is the transaction's versionstamp, else empty.
+func (x *txn) armTimer(entry func(tick int64) []byte, stamped bool) {
 	if !x.tickRead {
 		b, err := x.tx.Snapshot().Get(x.t.Root().Clock()).Get()
 		if err == nil {
@@ -475,6 +479,10 @@ func (x *txn) armTimer(entry func(tick int64) []byte) {
 			return
 		}
 		x.tickRead = true
+	}
+	if stamped {
+		x.tx.SetVersionstampedValue(entry(x.tick), store.AppendStampOffset(make([]byte, 10), 0))
+		return
 	}
 	x.tx.Set(entry(x.tick), nil)
 }

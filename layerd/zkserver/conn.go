@@ -101,6 +101,9 @@ func (c *conn) serve() {
 	c.s.attach(c)
 	defer c.s.detach(c)
 	defer c.dropWatches()
+	if !c.armNotify() {
+		return
+	}
 	frames := make(chan []byte)
 	done := make(chan struct{})
 	defer close(done)

@@ -214,9 +214,7 @@ func (c *conn) dispatch(h zkwire.RequestHeader, body []byte) bool {
 		return c.multiRead(ctx, h, r)
 	case *zkwire.GetData:
 		if r.Watch {
-			if !c.watched() {
-				return false
-			}
+			c.watched()
 			rd, err = tree.GetDataWatch(ctx, c.auth, c.wconn, r.Path)
 		} else {
 			rd, err = tree.GetData(ctx, c.auth, r.Path)
@@ -224,9 +222,7 @@ func (c *conn) dispatch(h zkwire.RequestHeader, body []byte) bool {
 		out = &zkwire.GetDataResponse{Data: rd.Data, Stat: wireStat(rd.Stat)}
 	case *zkwire.Exists:
 		if r.Watch {
-			if !c.watched() {
-				return false
-			}
+			c.watched()
 			rd, err = tree.ExistsWatch(ctx, c.auth, c.wconn, r.Path)
 		} else {
 			rd, err = tree.Exists(ctx, c.auth, r.Path)
@@ -276,9 +272,7 @@ func (c *conn) dispatch(h zkwire.RequestHeader, body []byte) bool {
 	case *zkwire.SetWatches2:
 		return c.setWatches(ctx, h, r.RelativeZxid, r.Data, r.Exist, r.Child, r.Persistent, r.PersistentRecursive)
 	case *zkwire.AddWatch:
-		if !c.watched() {
-			return false
-		}
+		c.watched()
 		rd, err = tree.AddWatch(ctx, c.wconn, r.Path, r.Mode)
 		out = &zkwire.ErrorResponse{Err: zkwire.CodeOK}
 	case *zkwire.CheckWatches:
@@ -308,23 +302,16 @@ func (c *conn) getChildren(ctx context.Context, p string, watch bool) (znode.Rea
 	if !watch {
 		return c.s.tree.GetChildren(ctx, c.auth, p)
 	}
-	if !c.watched() {
-		return znode.Read{}, errConnectionLost
-	}
+	c.watched()
 	return c.s.tree.GetChildrenWatch(ctx, c.auth, c.wconn, p)
 }
-
-// errConnectionLost ends a request whose connection failed while it ran.
-var errConnectionLost = errors.New("zkserver: connection lost")
 
 // setWatches re-registers a reconnecting client's watches; what changed
 // since its last zxid is sent at once, before the reply, as ZooKeeper
 // does.
 func (c *conn) setWatches(ctx context.Context, h zkwire.RequestHeader, rel int64, data, exist, child, persistent, recursive []string) bool {
 	op := h.Type
-	if !c.watched() {
-		return false
-	}
+	c.watched()
 	events, err := c.s.tree.SetWatches(ctx, c.wconn, rel, data, exist, child, persistent, recursive)
 	if err != nil {
 		return c.storeFailed(op, err)
@@ -437,8 +424,6 @@ func (c *conn) unimplemented(h zkwire.RequestHeader, op zkwire.OpCode) bool {
 // SESSIONEXPIRED. Both close the connection.
 func (c *conn) storeFailed(op zkwire.OpCode, err error) bool {
 	switch {
-	case errors.Is(err, errConnectionLost):
-		return false // logged where it failed
 	case errors.Is(err, znode.ErrSessionMoved):
 		c.log.Info("session moved to another connection; closing this one", zap.Stringer("op", op))
 		c.count(op, zkwire.CodeSessionMoved)

@@ -16,7 +16,11 @@ import (
 // each reply, the events logged at or before the state the reply shows;
 // and, when the session's notify key changes while the client is quiet,
 // the rest. Both run on the connection's goroutine, so events and replies
-// leave in one order.
+// leave in one order. Every connection watches its session's notify key
+// from the handshake on: it also changes when the session is resumed
+// through another connection or expires, and the connection then closes
+// (ZooKeeper's SESSIONMOVED; an expired session's connection is closed
+// whichever layerd holds it).
 
 // connID returns a random connection id, never 0.
 func connID() int64 {
@@ -29,15 +33,9 @@ func connID() int64 {
 	}
 }
 
-// watched notes that the connection has set a watch: from now on events
-// are delivered, and the notify key is watched.
-func (c *conn) watched() bool {
-	if c.watching {
-		return true
-	}
-	c.watching = true
-	return c.armNotify()
-}
+// watched notes that the connection sets a watch: from now on events are
+// delivered.
+func (c *conn) watched() { c.watching = true }
 
 // deliverUpTo sends the events logged at or before version.
 func (c *conn) deliverUpTo(version int64) bool {
@@ -61,13 +59,25 @@ func (c *conn) armNotify() bool {
 	}
 	ctx, cancel := c.ctx()
 	defer cancel()
-	events, next, notify, err := c.s.tree.ArmNotify(ctx, c.wconn, c.cursor)
+	a, err := c.s.tree.ArmNotify(ctx, c.wconn, c.cursor)
 	if err != nil {
-		c.log.Error("watching for watch events failed; closing", zap.Error(err))
+		c.log.Error("watching the session's notify key failed; closing", zap.Error(err))
 		return false
 	}
-	c.cursor, c.notify = next, notify
-	return c.sendEvents(events)
+	c.cursor, c.notify = a.Cursor, a.Notify
+	switch {
+	case !a.Alive:
+		c.log.Info("session expired; closing its connection")
+		c.closed = true
+		return false
+	case a.Owner != c.wconn.ID:
+		c.log.Info("session moved to another connection; closing this one")
+		return false
+	}
+	if !c.watching {
+		return true // no watch set: the events are an earlier connection's
+	}
+	return c.sendEvents(a.Events)
 }
 
 // sendEvents writes notifications, skipping those the connection may not

@@ -213,3 +213,33 @@ func TestConcurrentRefreshesDoNotConflict(t *testing.T) {
 		t.Errorf("the session expired at 299 though refreshed to 299: %+v", sw)
 	}
 }
+
+// A write through a connection that no longer owns its session fails
+// with ErrSessionMoved; one of a session that is gone, ErrSessionExpired.
+func TestWriteChecksOwner(t *testing.T) {
+	f := newFixture(t, embedded.Faults{})
+	ctx := t.Context()
+	s, err := f.tree.CreateSessionOn(ctx, 4000, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := []znode.Op{znode.CreateOp{Path: "/o", ACL: znode.OpenACLUnsafe, TTL: -1}}
+	if _, err := f.tree.ResumeSessionOn(ctx, s.ID, s.Password[:], 4000, 6); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.tree.Write(ctx, znode.Caller{Session: s.ID, Conn: 5, Now: 1}, op); err != znode.ErrSessionMoved {
+		t.Fatalf("write through the old connection = %v, want ErrSessionMoved", err)
+	}
+	if f.exists("/o") {
+		t.Fatal("the refused write was applied")
+	}
+	if w, err := f.tree.Write(ctx, znode.Caller{Session: s.ID, Conn: 6, Now: 1}, op); err != nil || w.Failed() != nil {
+		t.Fatalf("write through the owner: %v, %v", err, w.Failed())
+	}
+	if _, _, err := f.tree.CloseSession(ctx, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.tree.Write(ctx, znode.Caller{Session: s.ID, Conn: 6, Now: 1}, op); err != znode.ErrSessionExpired {
+		t.Fatalf("write of a closed session = %v, want ErrSessionExpired", err)
+	}
+}

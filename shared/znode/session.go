@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"zkfdb/shared/keys"
 	"zkfdb/shared/store"
 )
 
@@ -125,6 +126,11 @@ func (tr *Tree) ResumeSessionOn(ctx context.Context, id int64, password []byte, 
 		if s.Timeout != timeout || s.Conn != conn {
 			s.Timeout, s.Conn = timeout, conn
 			tx.Set(tr.t.Session(id), s.encode())
+		}
+		if conn != 0 {
+			// Wake the session's earlier connections, wherever they
+			// are: they find it moved and close.
+			tx.Atomic(store.Add, tr.t.Notify(id), keys.EncodeInt64(1))
 		}
 		now, err := tr.nowTick(tx)
 		if err != nil {

@@ -441,28 +441,48 @@ func (tr *Tree) readEvents(r store.Reader, w Conn, cursor keys.Versionstamp) ([]
 	return events, cursor, nil
 }
 
+// Armed is what ArmNotify found.
+type Armed struct {
+	// Events are those after the cursor, Cursor is past them.
+	Events []Event
+	Cursor keys.Versionstamp
+	// Notify fires when the session's notify key changes: more events,
+	// the session resumed elsewhere, or expired.
+	Notify store.Watch
+	// Alive says whether the session exists; Owner is the connection
+	// that owns it (ErrSessionMoved for the others).
+	Alive bool
+	Owner int64
+}
+
 // ArmNotify clears the events up to cursor (delivered), reads those after
-// it, and returns a store watch that fires when the session's notify key
-// changes: when more events are logged.
-func (tr *Tree) ArmNotify(ctx context.Context, w Conn, cursor keys.Versionstamp) ([]Event, keys.Versionstamp, store.Watch, error) {
-	type out struct {
-		events []Event
-		cursor keys.Versionstamp
-		watch  store.Watch
-	}
-	o, err := store.Transact(ctx, tr.db, func(tx store.Tx) (out, error) {
-		log := tr.t.Events(w.Session)
-		tx.ClearRange(store.Range{Begin: log.Begin, End: store.KeyAfter(tr.t.EventAt(w.Session, cursor))})
+// it and the session's record, and watches the session's notify key.
+func (tr *Tree) ArmNotify(ctx context.Context, w Conn, cursor keys.Versionstamp) (Armed, error) {
+	return store.Transact(ctx, tr.db, func(tx store.Tx) (Armed, error) {
+		if cursor != (keys.Versionstamp{}) { // else nothing was delivered: a read-only transaction
+			log := tr.t.Events(w.Session)
+			tx.ClearRange(store.Range{Begin: log.Begin, End: store.KeyAfter(tr.t.EventAt(w.Session, cursor))})
+		}
+		rec := tx.Snapshot().Get(tr.t.Session(w.Session))
 		events, next, err := tr.readEvents(tx, w, cursor)
 		if err != nil {
-			return out{}, err
+			return Armed{}, err
 		}
-		return out{events, next, tx.Watch(tr.t.Notify(w.Session))}, nil
+		a := Armed{Events: events, Cursor: next}
+		b, err := rec.Get()
+		if err != nil {
+			return Armed{}, err
+		}
+		if b != nil {
+			s, err := decodeSession(w.Session, b)
+			if err != nil {
+				return Armed{}, err
+			}
+			a.Alive, a.Owner = true, s.Conn
+		}
+		a.Notify = tx.Watch(tr.t.Notify(w.Session))
+		return a, nil
 	})
-	if err != nil {
-		return nil, cursor, nil, err
-	}
-	return o.events, o.cursor, o.watch, nil
 }
 
 // DropConnection removes what connection w left: its watches and its

@@ -218,26 +218,27 @@ func TestWatchNotify(t *testing.T) {
 	if _, err := f.tree.ExistsWatch(ctx, f.auth, w.conn, "/n"); err != znode.ErrNoNode {
 		t.Fatal(err)
 	}
-	evs, cursor, notify, err := f.tree.ArmNotify(ctx, w.conn, w.cursor)
-	if err != nil || len(evs) != 0 {
-		t.Fatalf("arm: %v, %v", evs, err)
+	armed, err := f.tree.ArmNotify(ctx, w.conn, w.cursor)
+	if err != nil || len(armed.Events) != 0 || !armed.Alive {
+		t.Fatalf("arm: %+v, %v", armed, err)
 	}
+	notify := armed.Notify
 	f.mustCreate("/n", 0)
 	select {
 	case <-notify.Done():
 	case <-time.After(10 * time.Second):
 		t.Fatal("the notify watch did not fire within 10 s of the event")
 	}
-	evs, cursor, notify, err = f.tree.ArmNotify(ctx, w.conn, cursor)
-	if err != nil || len(evs) != 1 || evs[0].Path != "/n" {
-		t.Fatalf("after the notify: %+v, %v", evs, err)
+	armed, err = f.tree.ArmNotify(ctx, w.conn, armed.Cursor)
+	if err != nil || len(armed.Events) != 1 || armed.Events[0].Path != "/n" {
+		t.Fatalf("after the notify: %+v, %v", armed, err)
 	}
-	notify.Cancel()
+	armed.Notify.Cancel()
 	// The next arming clears the delivered event from the log.
-	if _, _, notify, err = f.tree.ArmNotify(ctx, w.conn, cursor); err != nil {
+	if armed, err = f.tree.ArmNotify(ctx, w.conn, armed.Cursor); err != nil {
 		t.Fatal(err)
 	}
-	notify.Cancel()
+	armed.Notify.Cancel()
 	if all, _, err := f.tree.Events(ctx, w.conn, keys.Versionstamp{}, 0); err != nil || len(all) != 0 {
 		t.Fatalf("log after delivery and re-arming: %+v, %v; want empty", all, err)
 	}

@@ -54,6 +54,7 @@ served on --metrics-listen. Flags take one dash or two.
 	fs.DurationVar(&c.daemon.MaxSessionTimeout, "max-session-timeout", 0, "longest session timeout granted (default 20 ticks)")
 	fs.IntVar(&c.daemon.MaxBuffer, "jute-maxbuffer", 0xfffff, "largest request frame in `bytes` (ZooKeeper's jute.maxbuffer); a larger one closes its connection")
 	fs.StringVar(&c.daemon.SuperDigest, "super-digest", "", "`user:base64sha1` digest whose addauth makes a super user (ZooKeeper's superDigest); empty: none")
+	fs.IntVar(&c.daemon.MaxWatches, "max-watches", daemon.DefaultMaxWatches, "store watches the process may hold: one per client connection, so at most this many connections")
 	fs.BoolVar(&c.daemon.Profiling, "pprof", false, "serve Go's profiler under /debug/pprof/ on --metrics-listen")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -69,6 +70,9 @@ served on --metrics-listen. Flags take one dash or two.
 	}
 	if c.daemon.DataDir == "" {
 		return c, errors.New("--data-dir is empty")
+	}
+	if c.daemon.MaxWatches <= 0 {
+		return c, errors.New("--max-watches must be positive")
 	}
 	if c.daemon.MaxBuffer <= 0 {
 		return c, errors.New("--jute-maxbuffer must be positive")

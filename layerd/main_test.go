@@ -17,7 +17,7 @@ func TestParseFlags(t *testing.T) {
 		t.Fatalf("parseFlags() = %v", err)
 	}
 	want := config{
-		daemon:   daemon.Config{Listen: ":2181", DataDir: "./layerd-data", MetricsListen: ":7000", ShutdownTimeout: 10 * time.Second, TickTime: 2 * time.Second, MaxBuffer: 0xfffff},
+		daemon:   daemon.Config{Listen: ":2181", DataDir: "./layerd-data", MetricsListen: ":7000", ShutdownTimeout: 10 * time.Second, TickTime: 2 * time.Second, MaxBuffer: 0xfffff, MaxWatches: 100_000},
 		logLevel: "info",
 	}
 	if c != want {
@@ -27,7 +27,7 @@ func TestParseFlags(t *testing.T) {
 	c, err = parseFlags([]string{
 		"--listen", "127.0.0.1:12181", "--data-dir=/var/lib/layerd", "-metrics-listen", "[::1]:17000",
 		"--log-level", "debug", "--shutdown-timeout", "3s", "--tick-time", "500ms", "--super-digest", "super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
-		"--min-session-timeout", "1s", "--max-session-timeout", "60s", "--jute-maxbuffer", "4194304", "--pprof",
+		"--min-session-timeout", "1s", "--max-session-timeout", "60s", "--jute-maxbuffer", "4194304", "--pprof", "--max-watches", "500",
 	}, io.Discard)
 	if err != nil {
 		t.Fatalf("parseFlags = %v", err)
@@ -35,7 +35,7 @@ func TestParseFlags(t *testing.T) {
 	want = config{
 		daemon: daemon.Config{Listen: "127.0.0.1:12181", DataDir: "/var/lib/layerd", MetricsListen: "[::1]:17000", ShutdownTimeout: 3 * time.Second,
 			TickTime: 500 * time.Millisecond, SuperDigest: "super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
-			MinSessionTimeout: time.Second, MaxSessionTimeout: time.Minute, MaxBuffer: 4 << 20, Profiling: true},
+			MinSessionTimeout: time.Second, MaxSessionTimeout: time.Minute, MaxBuffer: 4 << 20, Profiling: true, MaxWatches: 500},
 		logLevel: "debug",
 	}
 	if c != want {

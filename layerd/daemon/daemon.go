@@ -32,6 +32,7 @@ const (
 	DefaultListen          = ":2181" // ZooKeeper's client port
 	DefaultDataDir         = "./layerd-data"
 	DefaultMetricsListen   = ":7000" // ZooKeeper's Prometheus provider's port
+	DefaultMaxWatches      = 100_000
 	DefaultShutdownTimeout = 10 * time.Second
 )
 
@@ -62,6 +63,10 @@ type Config struct {
 	SuperDigest string
 	// Profiling serves Go's profiler under /debug/pprof/ on MetricsListen.
 	Profiling bool
+	// MaxWatches bounds the store watches the process holds (FDB's
+	// max_watches): one per client connection, so it bounds connections.
+	// Default 100,000.
+	MaxWatches int
 }
 
 func (c Config) withDefaults() Config {
@@ -76,6 +81,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.MaxWatches == 0 {
+		c.MaxWatches = DefaultMaxWatches
 	}
 	return c
 }
@@ -156,7 +164,7 @@ func (d *daemon) start(ctx context.Context) error {
 	}
 	d.serve("metrics", mln, d.metrics.Serve, telemetry.ErrServerClosed)
 
-	d.db, err = embedded.Open(embedded.Options{Dir: d.cfg.DataDir, Logger: d.log.Named("store"), Registerer: d.reg})
+	d.db, err = embedded.Open(embedded.Options{Dir: d.cfg.DataDir, Logger: d.log.Named("store"), Registerer: d.reg, MaxWatches: d.cfg.MaxWatches})
 	if err != nil {
 		return fmt.Errorf("open store in %s: %w", d.cfg.DataDir, err)
 	}

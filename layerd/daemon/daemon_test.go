@@ -326,7 +326,7 @@ func TestRunMetricsPortInUse(t *testing.T) {
 
 func TestConfigDefaults(t *testing.T) {
 	got := Config{}.withDefaults()
-	want := Config{Listen: ":2181", DataDir: "./layerd-data", MetricsListen: ":7000", ShutdownTimeout: 10 * time.Second}
+	want := Config{Listen: ":2181", DataDir: "./layerd-data", MetricsListen: ":7000", ShutdownTimeout: 10 * time.Second, MaxWatches: 100_000}
 	if got != want {
 		t.Errorf("Config{}.withDefaults() = %+v, want %+v", got, want)
 	}

@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -24,7 +25,7 @@ type client struct {
 	dead   bool
 }
 
-func connect(t *testing.T, addrs []string, timeout time.Duration) *client {
+func connect(t testing.TB, addrs []string, timeout time.Duration) *client {
 	t.Helper()
 	c := &client{}
 	dial := func(network, address string, d time.Duration) (net.Conn, error) {
@@ -47,7 +48,7 @@ func connect(t *testing.T, addrs []string, timeout time.Duration) *client {
 	return c
 }
 
-func (c *client) awaitSession(t *testing.T) {
+func (c *client) awaitSession(t testing.TB) {
 	t.Helper()
 	timeout := time.After(20 * time.Second)
 	for {
@@ -76,7 +77,7 @@ func (c *client) die() {
 	c.mu.Unlock()
 }
 
-func awaitEvent(t *testing.T, ch <-chan zk.Event) zk.Event {
+func awaitEvent(t testing.TB, ch <-chan zk.Event) zk.Event {
 	t.Helper()
 	select {
 	case ev := <-ch:
@@ -151,4 +152,38 @@ func TestLayerdCrash(t *testing.T) {
 	if data, _, err := back.Get("/mine"); err != nil || string(data) != "x" {
 		t.Fatalf("through the restarted layerd: %q, %v", data, err)
 	}
+}
+
+// BenchmarkWatchAcrossLayerds measures watch delivery across layerds: a
+// client of layerd 1 sets a data watch, a client of layerd 0 writes the
+// node, and the latency runs from the write's start to the event's
+// arrival. It reports p50 and p99 in ms.
+func BenchmarkWatchAcrossLayerds(b *testing.B) {
+	c := Start(b, Options{Sweepers: 1})
+	writer := connect(b, []string{c.Layerd(0).Addr()}, 4*time.Second)
+	watcher := connect(b, []string{c.Layerd(1).Addr()}, 4*time.Second)
+	if _, err := writer.Create("/w", nil, 0, open); err != nil {
+		b.Fatal(err)
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		_, _, ch, err := watcher.GetW("/w")
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		if _, err := writer.Set("/w", []byte("x"), -1); err != nil {
+			b.Fatal(err)
+		}
+		if ev := awaitEvent(b, ch); ev.Type != zk.EventNodeDataChanged {
+			b.Fatalf("event %+v", ev)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	q := func(f float64) float64 { return float64(lat[int(f*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(q(0.5), "p50-ms")
+	b.ReportMetric(q(0.99), "p99-ms")
 }

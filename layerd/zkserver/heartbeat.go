@@ -2,7 +2,6 @@ package zkserver
 
 import (
 	"context"
-	"time"
 
 	"go.uber.org/zap"
 
@@ -73,24 +72,14 @@ func (s *Server) touch(c *conn) {
 // RunHeartbeats refreshes the sessions of this server's connections once
 // per tick of the cluster's clock until ctx ends. It returns nil then.
 func (s *Server) RunHeartbeats(ctx context.Context) error {
-	var tick int64
-	for {
-		next, err := s.tree.WaitTick(ctx, tick)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err != nil {
-			s.log.Warn("waiting for the clock failed", zap.Error(err))
-			if !sleep(ctx, time.Second) {
-				return nil
-			}
-			continue
-		}
-		tick = next
+	s.tree.EachTick(ctx, func(tick int64) {
 		if err := s.heartbeat(ctx, tick); err != nil && ctx.Err() == nil {
 			s.log.Warn("session heartbeat failed; retrying next tick", zap.Error(err))
 		}
-	}
+	}, func(err error) {
+		s.log.Warn("waiting for the clock failed", zap.Error(err))
+	})
+	return nil
 }
 
 func (s *Server) heartbeat(ctx context.Context, tick int64) error {
@@ -142,15 +131,4 @@ func (s *Server) heartbeat(ctx context.Context, tick int64) error {
 		c.close()
 	}
 	return nil
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

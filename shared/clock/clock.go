@@ -255,6 +255,29 @@ func Now(ctx context.Context, db store.DB, key []byte) (int64, error) {
 	})
 }
 
+// EachTick calls fn with each new tick of the clock at key, in order,
+// until ctx ends. Ticks that pass while fn runs are skipped: fn gets the
+// newest. If waiting for the clock fails, waitFailed is told and EachTick
+// tries again a second later. fn runs on the caller's goroutine.
+func EachTick(ctx context.Context, db store.DB, key []byte, fn func(tick int64), waitFailed func(error)) {
+	var tick int64
+	for {
+		next, err := WaitAfter(ctx, db, key, tick)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			waitFailed(err)
+			if sleepUntil(ctx, time.Now().Add(time.Second)) != nil {
+				return
+			}
+			continue
+		}
+		tick = next
+		fn(tick)
+	}
+}
+
 // WaitAfter waits until the clock at key is past tick and returns its
 // value then (which may be more than tick+1 if the caller was slow). It
 // waits with a store watch on the key, not by polling. It returns

@@ -88,31 +88,17 @@ func New(db store.DB, opts Options) *Sweeper {
 // entries stay due).
 func (s *Sweeper) Run(ctx context.Context) error {
 	key := s.opts.Root.Clock()
-	var tick int64
-	for {
-		next, err := clock.WaitAfter(ctx, s.db, key, tick)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err != nil {
-			s.log.Warn("waiting for the clock failed", zap.Error(err))
-			t := time.NewTimer(time.Second)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				return nil
-			}
-			continue
-		}
-		tick = next
+	clock.EachTick(ctx, s.db, key, func(tick int64) {
 		if err := s.Sweep(ctx, tick); err != nil && ctx.Err() == nil {
 			s.log.Warn("sweep failed; retrying next tick", zap.Int64("tick", tick), zap.Error(err))
 		}
 		if now, err := clock.Now(ctx, s.db, key); err == nil {
 			s.lag.Set(float64(now - tick))
 		}
-	}
+	}, func(err error) {
+		s.log.Warn("waiting for the clock failed", zap.Error(err))
+	})
+	return nil
 }
 
 // Sweep expires, in each owned shard, the sessions due at tick.

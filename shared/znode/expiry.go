@@ -29,8 +29,7 @@ import (
 // without traffic: the timeout rounded up to whole ticks, and one more for
 // the tick in progress, so that no session expires early.
 func (tr *Tree) TimeoutTicks(timeoutMs int32) int64 {
-	tick := max(tr.opts.Tick.Milliseconds(), 1)
-	return (int64(timeoutMs)+tick-1)/tick + 1
+	return ticksOf(int64(timeoutMs), tr.opts.Tick.Milliseconds()) + 1
 }
 
 // nowTick reads the clock, by snapshot: the ticker's writes must not make
@@ -218,10 +217,10 @@ func SweepExpired(ctx context.Context, db store.DB, root keys.Root, shard int, n
 	return sw, nil
 }
 
-// WaitTick waits until the cluster's clock is past tick and returns its
-// new value (shared/clock.WaitAfter).
-func (tr *Tree) WaitTick(ctx context.Context, tick int64) (int64, error) {
-	return clock.WaitAfter(ctx, tr.db, tr.t.Root().Clock(), tick)
+// EachTick calls fn at each new tick of the cluster's clock until ctx
+// ends (shared/clock.EachTick).
+func (tr *Tree) EachTick(ctx context.Context, fn func(tick int64), waitFailed func(error)) {
+	clock.EachTick(ctx, tr.db, tr.t.Root().Clock(), fn, waitFailed)
 }
 
 // SweepNodes deletes, in shard of every tenant under root, the containers

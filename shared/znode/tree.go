@@ -179,12 +179,12 @@ func (tr *Tree) Write(ctx context.Context, c Caller, ops []Op) (Written, error) 
 				return at, nil
 			}
 		}
+		x := tr.newTxn(tx, c)
 		if c.Conn != 0 && c.Session != 0 {
-			if err := tr.checkOwner(tx, c); err != nil {
+			if err := x.checkSession(); err != nil {
 				return at, err
 			}
 		}
-		x := tr.newTxn(tx, c)
 		for i, op := range ops {
 			if err := x.apply(op); err != nil {
 				var se store.Error
@@ -245,28 +245,6 @@ func (tr *Tree) Write(ctx context.Context, c Caller, ops []Op) (Written, error) 
 		return w, nil
 	}
 	return resolve(a.results, own), nil
-}
-
-// checkOwner fails a write through a connection that no longer owns its
-// session (ErrSessionMoved), or of a session that is gone. The read is
-// serializable: a resume or an expiry racing the write makes one of them
-// retry.
-func (tr *Tree) checkOwner(tx store.Tx, c Caller) error {
-	b, err := tx.Get(tr.t.Session(c.Session)).Get()
-	if err != nil {
-		return err
-	}
-	if b == nil {
-		return ErrSessionExpired
-	}
-	s, err := decodeSession(c.Session, b)
-	if err != nil {
-		return err
-	}
-	if s.Conn != c.Conn {
-		return ErrSessionMoved
-	}
-	return nil
 }
 
 // Fail records a write that the protocol layer refused (a malformed
@@ -613,10 +591,6 @@ type Read struct {
 	ACL      []ACL
 	Count    int32
 	Zxid     int64
-	// Version is the store read version the read was made at (set by
-	// the reads that may set a watch): the connection delivers the
-	// watch events logged up to it before the reply.
-	Version int64
 }
 
 // readNode reads p's stat (and data if withData) in r.

@@ -63,6 +63,9 @@ type txn struct {
 	tickRead bool
 	timerErr error
 	tickMs   int64 // the clock's tick length
+	// sessionChecked: the caller's session was found alive (and owned by
+	// its connection) in this transaction (checkSession).
+	sessionChecked bool
 }
 
 // pendingResult is one op's result; its Stat is resolved after commit.
@@ -224,6 +227,33 @@ func (x *txn) childChanged(parent string, n *node, delta uint64) {
 	n.pzxid, n.hasPz = zx{pending: true}, true
 }
 
+// checkSession fails a write of a session that is gone
+// (ErrSessionExpired) or, when the caller names its connection, through a
+// connection that no longer owns it (ErrSessionMoved). It reads the
+// session's record once per transaction, serializably: a resume or an
+// expiry racing the write makes one of them retry.
+func (x *txn) checkSession() error {
+	if x.sessionChecked {
+		return nil
+	}
+	b, err := x.tx.Get(x.t.Session(x.c.Session)).Get()
+	if err != nil {
+		return err
+	}
+	if b == nil {
+		return ErrSessionExpired
+	}
+	s, err := decodeSession(x.c.Session, b)
+	if err != nil {
+		return err
+	}
+	if x.c.Conn != 0 && s.Conn != x.c.Conn {
+		return ErrSessionMoved
+	}
+	x.sessionChecked = true
+	return nil
+}
+
 // armTTL writes the TTL-index entry of a TTL node just written (created,
 // or its data set: both move its mtime): due when ttl ms have passed in
 // clock ticks (rounded up, and one more for the tick in progress). The
@@ -271,12 +301,8 @@ func (x *txn) create(op CreateOp) error {
 		if x.c.Session == 0 {
 			return ErrSessionExpired
 		}
-		rec, err := x.tx.Get(x.t.Session(x.c.Session)).Get()
-		if err != nil {
+		if err := x.checkSession(); err != nil {
 			return err
-		}
-		if rec == nil {
-			return ErrSessionExpired
 		}
 	}
 	parentPath, ok := splitParent(op.Path)

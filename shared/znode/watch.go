@@ -144,6 +144,7 @@ func (tr *Tree) watchedRead(ctx context.Context, w Conn, read func(tx store.Tx, 
 		err      error
 		regs     []registration
 		snapshot bool
+		rv       int64 // the read's version
 	}
 	attempt := 0
 	o, err := store.Transact(ctx, tr.db, func(tx store.Tx) (outcome, error) {
@@ -167,14 +168,13 @@ func (tr *Tree) watchedRead(ctx context.Context, w Conn, read func(tx store.Tx, 
 		if rerr != nil {
 			return outcome{}, rerr
 		}
-		rd.Version = rv
-		return outcome{rd, err, regs, snapshot}, nil
+		return outcome{rd, err, regs, snapshot, rv}, nil
 	})
 	if err != nil {
 		return Read{}, err
 	}
 	if o.snapshot && len(o.regs) > 0 {
-		if err := tr.verify(ctx, w, o.regs, ReadZxid(o.rd.Version)); err != nil {
+		if err := tr.verify(ctx, w, o.regs, ReadZxid(o.rv)); err != nil {
 			return Read{}, err
 		}
 	}

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/memberlist"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
@@ -206,7 +205,7 @@ func (s *Sweeper) Start() {
 	}
 	// memberlist logs for a moment after Shutdown returns: a test logger
 	// would fail a test that has ended.
-	m, err := members.Start(members.Config{Name: s.name, Bind: "127.0.0.1:0", Join: join, Logger: zap.NewNop(), Tune: fastGossip})
+	m, err := members.Start(members.Config{Name: s.name, Bind: "127.0.0.1:0", Join: join, Logger: zap.NewNop(), Tune: members.Loopback})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,14 +250,4 @@ func (c *Cluster) AwaitMembers() {
 			}
 		}
 	}
-}
-
-// fastGossip shortens memberlist's intervals for loopback.
-func fastGossip(c *memberlist.Config) {
-	c.ProbeInterval = 50 * time.Millisecond
-	c.ProbeTimeout = 25 * time.Millisecond
-	c.GossipInterval = 20 * time.Millisecond
-	c.PushPullInterval = 200 * time.Millisecond
-	c.SuspicionMult = 2
-	c.DeadNodeReclaimTime = 100 * time.Millisecond
 }

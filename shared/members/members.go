@@ -45,6 +45,19 @@ type Config struct {
 	Tune func(*memberlist.Config)
 }
 
+// Loopback tunes memberlist for members on one host (tests, a one-machine
+// cluster): probes, gossip and state syncs every few tens of milliseconds,
+// so that a dead member is found within a second, and a member back at a
+// new port takes its name back at once. Pass it as Config.Tune.
+func Loopback(c *memberlist.Config) {
+	c.ProbeInterval = 50 * time.Millisecond
+	c.ProbeTimeout = 25 * time.Millisecond
+	c.GossipInterval = 20 * time.Millisecond
+	c.PushPullInterval = 200 * time.Millisecond
+	c.SuspicionMult = 2
+	c.DeadNodeReclaimTime = 100 * time.Millisecond
+}
+
 // Member is this process in the cluster.
 type Member struct {
 	ml     *memberlist.Memberlist

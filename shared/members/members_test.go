@@ -11,20 +11,9 @@ import (
 	"zkfdb/shared/keys"
 )
 
-// fast shortens memberlist's intervals for tests on loopback.
-func fast(c *memberlist.Config) {
-	c.ProbeInterval = 50 * time.Millisecond
-	c.ProbeTimeout = 25 * time.Millisecond
-	c.GossipInterval = 20 * time.Millisecond
-	c.PushPullInterval = 200 * time.Millisecond
-	c.SuspicionMult = 2
-	c.TCPTimeout = time.Second
-	c.DeadNodeReclaimTime = 100 * time.Millisecond
-}
-
 func start(t *testing.T, name string, join ...string) *Member {
 	t.Helper()
-	m, err := Start(Config{Name: name, Bind: "127.0.0.1:0", Join: join, Logger: zap.NewNop(), Tune: fast})
+	m, err := Start(Config{Name: name, Bind: "127.0.0.1:0", Join: join, Logger: zap.NewNop(), Tune: Loopback})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,15 +23,6 @@ import (
 
 const tick = 100 * time.Millisecond
 
-func fastGossip(c *memberlist.Config) {
-	c.ProbeInterval = 50 * time.Millisecond
-	c.ProbeTimeout = 25 * time.Millisecond
-	c.GossipInterval = 20 * time.Millisecond
-	c.PushPullInterval = 200 * time.Millisecond
-	c.SuspicionMult = 2
-	c.DeadNodeReclaimTime = 100 * time.Millisecond
-}
-
 // sweeperd is one sweeper process of the test: a member and its sweeper.
 type sweeperd struct {
 	member *members.Member
@@ -40,7 +31,7 @@ type sweeperd struct {
 
 func startSweeperd(t *testing.T, db store.DB, name string, join ...string) *sweeperd {
 	t.Helper()
-	m, err := members.Start(members.Config{Name: name, Bind: "127.0.0.1:0", Join: join, Logger: zap.NewNop(), Tune: fastGossip})
+	m, err := members.Start(members.Config{Name: name, Bind: "127.0.0.1:0", Join: join, Logger: zap.NewNop(), Tune: members.Loopback})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +185,7 @@ func TestPartitionedSweeperDoesNotStopExpiry(t *testing.T) {
 	ct := newCutTransport(t)
 	var isolated atomic.Bool
 	cm, err := members.Start(members.Config{Name: "c", Bind: "127.0.0.1:0", Join: []string{a.member.Addr()}, Logger: zap.NewNop(),
-		Tune: func(c *memberlist.Config) { fastGossip(c); c.Transport = ct }})
+		Tune: func(c *memberlist.Config) { members.Loopback(c); c.Transport = ct }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,6 +66,14 @@ func (c *client) awaitSession(t testing.TB) {
 	}
 }
 
+// revive lets a dead client connect again, with its session id and
+// password, as go-zookeeper does.
+func (c *client) revive() {
+	c.mu.Lock()
+	c.dead = false
+	c.mu.Unlock()
+}
+
 // die cuts the client off as a dying process: no closeSession, no
 // reconnection.
 func (c *client) die() {
@@ -92,7 +100,9 @@ var open = zk.WorldACL(zk.PermAll)
 
 // A dead client's ephemeral, made through layerd 0, goes within its
 // timeout and 2 ticks, and a watcher on layerd 1 is told; with a sweeper
-// killed first, the other sweeper does it.
+// killed first, the other sweeper does it. A client that keeps talking
+// keeps its session however long it lives, and the dead one's session
+// cannot come back.
 func TestEphemeralOfDeadClient(t *testing.T) {
 	c := Start(t, Options{})
 	c.AwaitMembers()
@@ -102,6 +112,11 @@ func TestEphemeralOfDeadClient(t *testing.T) {
 	const timeout = time.Second // 10 ticks
 	dying := connect(t, c.Addrs()[:1], timeout)
 	if _, err := dying.Create("/eph", nil, zk.FlagEphemeral, open); err != nil {
+		t.Fatal(err)
+	}
+	// A live client on layerd 0, quiet but for go-zookeeper's pings.
+	alive := connect(t, c.Addrs()[:1], 4*time.Second)
+	if _, err := alive.Create("/alive", nil, zk.FlagEphemeral, open); err != nil {
 		t.Fatal(err)
 	}
 	watcher := connect(t, c.Addrs()[1:], 4*time.Second)
@@ -114,8 +129,32 @@ func TestEphemeralOfDeadClient(t *testing.T) {
 	if ev := awaitEvent(t, ch); ev.Type != zk.EventNodeDeleted {
 		t.Fatalf("event %+v, want NodeDeleted", ev)
 	}
-	if ticks := c.Now() - diedAt; ticks > int64(timeout/c.Tick())+2 {
+	firedAt := c.Now()
+	if ticks := firedAt - diedAt; ticks > int64(timeout/c.Tick())+2 {
 		t.Errorf("the ephemeral went %d ticks after its client died; want at most the timeout (10) + 2", ticks)
+	}
+	// The live client's session (4 s asked, 2 s granted: 20 ticks, the
+	// most these layerds grant) outlives its own timeout by far.
+	c.WaitTicks(firedAt, 30)
+	if ok, _, err := watcher.Exists("/alive"); err != nil || !ok {
+		t.Errorf("a live session's ephemeral: exists %v, %v", ok, err)
+	}
+	// The dead session cannot come back: its client reconnects with it
+	// and is told it expired.
+	dying.revive()
+	for {
+		select {
+		case ev := <-dying.events:
+			if ev.State == zk.StateHasSession {
+				t.Fatal("the expired session was resumed")
+			}
+			if ev.State != zk.StateExpired {
+				continue
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("the dead client was not told its session expired")
+		}
+		break
 	}
 }
 
@@ -186,4 +225,48 @@ func BenchmarkWatchAcrossLayerds(b *testing.B) {
 	q := func(f float64) float64 { return float64(lat[int(f*float64(len(lat)-1))].Microseconds()) / 1000 }
 	b.ReportMetric(q(0.5), "p50-ms")
 	b.ReportMetric(q(0.99), "p99-ms")
+}
+
+// A client whose layerd crashes reconnects to the other, sets its watches
+// again (setWatches, with its last zxid), and hears of what changed while
+// it was away.
+func TestSetWatchesAfterCrash(t *testing.T) {
+	c := Start(t, Options{})
+	cl := connect(t, c.Addrs(), 5*time.Second)
+	first := 0
+	if cl.Server() == c.Layerd(1).Addr() {
+		first = 1
+	}
+	other := c.Layerd(1 - first).Addr()
+	admin := connect(t, []string{other}, 5*time.Second)
+	if _, err := admin.Create("/s", nil, 0, open); err != nil {
+		t.Fatal(err)
+	}
+	_, _, dataCh, err := cl.GetW("/s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, childCh, err := cl.ChildrenW("/s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Layerd(first).Kill()
+	// While the client is away (or reconnecting): /s's data changes.
+	if _, err := admin.Set("/s", []byte("while away"), -1); err != nil {
+		t.Fatal(err)
+	}
+	cl.awaitSession(t)
+	if cl.Server() != other {
+		t.Fatalf("reconnected to %s, want %s", cl.Server(), other)
+	}
+	if ev := awaitEvent(t, dataCh); ev.Type != zk.EventNodeDataChanged || ev.Path != "/s" {
+		t.Fatalf("after reconnect: %+v, want NodeDataChanged /s", ev)
+	}
+	// The child watch was set again on the other layerd, and fires now.
+	if _, err := admin.Create("/s/new", nil, 0, open); err != nil {
+		t.Fatal(err)
+	}
+	if ev := awaitEvent(t, childCh); ev.Type != zk.EventNodeChildrenChanged || ev.Path != "/s" {
+		t.Fatalf("child watch after reconnect: %+v, want NodeChildrenChanged /s", ev)
+	}
 }

@@ -2,20 +2,15 @@ package zkserver
 
 import (
 	"context"
-	"errors"
-	"net"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
-	"go.uber.org/zap/zaptest"
 
-	"zkfdb/shared/keys"
 	"zkfdb/shared/store"
 	"zkfdb/shared/store/embedded"
-	"zkfdb/shared/znode"
 )
 
 // awaitEvent returns the next event on ch, failing the test after 10 s.
@@ -133,101 +128,5 @@ func TestEventBeforeData(t *testing.T) {
 	}
 	if seen < rounds/100 {
 		t.Fatalf("only %d of %d reads saw a change: the test did not race the writer", seen, rounds)
-	}
-}
-
-// stoppableServer serves tree's store on a loopback port until stop.
-func stoppableServer(t *testing.T, db store.DB) (addr string, stop func()) {
-	t.Helper()
-	tree := znode.New(db, keys.Root{}.Tenant(keys.DefaultTenant), znode.Options{})
-	if err := tree.Init(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	srv := New(zaptest.NewLogger(t), nil, tree, Config{TickTime: 500 * time.Millisecond})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			srv.Shutdown(ctx)
-			if err := <-done; !errors.Is(err, ErrServerClosed) {
-				t.Errorf("Serve = %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return ln.Addr().String(), stop
-}
-
-// TestSetWatchesAfterReconnect: a client whose layerd goes away reconnects
-// to another, sets its watches again (setWatches, with its last zxid),
-// and hears of what changed while it was away.
-func TestSetWatchesAfterReconnect(t *testing.T) {
-	db := sharedStore(t)
-	addrA, stopA := stoppableServer(t, db)
-	addrB, stopB := stoppableServer(t, db)
-
-	c, events, err := zk.Connect([]string{addrA, addrB}, 5*time.Second, zk.WithLogger(quietLogger{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	awaitSession := func(what string) {
-		t.Helper()
-		timeout := time.After(15 * time.Second)
-		for {
-			select {
-			case ev := <-events:
-				if ev.State == zk.StateHasSession {
-					return
-				}
-			case <-timeout:
-				t.Fatalf("no session within 15 s (%s)", what)
-			}
-		}
-	}
-	awaitSession("connect")
-	// The client's layerd goes away; the admin works through the other.
-	stopFirst, other := stopA, addrB
-	if c.Server() == addrB {
-		stopFirst, other = stopB, addrA
-	}
-	admin := connect(t, other)
-	open := zk.WorldACL(zk.PermAll)
-	if _, err := admin.Create("/s", nil, 0, open); err != nil {
-		t.Fatal(err)
-	}
-	_, _, dataCh, err := c.GetW("/s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _, childCh, err := c.ChildrenW("/s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	stopFirst()
-	// While the client is away (or reconnecting): /s's data changes.
-	if _, err := admin.Set("/s", []byte("while away"), -1); err != nil {
-		t.Fatal(err)
-	}
-	awaitSession("reconnect")
-	if c.Server() != other {
-		t.Fatalf("reconnected to %s, want %s", c.Server(), other)
-	}
-	if ev := awaitEvent(t, dataCh); ev.Type != zk.EventNodeDataChanged || ev.Path != "/s" {
-		t.Fatalf("after reconnect: %+v, want NodeDataChanged /s", ev)
-	}
-	// The child watch was set again on the new layerd, and fires now.
-	if _, err := admin.Create("/s/new", nil, 0, open); err != nil {
-		t.Fatal(err)
-	}
-	if ev := awaitEvent(t, childCh); ev.Type != zk.EventNodeChildrenChanged || ev.Path != "/s" {
-		t.Fatalf("child watch after reconnect: %+v, want NodeChildrenChanged /s", ev)
 	}
 }

@@ -32,34 +32,10 @@ from kazoo.recipe.party import Party, ShallowParty
 from kazoo.recipe.queue import Queue
 from kazoo.security import ACL, Id, make_acl, make_digest_acl
 
+from checks import check, failed, raises, report
+
 ADDR = sys.argv[1]
 R = "/kazoo"
-failed = []
-
-
-def report(name, ok, why=""):
-    if ok:
-        print("ok", name, flush=True)
-    else:
-        print("FAIL %s: %s" % (name, why), flush=True)
-        failed.append(name)
-
-
-def check(name, got, want):
-    report(name, got == want, "got %r, want %r" % (got, want))
-
-
-def raises(name, exc, fn, *args, **kwargs):
-    try:
-        got = fn(*args, **kwargs)
-    except exc:
-        report(name, True)
-    except Exception as e:  # noqa: BLE001 - any other error fails the check
-        report(name, False, "raised %r, want %s" % (e, exc.__name__))
-    else:
-        report(name, False, "returned %r, want %s" % (got, exc.__name__))
-
-
 def client(**kwargs):
     c = KazooClient(hosts=ADDR, timeout=10, **kwargs)
     c.start(timeout=30)

@@ -15,18 +15,11 @@ import threading
 from kazoo.client import KazooClient
 from kazoo.recipe.cache import TreeCache, TreeEvent
 
+from checks import failed, report
+
 ADDR = sys.argv[1]
 R = "/kwatch"
 WAIT = 20  # seconds any one expected event may take
-failed = []
-
-
-def report(name, ok, why=""):
-    if ok:
-        print("ok", name, flush=True)
-    else:
-        print("FAIL %s: %s" % (name, why), flush=True)
-        failed.append(name)
 
 
 def client():

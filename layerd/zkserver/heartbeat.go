@@ -11,10 +11,9 @@ import (
 // Session liveness (DESIGN.md §4): every request of a connection touches
 // its session; once per tick of the cluster's clock, the server refreshes,
 // in one commit, the sessions touched since the last tick whose expiry
-// tick moves. A session the store no longer has (the sweeper expired it)
-// has its connections closed: the client reconnects and is told it
-// expired. So has a connection that no longer owns its session (it was
-// resumed through another).
+// tick moves. (A connection whose session expires or is resumed through
+// another connection is closed when its session's notify key changes:
+// watch.go.)
 
 // tracked is a session with connections on this server.
 type tracked struct {
@@ -35,14 +34,6 @@ func (s *Server) attach(c *conn) {
 	}
 	t.timeoutMs = c.session.Timeout
 	t.touched = true
-	// The session moved here from another of this server's connections:
-	// that one is closed now (ZooKeeper's SESSIONMOVED); one on another
-	// server is closed by its server's next heartbeat, and its writes
-	// fail until then.
-	for old := range t.conns {
-		old.log.Info("session moved to another connection; closing this one")
-		old.close()
-	}
 	t.conns[c] = struct{}{}
 }
 
@@ -97,38 +88,17 @@ func (s *Server) heartbeat(ctx context.Context, tick int64) error {
 	if len(beats) == 0 {
 		return nil
 	}
-	r, err := s.tree.Heartbeat(ctx, beats)
-	if err != nil {
+	if _, err := s.tree.Heartbeat(ctx, beats); err != nil {
 		return err
 	}
 	s.metrics.heartbeats.Add(float64(len(beats)))
-	var expired, moved []*conn
 	s.mu.Lock()
 	for _, b := range beats {
-		t := s.live[b.Session]
-		if t == nil {
-			continue
+		if t := s.live[b.Session]; t != nil {
+			t.touched = false
+			t.written = max(t.written, b.Expiry)
 		}
-		owner, live := r.Owners[b.Session]
-		for c := range t.conns {
-			switch {
-			case !live:
-				expired = append(expired, c)
-			case c.wconn.ID != owner:
-				moved = append(moved, c)
-			}
-		}
-		t.touched = false
-		t.written = max(t.written, b.Expiry)
 	}
 	s.mu.Unlock()
-	for _, c := range expired {
-		c.log.Info("session expired; closing its connection")
-		c.close()
-	}
-	for _, c := range moved {
-		c.log.Info("session moved to another connection; closing this one")
-		c.close()
-	}
 	return nil
 }

@@ -54,45 +54,31 @@ type Beat struct {
 	Expiry  int64
 }
 
-// Refreshed is what a Heartbeat found.
-type Refreshed struct {
-	// Gone lists the sessions that no longer exist (expired or closed):
-	// their connections must close.
-	Gone []int64
-	// Owners gives the connection that owns each live session: the
-	// session's other connections must close (ZooKeeper's SESSIONMOVED).
-	Owners map[int64]int64
-}
-
 // Heartbeat refreshes sessions, all in one commit (a layerd sends one per
-// tick for the sessions that had traffic).
-func (tr *Tree) Heartbeat(ctx context.Context, beats []Beat) (Refreshed, error) {
+// tick for the sessions that had traffic). It returns the sessions that no
+// longer exist (expired or closed), which it does not refresh.
+func (tr *Tree) Heartbeat(ctx context.Context, beats []Beat) ([]int64, error) {
 	if len(beats) == 0 {
-		return Refreshed{}, nil
+		return nil, nil
 	}
-	return store.Transact(ctx, tr.db, func(tx store.Tx) (Refreshed, error) {
+	return store.Transact(ctx, tr.db, func(tx store.Tx) ([]int64, error) {
 		futures := make([]store.FutureValue, len(beats))
 		for i, b := range beats {
 			futures[i] = tx.Snapshot().Get(tr.t.Session(b.Session))
 		}
-		r := Refreshed{Owners: map[int64]int64{}}
+		var gone []int64
 		for i, b := range beats {
 			rec, err := futures[i].Get()
 			if err != nil {
-				return Refreshed{}, err
+				return nil, err
 			}
 			if rec == nil {
-				r.Gone = append(r.Gone, b.Session)
+				gone = append(gone, b.Session)
 				continue
 			}
-			s, err := decodeSession(b.Session, rec)
-			if err != nil {
-				return Refreshed{}, err
-			}
-			r.Owners[b.Session] = s.Conn
 			tr.refresh(tx, b.Session, b.Expiry)
 		}
-		return r, nil
+		return gone, nil
 	})
 }
 

@@ -67,9 +67,9 @@ func TestSessionExpiry(t *testing.T) {
 		t.Fatalf("sweep at 105: %+v, want nothing expired", sw)
 	}
 	// A heartbeat moves it to 108: the entry at 105 is stale at 106.
-	hb, err := f.tree.Heartbeat(ctx, []znode.Beat{{Session: s.ID, Expiry: 108}})
-	if err != nil || len(hb.Gone) != 0 {
-		t.Fatalf("heartbeat: %v, %v", hb, err)
+	gone, err := f.tree.Heartbeat(ctx, []znode.Beat{{Session: s.ID, Expiry: 108}})
+	if err != nil || len(gone) != 0 {
+		t.Fatalf("heartbeat: %v, %v", gone, err)
 	}
 	if sw := f.sweepAll(106); sw.Expired != 0 || sw.Stale != 1 {
 		t.Fatalf("sweep at 106 after a refresh: %+v, want one stale entry cleared", sw)
@@ -87,9 +87,9 @@ func TestSessionExpiry(t *testing.T) {
 	if w, err := f.tree.Write(ctx, owner, []znode.Op{znode.CreateOp{Path: "/parent/late", ACL: znode.OpenACLUnsafe, Flags: 1, TTL: -1}}); err != nil || w.Failed() != znode.ErrSessionExpired {
 		t.Errorf("ephemeral create by the expired session: %v %v, want SessionExpired", err, w.Failed())
 	}
-	hb, err = f.tree.Heartbeat(ctx, []znode.Beat{{Session: s.ID, Expiry: 120}})
-	if err != nil || len(hb.Gone) != 1 || hb.Gone[0] != s.ID {
-		t.Errorf("heartbeat of the expired session: %v, %v; want it reported gone", hb, err)
+	gone, err = f.tree.Heartbeat(ctx, []znode.Beat{{Session: s.ID, Expiry: 120}})
+	if err != nil || len(gone) != 1 || gone[0] != s.ID {
+		t.Errorf("heartbeat of the expired session: %v, %v; want it reported gone", gone, err)
 	}
 	// Later: only the watcher's session (made at 100 with 10 s) is due;
 	// the refused heartbeat left nothing.

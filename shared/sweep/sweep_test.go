@@ -15,19 +15,27 @@ import (
 	"zkfdb/shared/znode"
 )
 
-// A sweeper expires only the sessions of the shards it owns, and counts
-// them.
-func TestSweepOwnedShards(t *testing.T) {
+// newTree opens an in-memory store, closed with the test, and its
+// default tenant's tree.
+func newTree(t *testing.T) (store.DB, *znode.Tree) {
+	t.Helper()
 	db, err := embedded.Open(embedded.Options{InMemory: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	ctx := t.Context()
+	t.Cleanup(func() { db.Close() })
 	tree := znode.New(db, keys.Root{}.Tenant(keys.DefaultTenant), znode.Options{})
-	if err := tree.Init(ctx); err != nil {
+	if err := tree.Init(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	return db, tree
+}
+
+// A sweeper expires only the sessions of the shards it owns, and counts
+// them.
+func TestSweepOwnedShards(t *testing.T) {
+	db, tree := newTree(t)
+	ctx := t.Context()
 	var sessions []znode.Session
 	for range 20 {
 		s, err := tree.CreateSession(ctx, 1000) // expired from tick 3
@@ -91,16 +99,8 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 // expire each session once: every ephemeral is deleted once, and the
 // parent's counters say so.
 func TestTwoOwnersSweepOnce(t *testing.T) {
-	db, err := embedded.Open(embedded.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, tree := newTree(t)
 	ctx := t.Context()
-	tree := znode.New(db, keys.Root{}.Tenant(keys.DefaultTenant), znode.Options{})
-	if err := tree.Init(ctx); err != nil {
-		t.Fatal(err)
-	}
 	admin, err := tree.CreateSession(ctx, 60_000)
 	if err != nil {
 		t.Fatal(err)

@@ -189,6 +189,52 @@ func TestKazooContention(t *testing.T) {
 	}
 }
 
+// TestKazooReadWriteLock runs kazoo's ReadLock and WriteLock on one lock
+// from four processes (kazoo_contend.py rwlock): two writers increment
+// the counter under the write lock, each value exactly once; two readers
+// read it twice under the read lock and fail if it changed in between.
+func TestKazooReadWriteLock(t *testing.T) {
+	requireKazoo(t)
+	const procs, each = 4, 20
+	for _, srv := range servers {
+		t.Run(srv.name, func(t *testing.T) {
+			t.Parallel()
+			addr := srv.start(t)
+			outs := make([]string, procs)
+			errs := make([]error, procs)
+			var wg sync.WaitGroup
+			for i := range procs {
+				wg.Go(func() {
+					var stderr string
+					outs[i], stderr, errs[i] = runKazoo(t.Context(), "kazoo_contend.py", addr, "rwlock", "/contend", strconv.Itoa(i), strconv.Itoa(each), strconv.Itoa(procs))
+					if errs[i] != nil {
+						errs[i] = fmt.Errorf("%w\n--- stdout ---\n%s--- stderr ---\n%s", errs[i], outs[i], stderr)
+					}
+				})
+			}
+			wg.Wait()
+			var writerOuts, readerOuts []string
+			var writerErrs []error
+			for i := range procs {
+				if i%2 == 0 {
+					writerOuts, writerErrs = append(writerOuts, outs[i]), append(writerErrs, errs[i])
+					continue
+				}
+				if errs[i] != nil {
+					t.Fatalf("reader %d: %v", i, errs[i])
+				}
+				readerOuts = append(readerOuts, outs[i])
+			}
+			checkValues(t, writerOuts, writerErrs, each)
+			for i, out := range readerOuts {
+				if n := strings.Count(out, "held "); n != each || !strings.HasSuffix(out, "done\n") {
+					t.Errorf("reader %d: %d read sections, want %d:\n%s", i, n, each, out)
+				}
+			}
+		})
+	}
+}
+
 // checkValues requires each process to have printed each "post V" lines
 // and "done", and the values over all of them to be 1 … total, each once.
 func checkValues(t *testing.T, outs []string, errs []error, each int) {

@@ -10,6 +10,11 @@ RECIPE is one of:
   lock       Lock: N times, read an integer node and write it + 1
   semaphore  Semaphore with one lease: the same
   writelock  WriteLock (of a ReadLock/WriteLock pair): the same
+  rwlock     ReadLock/WriteLock mixed: even INDEXes write as for
+             writelock; odd INDEXes N times take the ReadLock, read the
+             integer node, list the lock's contenders, read the node again
+             and print "held V": a writer let in beside a reader changes V
+             in between, and the process exits 1
   election   Election: win N times, each time doing the same as leader
   queue      LockingQueue: put N items numbered INDEX*N+1 ... INDEX*N+N,
              then take and consume N items
@@ -20,10 +25,14 @@ The counter node is written without a version, so only the recipe keeps
 the increments apart. Then it prints "done". It exits 1 on any error.
 """
 
+import re
 import sys
 import threading
 
 from kazoo.client import KazooClient
+from kazoo.retry import ForceRetryError
+from kazoo.recipe.lock import Lock
+from kazoo.version import __version__ as kazoo_version
 
 addr, recipe, root = sys.argv[1], sys.argv[2], sys.argv[3]
 index, n, procs = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
@@ -32,6 +41,32 @@ c.start(timeout=30)
 c.ensure_path(root + "/count")
 c.ensure_path(root + "/ready")
 me = "p%d" % index
+
+
+def predecessor_below(self, node):
+    """Lock._get_predecessor as kazoo 2.9 has it (python-zk/kazoo#650):
+    only a contender whose sequence number is below node's own precedes
+    it. Before 2.9, a ReadLock took the last writer of all as its
+    predecessor, even one that came after it and so waits for it: the two
+    wait for each other for ever (kazoo#649), against any server. Debian's
+    python3-kazoo is 2.8."""
+    children = self.client.get_children(self.path)
+    if node not in children:
+        raise ForceRetryError()  # our node is gone: kazoo starts over
+    own = int(re.search(r"(-?\d{10})$", node).group(1))
+    best = None
+    for child in children:
+        match = self._contenders_re.search(child)
+        if match is None:
+            continue
+        seq = int(match.group(1))
+        if seq < own and (best is None or seq > best[0]):
+            best = (seq, child)
+    return best and best[1]
+
+
+if tuple(int(x) for x in kazoo_version.split(".")[:2]) < (2, 9):
+    Lock._get_predecessor = predecessor_below
 
 all_ready = threading.Event()
 
@@ -70,6 +105,22 @@ elif recipe == "writelock":
     for _ in range(n):
         with lock:
             increment()
+elif recipe == "rwlock":
+    if index % 2 == 0:
+        lock = c.WriteLock(root + "/rwlock", me)
+        for _ in range(n):
+            with lock:
+                increment()
+    else:
+        lock = c.ReadLock(root + "/rwlock", me)
+        for _ in range(n):
+            with lock:
+                before, _ = c.get(root + "/count")
+                c.get_children(root + "/rwlock")
+                after, _ = c.get(root + "/count")
+                if before != after:
+                    raise SystemExit("count changed from %r to %r under the read lock" % (before, after))
+                print("held", int(before or b"0"), flush=True)
 elif recipe == "election":
     for _ in range(n):
         c.Election(root + "/election", me).run(increment)

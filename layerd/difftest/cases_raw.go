@@ -355,5 +355,59 @@ func rawCases() []Case {
 			r.Known("remove-watches-types", "OK []", "OK [NodeCreated ~/a]")
 			x.Events("latest-write")
 		}},
+		{"raw/setwatches-reconnect", func(r *R) {
+			// A client reconnects (r1, a fresh connection) and re-sends
+			// its watches relative to the last zxid it saw: what changed
+			// since fires at once (zxid −1, data, exist, child order),
+			// the rest is registered and fires on later writes.
+			x := r.Raw(0)
+			x.Create(opCreate, "a", D("1"), zk.FlagPersistent, open, 0)
+			x.Create(opCreate, "b", nil, zk.FlagPersistent, open, 0)
+			x.Create(opCreate, "c", nil, zk.FlagPersistent, open, 0)
+			x.Create(opCreate, "gone", nil, zk.FlagPersistent, open, 0) // the client saw up to here
+			x.Set("a", D("2"), -1)
+			x.Delete("gone", -1)
+			x.Create(opCreate, "c/k", nil, zk.FlagPersistent, open, 0)
+			x.Create(opCreate, "new", nil, zk.FlagPersistent, open, 0)
+			y := r.Raw(1)
+			y.SetWatches(4,
+				[]string{"a", "b", "gone"},
+				[]string{"new", "absent"},
+				[]string{"c", "b", "gone"},
+				nil, nil)
+			y.Events("-1 -1 -1 -1 -1")
+			x.Set("b", D("3"), -1)
+			x.Create(opCreate, "absent", nil, zk.FlagPersistent, open, 0)
+			x.Create(opCreate, "b/x", nil, zk.FlagPersistent, open, 0)
+			x.Set("a", D("4"), -1) // a's watch fired at once: not registered
+			y.Events("write-3 write-2 write-1")
+		}},
+		{"raw/setwatches-nothing-missed", func(r *R) {
+			// Relative to the latest zxid nothing fires: all registered.
+			x := r.Raw(0)
+			x.Create(opCreate, "a", nil, zk.FlagPersistent, open, 0)
+			y := r.Raw(1)
+			y.SetWatches(0, []string{"a"}, []string{"b"}, []string{"a"}, nil, nil)
+			y.Events("")
+			x.Create(opCreate, "a/c", nil, zk.FlagPersistent, open, 0)
+			x.Create(opCreate, "b", nil, zk.FlagPersistent, open, 0)
+			y.Events("write-1 latest-write")
+		}},
+		{"raw/setwatches2-persistent", func(r *R) {
+			// setWatches2 re-registers persistent and recursive watches:
+			// nothing fires at once, even for what changed since.
+			x := r.Raw(0)
+			x.Create(opCreate, "p", nil, zk.FlagPersistent, open, 0)
+			x.Create(opCreate, "t", nil, zk.FlagPersistent, open, 0)
+			x.Set("p", D("1"), -1)
+			y := r.Raw(1)
+			y.SetWatches(1, []string{"p"}, nil, nil, []string{"p"}, []string{"t"})
+			y.Events("-1")
+			x.Set("p", D("2"), -1)
+			x.Create(opCreate, "t/u", nil, zk.FlagPersistent, open, 0)
+			x.Set("t/u", D("x"), -1)
+			x.Set("p", D("3"), -1)
+			y.Events("write-3 write-2 write-1 latest-write")
+		}},
 	}
 }

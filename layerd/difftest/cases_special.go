@@ -98,6 +98,39 @@ func specialCases() []Case {
 			r.AwaitGone("p/e")
 			r.Events()
 		}},
+		{"session/resume-live", func(r *R) {
+			// A client reconnects with its live session: same id and
+			// password, the old connection closed, the ephemeral kept.
+			x := r.Raw(0)
+			x.Create(opCreate, "e", nil, zk.FlagEphemeral, open, 0)
+			x.Resume(true)
+			x.Read(opExists, "e")
+			r.Exists("e")
+		}},
+		{"session/resume-wrong-password", func(r *R) {
+			// A wrong password is refused as an expired session is; the
+			// session lives on and resumes with the right one.
+			x := r.Raw(0)
+			x.Create(opCreate, "e", nil, zk.FlagEphemeral, open, 0)
+			x.Resume(false)
+			x.Ping()
+			x.Resume(true)
+			x.Read(opExists, "e")
+		}},
+		{"session/expired-reconnect", func(r *R) {
+			// A client goes silent past its timeout: the server expires
+			// its session, deletes its ephemeral and closes its
+			// connection without a word; when the client comes back it
+			// is refused (timeout 0: the client's "expired" event).
+			x := r.Raw(1)
+			x.Create(opCreate, "e", nil, zk.FlagEphemeral, open, 0)
+			r.ExistsW("e")
+			r.AwaitGone("e")
+			x.AwaitClosed()
+			r.Events()
+			x.Resume(true)
+			x.Ping()
+		}},
 		{"container/nested-reaped", func(r *R) {
 			r.CreateContainer("outer", nil, open)
 			r.CreateContainer("outer/inner", nil, open)

@@ -39,8 +39,10 @@ const (
 	opCreateTTL       = 21
 	opMultiRead       = 22
 	opAuth            = 100
+	opSetWatches      = 101
 	opGetEphemerals   = 103
 	opGetAllChildren  = 104
+	opSetWatches2     = 105
 	opAddWatch        = 106
 	opWhoAmI          = 107
 	opCloseSession    = -11
@@ -172,6 +174,7 @@ type rawConn struct {
 	c         net.Conn
 	sessionID int64
 	timeout   int32
+	passwd    []byte
 	xid       int32
 	lastSend  time.Time
 	events    []rawEvent
@@ -185,6 +188,19 @@ const anyXid = -1 << 31
 
 // dialRaw connects and opens a new session.
 func dialRaw(addr string) (*rawConn, error) {
+	rc, err := dialSession(addr, 0, make([]byte, 16))
+	if err == nil && rc.sessionID == 0 {
+		rc.c.Close()
+		err = errors.New("connect response without a session")
+	}
+	return rc, err
+}
+
+// dialSession connects and sends a ConnectRequest for sessionID with
+// passwd (0 asks for a new session). The returned connection holds the
+// ConnectResponse's timeout, session id and password, whatever they are:
+// a refusal is {timeout 0, id 0, 16 zero bytes} (ZK-SEMANTICS §1).
+func dialSession(addr string, sessionID int64, passwd []byte) (*rawConn, error) {
 	c, err := net.DialTimeout("tcp", addr, connectTimeout)
 	if err != nil {
 		return nil, err
@@ -193,8 +209,8 @@ func dialRaw(addr string) (*rawConn, error) {
 	e.int(0)                                    // protocolVersion
 	e.long(0)                                   // lastZxidSeen
 	e.int(int32(sessionTimeout.Milliseconds())) // timeOut
-	e.long(0)                                   // sessionId
-	e.buf(make([]byte, 16))                     // passwd
+	e.long(sessionID)                           // sessionId
+	e.buf(passwd)                               // passwd
 	e.bool(false)                               // readOnly
 	rc := &rawConn{c: c}
 	if err := rc.writeFrame(e.b); err != nil {
@@ -210,12 +226,28 @@ func dialRaw(addr string) (*rawConn, error) {
 	d.int() // protocolVersion
 	rc.timeout = d.int()
 	rc.sessionID = d.long()
-	d.buf() // passwd
-	if d.err != nil || rc.sessionID == 0 {
+	rc.passwd = d.buf()
+	if d.err != nil {
 		c.Close()
 		return nil, fmt.Errorf("bad connect response %x", b)
 	}
 	return rc, nil
+}
+
+// awaitEOF reads and drops frames until the server closes the
+// connection, for at most wait, and reports whether it did.
+func (rc *rawConn) awaitEOF(wait time.Duration) bool {
+	deadline := time.Now().Add(wait)
+	for {
+		if _, err := rc.readFrame(deadline); err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return false
+			}
+			rc.closed = true
+			return true
+		}
+	}
 }
 
 func (rc *rawConn) writeFrame(payload []byte) error {

@@ -496,6 +496,7 @@ var opNames = map[int32]string{
 	opDeleteContainer: "deleteContainer", opCreateTTL: "createTTL", opMultiRead: "multiRead",
 	opAuth: "auth", opGetEphemerals: "getEphemerals", opGetAllChildren: "getAllChildrenNumber",
 	opAddWatch: "addWatch", opWhoAmI: "whoAmI", opCloseSession: "closeSession",
+	opSetWatches: "setWatches", opSetWatches2: "setWatches2",
 }
 
 func opName(op int32) string {
@@ -503,4 +504,126 @@ func opName(op int32) string {
 		return n
 	}
 	return fmt.Sprintf("op%d", op)
+}
+
+// Resume connects again with the session's id, as a client does after
+// losing its connection: with its password, or with a wrong one. It
+// records the ConnectResponse against the session's own (timeout, id,
+// password: "same", "0" for a refusal, else the value), whether
+// the server kept the new connection ("open", after a ping round trip)
+// or closed it, and, for the right password, whether the server closed
+// the old connection (ZooKeeper closes it before it answers; layerd
+// through the session's notify key). The raw session goes on through the
+// new connection, even a closed one.
+//
+// A wrong password does not record the old connection: ZooKeeper closes
+// it too, layerd keeps it, on purpose (docs/testing.md, "Deliberate
+// differences").
+func (x *Raw) Resume(rightPassword bool) {
+	old := x.c
+	passwd := slices.Clone(old.passwd)
+	desc := "resume"
+	if !rightPassword {
+		for i := range passwd {
+			passwd[i] ^= 0xff
+		}
+		desc = "resume with a wrong password"
+	}
+	nc, err := dialSession(x.r.addr, old.sessionID, passwd)
+	if err != nil {
+		x.r.recordAs(x.who(), desc, codeOf(err)).detail = " (" + err.Error() + ")"
+		return
+	}
+	x.r.raws[x.idx], x.c = nc, nc
+	same := func(ok bool, zero bool, v any) string {
+		switch {
+		case ok:
+			return "same"
+		case zero:
+			return "0"
+		default:
+			return fmt.Sprint(v)
+		}
+	}
+	e := x.r.recordAs(x.who(), desc, "OK")
+	e.add(" timeout=", same(nc.timeout == old.timeout, nc.timeout == 0, nc.timeout))
+	e.add(" id=", same(nc.sessionID == old.sessionID, nc.sessionID == 0, fmt.Sprintf("%#x", nc.sessionID)))
+	e.add(" passwd=", same(slices.Equal(nc.passwd, old.passwd), slices.Equal(nc.passwd, make([]byte, 16)), fmt.Sprintf("%x", nc.passwd)))
+	if nc.sessionID == 0 {
+		if nc.awaitEOF(5 * time.Second) {
+			e.add(" then closed")
+		} else {
+			e.add(" then open")
+		}
+	} else if _, err := nc.roundTrip(-2, opPing, nil); err != nil {
+		e.add(" then closed")
+	} else {
+		e.add(" then open")
+	}
+	if nc.sessionID == 0 {
+		// Refused: the raw session is still old's session, for a later
+		// Resume and for naming owners.
+		nc.sessionID, nc.timeout, nc.passwd = old.sessionID, old.timeout, old.passwd
+	}
+	if rightPassword {
+		if old.closed || old.awaitEOF(5*time.Second) {
+			e.add(" old=closed")
+		} else {
+			e.add(" old=open")
+		}
+	}
+	old.closed = true
+	old.c.Close() // without closeSession: the session is the new connection's
+}
+
+// AwaitClosed reads the raw session's connection, sending nothing, until
+// the server closes it, for at most AwaitTimeout (a connection whose
+// session expires is closed silently, ZK-SEMANTICS §10), and records
+// whether it did.
+func (x *Raw) AwaitClosed() {
+	e := x.r.recordAs(x.who(), "await close", "OK")
+	if x.c.closed || x.c.awaitEOF(AwaitTimeout) {
+		e.add(" closed")
+	} else {
+		e.add(fmt.Sprintf(" still open after %v", AwaitTimeout))
+	}
+}
+
+// SetWatches sends what a client sends on reconnecting: setWatches (101),
+// or setWatches2 (105) when persistent or recursive paths are given, with
+// xid −8, relative to the zxid of the raw write back writes before the
+// latest (the client's last seen zxid). It records the reply's code; the
+// events that fire at once (ZK-SEMANTICS §9) are kept for Events.
+func (x *Raw) SetWatches(back int, data, exist, child, persistent, recursive []string) {
+	rel := x.r.writeZxids[len(x.r.writeZxids)-1-back]
+	op := int32(opSetWatches)
+	if persistent != nil || recursive != nil {
+		op = opSetWatches2
+	}
+	var e enc
+	e.long(rel)
+	lists := [][]string{data, exist, child}
+	if op == opSetWatches2 {
+		lists = append(lists, persistent, recursive)
+	}
+	desc := []string{fmt.Sprintf("%s rel=write-%d", opName(op), back)}
+	for i, list := range lists {
+		e.int(int32(len(list)))
+		shown := make([]string, len(list))
+		for j, p := range list {
+			e.str(x.path(p))
+			shown[j] = x.r.show(x.path(p))
+		}
+		desc = append(desc, []string{"data", "exist", "child", "persistent", "recursive"}[i]+"=["+strings.Join(shown, " ")+"]")
+	}
+	if x.c.closed {
+		x.r.recordAs(x.who(), strings.Join(desc, " "), "CONNECTIONCLOSED")
+		return
+	}
+	rep, err := x.c.roundTrip(-8, op, e.b)
+	code := codeOf(err)
+	if err == nil {
+		code = rawCode(rep.err)
+	}
+	x.r.recordAs(x.who(), strings.Join(desc, " "), code)
 }

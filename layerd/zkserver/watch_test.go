@@ -2,6 +2,7 @@ package zkserver
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"sync"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"zkfdb/layerd/zkwire"
 	"zkfdb/shared/store"
 	"zkfdb/shared/store/embedded"
 )
@@ -84,24 +86,29 @@ func TestEventBeforeData(t *testing.T) {
 	db := sharedStore(t)
 	addrA, _ := serveOn(t, db)
 	addrB, _ := serveOn(t, db)
-	writer, reader := connect(t, addrA), connect(t, addrB)
-	if _, err := writer.Create("/k", []byte("0"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+	reader := connect(t, addrB)
+	if _, err := reader.Create("/k", []byte("0"), 0, zk.WorldACL(zk.PermAll)); err != nil {
 		t.Fatal(err)
 	}
+	// Concurrent writers through both layerds, each writing values of
+	// its own.
 	ctx, stop := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		for i := 1; ctx.Err() == nil; i++ {
-			if _, err := writer.Set("/k", []byte(strconv.Itoa(i)), -1); err != nil && ctx.Err() == nil {
-				t.Errorf("set: %v", err)
-				return
+	for w, addr := range []string{addrA, addrA, addrB} {
+		writer := connect(t, addr)
+		wg.Go(func() {
+			for i := 1; ctx.Err() == nil; i++ {
+				if _, err := writer.Set("/k", []byte(fmt.Sprintf("%d-%d", w, i)), -1); err != nil && ctx.Err() == nil {
+					t.Errorf("set: %v", err)
+					return
+				}
 			}
-		}
-	})
+		})
+	}
 	defer wg.Wait()
 	defer stop()
 
-	const rounds = 1000
+	const rounds = 2000
 	seen := 0
 	for range rounds {
 		watched, _, ch, err := reader.GetW("/k")
@@ -128,5 +135,112 @@ func TestEventBeforeData(t *testing.T) {
 	}
 	if seen < rounds/100 {
 		t.Fatalf("only %d of %d reads saw a change: the test did not race the writer", seen, rounds)
+	}
+}
+
+// TestRecursiveWatchOrderAcrossServers: a persistent recursive watch on a
+// subtree, set through layerd B, sees every change that concurrent
+// writers make through A and B, each once, in commit order. Each
+// notification's header carries its txn's zxid (3.9), so the order is
+// checked on the zxids themselves: strictly increasing over the whole
+// stream, every setData's event at the zxid its reply gave, and each
+// writer's changes in the order it made them.
+func TestRecursiveWatchOrderAcrossServers(t *testing.T) {
+	db := sharedStore(t)
+	addrA, _ := serveOn(t, db)
+	addrB, _ := serveOn(t, db)
+	open := zk.WorldACL(zk.PermAll)
+	setup := connect(t, addrA)
+	if _, err := setup.Create("/sub", nil, 0, open); err != nil {
+		t.Fatal(err)
+	}
+
+	w, _ := dialRaw(t, addrB, zkwire.ConnectRequest{TimeOut: 30000})
+	w.send(w.request(1, &zkwire.AddWatch{Path: "/sub", Mode: zkwire.AddWatchPersistentRecursive}))
+	if h, _, err := w.reply(); err != nil || h.Err != zkwire.CodeOK {
+		t.Fatalf("addWatch: %+v, %v", h, err)
+	}
+
+	// Each writer: create its node, then rounds of create a child, set
+	// its node, delete the child.
+	const writers, rounds = 4, 170
+	type change struct {
+		typ  zkwire.EventType
+		path string
+		zxid int64 // known for setData only
+	}
+	made := make([][]change, writers)
+	var wg sync.WaitGroup
+	for i := range writers {
+		c := connect(t, []string{addrA, addrB}[i%2])
+		wg.Go(func() {
+			node := fmt.Sprintf("/sub/w%d", i)
+			if _, err := c.Create(node, nil, 0, open); err != nil {
+				t.Errorf("writer %d: %v", i, err)
+				return
+			}
+			made[i] = append(made[i], change{zkwire.EventNodeCreated, node, 0})
+			for k := range rounds {
+				child := fmt.Sprintf("%s/c%d", node, k)
+				if _, err := c.Create(child, nil, 0, open); err != nil {
+					t.Errorf("writer %d: %v", i, err)
+					return
+				}
+				st, err := c.Set(node, []byte(strconv.Itoa(k)), -1)
+				if err != nil {
+					t.Errorf("writer %d: %v", i, err)
+					return
+				}
+				if err := c.Delete(child, -1); err != nil {
+					t.Errorf("writer %d: %v", i, err)
+					return
+				}
+				made[i] = append(made[i],
+					change{zkwire.EventNodeCreated, child, 0},
+					change{zkwire.EventNodeDataChanged, node, st.Mzxid},
+					change{zkwire.EventNodeDeleted, child, 0})
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+
+	total := writers * (1 + 3*rounds)
+	got := make([]change, 0, total)
+	w.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for len(got) < total {
+		h, body, err := w.reply()
+		if err != nil {
+			t.Fatalf("after %d of %d events: %v", len(got), total, err)
+		}
+		var ev zkwire.WatcherEvent
+		if h.Xid != zkwire.XidNotification || zkwire.Decode(body, &ev) != nil {
+			t.Fatalf("after %d events: frame %+v %x, want a notification", len(got), h, body)
+		}
+		if len(got) > 0 && h.Zxid <= got[len(got)-1].zxid {
+			t.Fatalf("event %d (%v %s) has zxid %#x, not above the one before (%#x)", len(got), ev.Type, ev.Path, h.Zxid, got[len(got)-1].zxid)
+		}
+		got = append(got, change{ev.Type, ev.Path, h.Zxid})
+	}
+	// Nothing more: one event per change.
+	w.send(w.request(2, &zkwire.Exists{Path: "/"}))
+	if h, _, err := w.reply(); err != nil || h.Xid != 2 {
+		t.Fatalf("after the %d events, a frame %+v (%v); want only the exists reply", total, h, err)
+	}
+
+	// Each writer's changes appear in its order, setData at its zxid.
+	next := make([]int, writers)
+	for n, ev := range got {
+		var i int
+		if _, err := fmt.Sscanf(ev.path, "/sub/w%d", &i); err != nil || i < 0 || i >= writers {
+			t.Fatalf("event %d on %s, outside the writers' nodes", n, ev.path)
+		}
+		want := made[i][next[i]]
+		next[i]++
+		if ev.typ != want.typ || ev.path != want.path || (want.zxid != 0 && ev.zxid != want.zxid) {
+			t.Fatalf("event %d: %v %s at %#x; writer %d's change %d was %v %s (zxid %#x)", n, ev.typ, ev.path, ev.zxid, i, next[i]-1, want.typ, want.path, want.zxid)
+		}
 	}
 }

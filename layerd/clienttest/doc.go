@@ -11,10 +11,11 @@
 // the reference proves the script. The kazoo scripts check their own
 // results and run against both servers too.
 //
-// Watches are not implemented yet: nothing here waits for a watch event,
-// and the recipes that need them (contended Lock, LockingQueue, Election,
-// Barrier.wait, DoubleBarrier, Semaphore, watchers, TreeCache) wait for
-// the issue that brings them.
+// kazoo's recipes run with several client processes at once
+// (kazoo_contend.py, kazoo_group.py, kazoo_counter.py), each process a
+// python3 of its own, and the test checks what they printed together: a
+// mutual exclusion that failed shows a value twice, a lost watch event
+// leaves a process waiting until its timeout.
 //
 // If Debian's zookeeper or python3-kazoo package is missing, the tests
 // fail and say to run ./scripts/test, which installs them.

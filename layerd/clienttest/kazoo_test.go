@@ -123,6 +123,37 @@ func TestKazoo(t *testing.T) {
 	}
 }
 
+// runProcesses runs procs kazoo processes of script at once, process i
+// with args(i), and returns their standard outputs. A process that fails
+// fails the test, with its output.
+func runProcesses(t *testing.T, procs int, script string, args func(i int) []string) []string {
+	t.Helper()
+	outs := make([]string, procs)
+	errs := make([]error, procs)
+	var wg sync.WaitGroup
+	for i := range procs {
+		wg.Go(func() {
+			var stderr string
+			outs[i], stderr, errs[i] = runKazoo(t.Context(), script, args(i)...)
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("process %d: %w\n--- stdout ---\n%s--- stderr ---\n%s", i, errs[i], outs[i], stderr)
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, out := range outs {
+		if !strings.HasSuffix(out, "done\n") {
+			t.Fatalf("process %d did not finish:\n%s", i, out)
+		}
+	}
+	return outs
+}
+
 // TestKazooCounterProcesses runs four kazoo processes that increment one
 // Counter 25 times each, at once: the increments must be atomic, the
 // values written 1 … 100 each exactly once, and the final value 100.
@@ -133,20 +164,10 @@ func TestKazooCounterProcesses(t *testing.T) {
 		t.Run(srv.name, func(t *testing.T) {
 			t.Parallel()
 			addr := srv.start(t)
-			outs := make([]string, procs)
-			errs := make([]error, procs)
-			var wg sync.WaitGroup
-			for i := range procs {
-				wg.Go(func() {
-					var stderr string
-					outs[i], stderr, errs[i] = runKazoo(t.Context(), "kazoo_counter.py", addr, "/counter", strconv.Itoa(each))
-					if errs[i] != nil {
-						errs[i] = fmt.Errorf("%w\n--- stdout ---\n%s--- stderr ---\n%s", errs[i], outs[i], stderr)
-					}
-				})
-			}
-			wg.Wait()
-			checkValues(t, outs, errs, each)
+			outs := runProcesses(t, procs, "kazoo_counter.py", func(int) []string {
+				return []string{addr, "/counter", strconv.Itoa(each)}
+			})
+			checkValues(t, outs, each)
 			out, stderr, err := runKazoo(t.Context(), "kazoo_counter.py", addr, "/counter", "0")
 			if err != nil {
 				t.Fatalf("%v\n%s%s", err, out, stderr)
@@ -155,6 +176,13 @@ func TestKazooCounterProcesses(t *testing.T) {
 				t.Errorf("final read printed %q, want %q", out, want)
 			}
 		})
+	}
+}
+
+// contend returns the arguments of kazoo_contend.py's process i.
+func contend(addr, recipe string, each, procs int) func(i int) []string {
+	return func(i int) []string {
+		return []string{addr, recipe, "/contend", strconv.Itoa(i), strconv.Itoa(each), strconv.Itoa(procs)}
 	}
 }
 
@@ -169,21 +197,8 @@ func TestKazooContention(t *testing.T) {
 		for _, srv := range servers {
 			t.Run(recipe+"/"+srv.name, func(t *testing.T) {
 				t.Parallel()
-				addr := srv.start(t)
-				outs := make([]string, procs)
-				errs := make([]error, procs)
-				var wg sync.WaitGroup
-				for i := range procs {
-					wg.Go(func() {
-						var stderr string
-						outs[i], stderr, errs[i] = runKazoo(t.Context(), "kazoo_contend.py", addr, recipe, "/contend", strconv.Itoa(i), strconv.Itoa(each), strconv.Itoa(procs))
-						if errs[i] != nil {
-							errs[i] = fmt.Errorf("%w\n--- stdout ---\n%s--- stderr ---\n%s", errs[i], outs[i], stderr)
-						}
-					})
-				}
-				wg.Wait()
-				checkValues(t, outs, errs, each)
+				outs := runProcesses(t, procs, "kazoo_contend.py", contend(srv.start(t), recipe, each, procs))
+				checkValues(t, outs, each)
 			})
 		}
 	}
@@ -199,52 +214,74 @@ func TestKazooReadWriteLock(t *testing.T) {
 	for _, srv := range servers {
 		t.Run(srv.name, func(t *testing.T) {
 			t.Parallel()
-			addr := srv.start(t)
-			outs := make([]string, procs)
-			errs := make([]error, procs)
-			var wg sync.WaitGroup
-			for i := range procs {
-				wg.Go(func() {
-					var stderr string
-					outs[i], stderr, errs[i] = runKazoo(t.Context(), "kazoo_contend.py", addr, "rwlock", "/contend", strconv.Itoa(i), strconv.Itoa(each), strconv.Itoa(procs))
-					if errs[i] != nil {
-						errs[i] = fmt.Errorf("%w\n--- stdout ---\n%s--- stderr ---\n%s", errs[i], outs[i], stderr)
-					}
-				})
-			}
-			wg.Wait()
-			var writerOuts, readerOuts []string
-			var writerErrs []error
-			for i := range procs {
+			outs := runProcesses(t, procs, "kazoo_contend.py", contend(srv.start(t), "rwlock", each, procs))
+			var writers []string
+			for i, out := range outs {
 				if i%2 == 0 {
-					writerOuts, writerErrs = append(writerOuts, outs[i]), append(writerErrs, errs[i])
-					continue
-				}
-				if errs[i] != nil {
-					t.Fatalf("reader %d: %v", i, errs[i])
-				}
-				readerOuts = append(readerOuts, outs[i])
-			}
-			checkValues(t, writerOuts, writerErrs, each)
-			for i, out := range readerOuts {
-				if n := strings.Count(out, "held "); n != each || !strings.HasSuffix(out, "done\n") {
+					writers = append(writers, out)
+				} else if n := strings.Count(out, "held "); n != each {
 					t.Errorf("reader %d: %d read sections, want %d:\n%s", i, n, each, out)
 				}
 			}
+			checkValues(t, writers, each)
 		})
 	}
 }
 
-// checkValues requires each process to have printed each "post V" lines
-// and "done", and the values over all of them to be 1 … total, each once.
-func checkValues(t *testing.T, outs []string, errs []error, each int) {
+// TestKazooGroupRecipes runs four kazoo processes through each recipe for
+// groups (kazoo_group.py): Barrier, DoubleBarrier, Party, SetPartitioner
+// and Queue. Every process's checks must pass; over all processes the
+// partitioner's parts must split the set and the queue's items must each
+// be taken once.
+func TestKazooGroupRecipes(t *testing.T) {
+	requireKazoo(t)
+	const procs, rounds = 4, 5
+	for _, recipe := range []string{"barrier", "doublebarrier", "party", "partitioner", "queue"} {
+		for _, srv := range servers {
+			t.Run(recipe+"/"+srv.name, func(t *testing.T) {
+				t.Parallel()
+				addr := srv.start(t)
+				outs := runProcesses(t, procs, "kazoo_group.py", func(i int) []string {
+					return []string{addr, recipe, "/group", strconv.Itoa(i), strconv.Itoa(procs), strconv.Itoa(rounds)}
+				})
+				for i, out := range outs {
+					if !strings.Contains(out, "ok ") || strings.Contains(out, "FAIL") {
+						t.Errorf("process %d:\n%s", i, out)
+					}
+				}
+				switch recipe {
+				case "partitioner":
+					owner := map[string]int{}
+					for i, out := range outs {
+						for line := range strings.Lines(out) {
+							if items, ok := strings.CutPrefix(strings.TrimSpace(line), "part"); ok {
+								for _, item := range strings.Fields(items) {
+									if j, dup := owner[item]; dup {
+										t.Errorf("item %s in the parts of processes %d and %d", item, j, i)
+									}
+									owner[item] = i
+								}
+							}
+						}
+					}
+					if len(owner) != 12 {
+						t.Errorf("parts cover %d items, want 12: %v", len(owner), owner)
+					}
+				case "queue":
+					seen := values(t, outs)
+					checkOnce(t, seen, procs*rounds)
+				}
+			})
+		}
+	}
+}
+
+// values returns how many times each value V was printed as "post V"
+// over outs.
+func values(t *testing.T, outs []string) map[int]int {
 	t.Helper()
 	seen := map[int]int{}
 	for i, out := range outs {
-		if errs[i] != nil {
-			t.Fatalf("process %d: %v", i, errs[i])
-		}
-		n := 0
 		for line := range strings.Lines(out) {
 			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "post "); ok {
 				x, err := strconv.Atoi(v)
@@ -252,22 +289,35 @@ func checkValues(t *testing.T, outs []string, errs []error, each int) {
 					t.Fatalf("process %d printed %q", i, line)
 				}
 				seen[x]++
-				n++
 			}
 		}
-		if n != each || !strings.HasSuffix(out, "done\n") {
-			t.Errorf("process %d: %d values, want %d:\n%s", i, n, each, out)
-		}
 	}
-	total := len(outs) * each
+	return seen
+}
+
+// checkOnce requires the values seen to be 1 … total, each once.
+func checkOnce(t *testing.T, seen map[int]int, total int) {
+	t.Helper()
 	for v := 1; v <= total; v++ {
 		if seen[v] != 1 {
-			t.Errorf("value %d written %d times, want once", v, seen[v])
+			t.Errorf("value %d seen %d times, want once", v, seen[v])
 		}
 	}
 	if len(seen) != total {
 		t.Errorf("%d distinct values, want %d: %v", len(seen), total, seen)
 	}
+}
+
+// checkValues requires each process to have printed each "post V" lines,
+// and the values over all of them to be 1 … total, each once.
+func checkValues(t *testing.T, outs []string, each int) {
+	t.Helper()
+	for i, out := range outs {
+		if n := strings.Count(out, "post "); n != each {
+			t.Errorf("process %d: %d values, want %d:\n%s", i, n, each, out)
+		}
+	}
+	checkOnce(t, values(t, outs), len(outs)*each)
 }
 
 // kazooWatchChecks are the checks testdata/kazoo_watch.py makes.

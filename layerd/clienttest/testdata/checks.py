@@ -1,8 +1,36 @@
-"""The check helpers of the kazoo scripts: each check prints "ok NAME"
-when it passes and "FAIL NAME: why" when it does not; failed lists the
-failures, for the script's exit status."""
+"""The helpers of the kazoo scripts. Checks: each prints "ok NAME" when
+it passes and "FAIL NAME: why" when it does not; failed lists the
+failures, for the script's exit status. Rendezvous of several processes:
+wait_children and start_together."""
+
+import threading
 
 failed = []
+
+
+def wait_children(c, path, n, timeout=60):
+    """Waits, through a ChildrenWatch, until path has at least n children,
+    and reports whether it did within timeout seconds."""
+    enough = threading.Event()
+
+    def watch(children):
+        if len(children) >= n:
+            enough.set()
+            return False  # stop watching
+        return None
+
+    c.ensure_path(path)
+    c.ChildrenWatch(path)(watch)
+    return enough.wait(timeout)
+
+
+def start_together(c, path, me, procs):
+    """Registers me under path and returns when all procs processes have:
+    the processes then contend from the same moment."""
+    c.ensure_path(path)
+    c.create(path + "/" + me, ephemeral=True)
+    if not wait_children(c, path, procs):
+        raise SystemExit("not all %d processes at %s within 60 s" % (procs, path))
 
 
 def report(name, ok, why=""):

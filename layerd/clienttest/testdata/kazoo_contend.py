@@ -27,19 +27,19 @@ the increments apart. Then it prints "done". It exits 1 on any error.
 
 import re
 import sys
-import threading
 
 from kazoo.client import KazooClient
 from kazoo.retry import ForceRetryError
 from kazoo.recipe.lock import Lock
 from kazoo.version import __version__ as kazoo_version
 
+from checks import start_together
+
 addr, recipe, root = sys.argv[1], sys.argv[2], sys.argv[3]
 index, n, procs = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 c = KazooClient(hosts=addr, timeout=10)
 c.start(timeout=30)
 c.ensure_path(root + "/count")
-c.ensure_path(root + "/ready")
 me = "p%d" % index
 
 
@@ -68,19 +68,7 @@ def predecessor_below(self, node):
 if tuple(int(x) for x in kazoo_version.split(".")[:2]) < (2, 9):
     Lock._get_predecessor = predecessor_below
 
-all_ready = threading.Event()
-
-
-@c.ChildrenWatch(root + "/ready")
-def ready(children):
-    if len(children) >= procs:
-        all_ready.set()
-        return False  # stop watching
-
-
-c.create(root + "/ready/" + me, ephemeral=True)
-if not all_ready.wait(60):
-    raise SystemExit("not all processes ready within 60 s")
+start_together(c, root + "/ready", me, procs)
 
 
 def increment():

@@ -37,6 +37,10 @@ type Options struct {
 	// layerds' tickTime is the same, so session timeouts are clamped to
 	// [2, 20] ticks.
 	Tick time.Duration
+	// Dir is the embedded engine's data directory, on disk with fsync
+	// (for benchmarks against ZooKeeper, which fsyncs); empty keeps the
+	// store in memory.
+	Dir string
 }
 
 // Cluster is the running service. Its methods are for the test's
@@ -81,7 +85,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if opts.Tick == 0 {
 		opts.Tick = 100 * time.Millisecond
 	}
-	db, err := embedded.Open(embedded.Options{InMemory: true})
+	db, err := embedded.Open(embedded.Options{InMemory: opts.Dir == "", Dir: opts.Dir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,10 +36,11 @@ var ErrNotInstalled = errors.New("zkref: Debian's zookeeper package is not insta
 // Where Debian's package puts things. The start scripts source zkEnv.sh for
 // the classpath; zookeeper.jar's manifest lists its dependencies.
 const (
-	debianBin = "/usr/share/zookeeper/bin"
-	debianJar = "/usr/share/java/zookeeper.jar"
-	javaDir   = "/usr/share/java"
-	mainClass = "org.apache.zookeeper.server.ZooKeeperServerMain"
+	debianBin       = "/usr/share/zookeeper/bin"
+	debianJar       = "/usr/share/java/zookeeper.jar"
+	javaDir         = "/usr/share/java"
+	standaloneClass = "org.apache.zookeeper.server.ZooKeeperServerMain"
+	quorumClass     = "org.apache.zookeeper.server.quorum.QuorumPeerMain"
 )
 
 // Options configure a Server. The zero value is Debian's configuration on a
@@ -119,6 +120,25 @@ func StartT(t testing.TB, opts Options) *Server {
 	return s
 }
 
+// StartEnsembleT starts an ensemble of n for a test or benchmark and stops
+// its servers in t.Cleanup. It fails the test if the ensemble does not
+// start.
+func StartEnsembleT(t testing.TB, n int, opts Options) []*Server {
+	t.Helper()
+	servers, err := StartEnsemble(context.Background(), n, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, s := range servers {
+			if err := s.Stop(); err != nil {
+				t.Errorf("stop ZooKeeper: %v", err)
+			}
+		}
+	})
+	return servers
+}
+
 // Addr returns the client address, "127.0.0.1:port".
 func (s *Server) Addr() string { return s.addr }
 
@@ -156,6 +176,30 @@ func start(ctx context.Context, java, classpath string, opts Options) (*Server, 
 	if err != nil {
 		return nil, err
 	}
+	s, err := launch(java, classpath, opts, port, standaloneClass, nil, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := s.awaitReady(ctx); err != nil {
+		return nil, s.failed(err, port)
+	}
+	return s, nil
+}
+
+// failed stops a server that did not become ready and says why: the port
+// was taken (for a retry), or what the JVM printed.
+func (s *Server) failed(err error, port int) error {
+	stopErr := s.Stop()
+	if strings.Contains(s.Log(), "Address already in use") {
+		return fmt.Errorf("%w: %d", errPortTaken, port)
+	}
+	return errors.Join(fmt.Errorf("%w\n--- ZooKeeper output ---\n%s", err, s.Log()), stopErr)
+}
+
+// launch writes a server's configuration (extra zoo.cfg lines, and myid
+// in its data directory for an ensemble member) and starts its JVM
+// running mainClass.
+func launch(java, classpath string, opts Options, port int, mainClass string, extra []string, myid string) (*Server, error) {
 	dir, err := os.MkdirTemp("", "zkref-")
 	if err != nil {
 		return nil, fmt.Errorf("zkref: %w", err)
@@ -171,20 +215,23 @@ func start(ctx context.Context, java, classpath string, opts Options) (*Server, 
 			return nil, fmt.Errorf("zkref: %w", err)
 		}
 	}
-	cfg := filepath.Join(confDir, "zoo.cfg")
-	if err := os.WriteFile(cfg, []byte(zooCfg(opts, dataDir, port)), 0o644); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("zkref: %w", err)
+	files := map[string]string{
+		filepath.Join(confDir, "zoo.cfg"):          zooCfg(opts, dataDir, port) + strings.Join(extra, ""),
+		filepath.Join(confDir, "log4j.properties"): log4jProperties,
 	}
-	log4j := filepath.Join(confDir, "log4j.properties")
-	if err := os.WriteFile(log4j, []byte(log4jProperties), 0o644); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("zkref: %w", err)
+	if myid != "" {
+		files[filepath.Join(dataDir, "myid")] = myid + "\n"
+	}
+	for name, content := range files {
+		if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("zkref: %w", err)
+		}
 	}
 
 	args := append([]string(nil), opts.JVMFlags...)
 	args = append(args,
-		"-Dlog4j.configuration=file:"+log4j,
+		"-Dlog4j.configuration=file:"+filepath.Join(confDir, "log4j.properties"),
 		"-Dzookeeper.log.dir="+dir,
 		"-Dzookeeper.admin.enableServer=false",
 		"-Dzookeeper.jmx.log4j.disable=true",
@@ -197,7 +244,7 @@ func start(ctx context.Context, java, classpath string, opts Options) (*Server, 
 	for _, k := range keys {
 		args = append(args, "-D"+k+"="+opts.Properties[k])
 	}
-	args = append(args, "-cp", confDir+":"+classpath, mainClass, cfg)
+	args = append(args, "-cp", confDir+":"+classpath, mainClass, filepath.Join(confDir, "zoo.cfg"))
 
 	s := &Server{
 		addr:   net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
@@ -218,15 +265,84 @@ func start(ctx context.Context, java, classpath string, opts Options) (*Server, 
 		s.waitErr = s.cmd.Wait()
 		close(s.exited)
 	}()
-
-	if err := s.awaitReady(ctx); err != nil {
-		stopErr := s.Stop()
-		if strings.Contains(s.Log(), "Address already in use") {
-			return nil, fmt.Errorf("%w: %d", errPortTaken, port)
-		}
-		return nil, errors.Join(fmt.Errorf("%w\n--- ZooKeeper output ---\n%s", err, s.Log()), stopErr)
-	}
 	return s, nil
+}
+
+// StartEnsemble starts n ZooKeeper servers on loopback as one quorum
+// (QuorumPeerMain, ids 1 … n) and returns once every one of them answers
+// "imok" and serves as leader or follower. opts apply to each; DataDir
+// must be empty. ctx bounds the start only; stop each server with Stop.
+// Ports taken between choosing and binding them are retried with others.
+func StartEnsemble(ctx context.Context, n int, opts Options) ([]*Server, error) {
+	if opts.DataDir != "" {
+		return nil, errors.New("zkref: an ensemble's servers need data directories of their own")
+	}
+	java, classpath, err := locate()
+	if err != nil {
+		return nil, err
+	}
+	timeout := opts.StartTimeout
+	if timeout == 0 {
+		timeout = 60 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	const attempts = 5
+	for attempt := 1; ; attempt++ {
+		servers, err := startEnsemble(ctx, java, classpath, n, opts)
+		if err == nil {
+			return servers, nil
+		}
+		if !errors.Is(err, errPortTaken) || attempt == attempts {
+			return nil, err
+		}
+	}
+}
+
+func startEnsemble(ctx context.Context, java, classpath string, n int, opts Options) ([]*Server, error) {
+	ports := make([]int, 3*n) // client, quorum and election port of each
+	held := make([]net.Listener, 0, len(ports))
+	for i := range ports {
+		// Held open until all are chosen, so that they differ.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			for _, ln := range held {
+				ln.Close()
+			}
+			return nil, fmt.Errorf("zkref: %w", err)
+		}
+		held = append(held, ln)
+		ports[i] = ln.Addr().(*net.TCPAddr).Port
+	}
+	for _, ln := range held {
+		ln.Close()
+	}
+	quorum := []string{"initLimit=10\n", "syncLimit=5\n"}
+	for i := range n {
+		quorum = append(quorum, fmt.Sprintf("server.%d=127.0.0.1:%d:%d\n", i+1, ports[3*i+1], ports[3*i+2]))
+	}
+	servers := make([]*Server, 0, n)
+	stopAll := func() {
+		for _, s := range servers {
+			s.Stop()
+		}
+	}
+	for i := range n {
+		s, err := launch(java, classpath, opts, ports[3*i], quorumClass, quorum, strconv.Itoa(i+1))
+		if err != nil {
+			stopAll()
+			return nil, err
+		}
+		servers = append(servers, s)
+	}
+	for i, s := range servers {
+		if err := s.awaitReady(ctx); err != nil {
+			err = s.failed(err, ports[3*i])
+			stopAll()
+			return nil, err
+		}
+	}
+	return servers, nil
 }
 
 // awaitReady polls until the server answers "ruok" with "imok" and serves
@@ -263,7 +379,12 @@ func (s *Server) probe(ctx context.Context) bool {
 		return false
 	}
 	srvr, _ := FourLetterWord(ctx, s.addr, "srvr")
-	return strings.Contains(srvr, "Mode: standalone")
+	for _, mode := range []string{"standalone", "leader", "follower"} {
+		if strings.Contains(srvr, "Mode: "+mode) {
+			return true
+		}
+	}
+	return false
 }
 
 // FourLetterWord sends a four-letter word ("ruok", "srvr", "mntr", …) to

@@ -167,3 +167,47 @@ func TestEnvClasspath(t *testing.T) {
 		t.Errorf("envClasspath = %v, want [%s]: existing jars only", got, jar)
 	}
 }
+
+// An ensemble of three is one ZooKeeper: a write through one server is
+// read through another after a sync, and fires a watch set through the
+// third.
+func TestEnsemble(t *testing.T) {
+	servers := StartEnsembleT(t, 3, Options{})
+	modes := map[string]int{}
+	for _, s := range servers {
+		srvr, err := FourLetterWord(t.Context(), s.Addr(), "srvr")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(srvr, "\n") {
+			if m, ok := strings.CutPrefix(line, "Mode: "); ok {
+				modes[m]++
+			}
+		}
+	}
+	if modes["leader"] != 1 || modes["follower"] != 2 {
+		t.Fatalf("modes %v, want one leader and two followers", modes)
+	}
+	a, b, c := connect(t, servers[0].Addr()), connect(t, servers[1].Addr()), connect(t, servers[2].Addr())
+	_, _, ch, err := c.ExistsW("/e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Create("/e", []byte("x"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Sync("/e"); err != nil {
+		t.Fatal(err)
+	}
+	if data, _, err := b.Get("/e"); err != nil || string(data) != "x" {
+		t.Fatalf("get through another server: %q, %v", data, err)
+	}
+	select {
+	case ev := <-ch:
+		if ev.Type != zk.EventNodeCreated {
+			t.Fatalf("event %+v, want NodeCreated", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no NodeCreated on the third server within 10 s")
+	}
+}

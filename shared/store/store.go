@@ -146,6 +146,11 @@ type Tx interface {
 	// SetRetryLimit bounds the number of retries OnError allows; -1 means
 	// no limit (the default). Persists across OnError.
 	SetRetryLimit(n int)
+	// SetMaxRetryDelay caps OnError's backoff (FDB's max_retry_delay;
+	// default 1 s). The backoff starts at 10 ms and doubles with each
+	// retryable error, and each retry waits a random part of it. Persists
+	// across OnError.
+	SetMaxRetryDelay(d time.Duration)
 }
 
 // FutureValue is the result of Get.

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -151,6 +152,10 @@ type multiFailure struct {
 
 func (m *multiFailure) Error() string { return fmt.Sprintf("op %d: %v", m.at, m.err) }
 
+// sequentialMaxRetryDelay caps the backoff of a write with a sequential
+// create (docs/benchmarks.md, "Watches and locks").
+const sequentialMaxRetryDelay = 20 * time.Millisecond
+
 // Write applies ops atomically, each validated against the state left by
 // the ones before (a multi, or one op). If op k fails nothing is applied:
 // ops before k report nil, op k its error, ops after k
@@ -163,12 +168,28 @@ func (tr *Tree) Write(ctx context.Context, c Caller, ops []Op) (Written, error) 
 		failure *multiFailure // recorded as the session's last write
 	}
 	first := true
+	sequential := slices.ContainsFunc(ops, func(op Op) bool {
+		c, ok := op.(CreateOp)
+		if !ok {
+			return false
+		}
+		m, err := createMode(c)
+		return err == nil && m.sequential
+	})
 	a, err := store.Transact(ctx, tr.db, func(tx store.Tx) (attempt, error) {
 		var at attempt
 		// Only a retry can find its own earlier attempt committed (after
 		// commit_unknown_result); the first attempt skips the read.
 		retry := !first
 		first = false
+		if sequential && !retry {
+			// Sequential creates under one parent all read its counter,
+			// so under contention all but one per commit batch conflict
+			// (a lock recipe's waiters, say). FDB's default backoff,
+			// doubling to 1 s, then starves some of them for seconds
+			// while others win; a short cap keeps them all retrying.
+			tx.SetMaxRetryDelay(sequentialMaxRetryDelay)
+		}
 		if c.Session != 0 && retry {
 			b, err := tx.Get(tr.t.LastWrite(c.Session)).Get()
 			if err != nil {

@@ -36,6 +36,7 @@ type tx struct {
 	retryLimit int
 	retries    int
 	backoff    time.Duration
+	maxBackoff time.Duration
 
 	rv        int64
 	rvKnown   bool       // fetched, or given by SetReadVersion
@@ -51,7 +52,12 @@ type tx struct {
 	cancelled bool
 }
 
-const initialBackoff = 10 * time.Millisecond
+// OnError's backoff, as FDB's client: it starts at 10 ms and doubles up
+// to max_retry_delay, 1 s unless SetMaxRetryDelay says otherwise.
+const (
+	initialBackoff    = 10 * time.Millisecond
+	defaultMaxBackoff = time.Second
+)
 
 func newTx(ctx context.Context, db *DB) *tx {
 	t := &tx{
@@ -61,6 +67,7 @@ func newTx(ctx context.Context, db *DB) *tx {
 		timeout:    db.opts.Timeout,
 		retryLimit: -1,
 		backoff:    initialBackoff,
+		maxBackoff: defaultMaxBackoff,
 		wm:         newWriteMap(),
 	}
 	if db.opts.RetryLimit > 0 {
@@ -960,8 +967,8 @@ func (t *tx) OnError(err error) error {
 	t.retries++
 	delay := initialBackoff
 	if se.Code != store.ErrTransactionTooOld.Code && se.Code != store.ErrFutureVersion.Code {
-		delay = time.Duration(rand.Float64() * float64(t.backoff))
-		t.backoff = min(2*t.backoff, time.Second)
+		delay = time.Duration(rand.Float64() * float64(min(t.backoff, t.maxBackoff)))
+		t.backoff = min(2*t.backoff, t.maxBackoff)
 	}
 	var deadline <-chan time.Time
 	if t.timeout > 0 {
@@ -1046,4 +1053,10 @@ func (t *tx) SetRetryLimit(n int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.retryLimit = n
+}
+
+func (t *tx) SetMaxRetryDelay(d time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.maxBackoff = max(d, 0)
 }

@@ -164,12 +164,13 @@ func (db *DB) newTransaction(ctx context.Context, raw bool) (*transaction, error
 		return nil, fmt.Errorf("fdbstore: create transaction: %w", storeErr(err))
 	}
 	t := &transaction{
-		db:         db,
-		tr:         tr,
-		ctx:        ctx,
-		created:    time.Now(),
-		timeout:    db.opts.Timeout,
-		retryLimit: -1,
+		db:            db,
+		tr:            tr,
+		ctx:           ctx,
+		created:       time.Now(),
+		timeout:       db.opts.Timeout,
+		retryLimit:    -1,
+		maxRetryDelay: -1,
 	}
 	t.reader = reader{t: t, rt: tr}
 	if dl, ok := ctx.Deadline(); ok {

@@ -28,10 +28,11 @@ type transaction struct {
 
 	// Persistent options, re-applied after Reset. Only Commit, OnError,
 	// Reset and the setters touch them, never concurrently.
-	created    time.Time // FDB counts the timeout from here
-	deadline   time.Time // ctx's deadline; zero if none
-	timeout    time.Duration
-	retryLimit int
+	created       time.Time // FDB counts the timeout from here
+	deadline      time.Time // ctx's deadline; zero if none
+	timeout       time.Duration
+	retryLimit    int
+	maxRetryDelay time.Duration // -1: FDB's default (1 s)
 
 	committed atomic.Bool // the last Commit succeeded (and no Reset since)
 	closeOnce sync.Once
@@ -40,8 +41,9 @@ type transaction struct {
 var _ store.Tx = (*transaction)(nil)
 
 // applyOptions sets the FDB options the contract says persist: the timeout
-// (the earlier of SetTimeout's and ctx's deadline) and the retry limit.
-// FDB keeps them across OnError but not across Reset.
+// (the earlier of SetTimeout's and ctx's deadline), the retry limit and
+// the maximum retry delay. FDB keeps them across OnError but not across
+// Reset.
 func (t *transaction) applyOptions() {
 	d := t.timeout
 	if !t.deadline.IsZero() {
@@ -54,10 +56,13 @@ func (t *transaction) applyOptions() {
 		}
 	}
 	o := t.tr.Options()
-	// Both values are in range (timeout ≥ 0 ms, limit ≥ -1), for which the
-	// binding returns no error.
+	// The values are in range (timeout ≥ 0 ms, limit ≥ -1, delay ≥ 0 ms),
+	// for which the binding returns no error.
 	_ = o.SetTimeout(millis(d))
 	_ = o.SetRetryLimit(int64(t.retryLimit))
+	if t.maxRetryDelay >= 0 {
+		_ = o.SetMaxRetryDelay(millis(t.maxRetryDelay))
+	}
 }
 
 // millis converts d to whole milliseconds, rounding up so that a positive
@@ -232,6 +237,12 @@ func (t *transaction) SetTimeout(d time.Duration) {
 		d = 0
 	}
 	t.timeout = d
+	t.applyOptions()
+}
+
+// SetMaxRetryDelay sets FDB's max_retry_delay option.
+func (t *transaction) SetMaxRetryDelay(d time.Duration) {
+	t.maxRetryDelay = max(d, 0)
 	t.applyOptions()
 }
 

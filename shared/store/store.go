@@ -131,7 +131,8 @@ type Tx interface {
 	// returns nil; otherwise it returns err. ctx ends the backoff early.
 	OnError(err error) error
 	// Reset returns the transaction to its initial state; options that
-	// persist across OnError (timeout, retry limit) are kept.
+	// persist across OnError (timeout, retry limit, maximum retry delay)
+	// are kept.
 	Reset()
 	// Cancel fails every pending and future operation with
 	// ErrTransactionCancelled.

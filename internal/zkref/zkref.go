@@ -81,9 +81,19 @@ type Server struct {
 // "ruok" with "imok" and serves requests. ctx bounds the start only; the server runs until Stop.
 // A port taken between choosing and binding it is retried with another.
 func Start(ctx context.Context, opts Options) (*Server, error) {
+	return retryPorts(ctx, opts, func(ctx context.Context, java, classpath string) (*Server, error) {
+		return start(ctx, java, classpath, opts)
+	})
+}
+
+// retryPorts finds java and ZooKeeper's classpath and runs start within
+// opts.StartTimeout (default 60 s), again with other ports, up to five
+// times, while it fails because a port it chose was taken meanwhile.
+func retryPorts[T any](ctx context.Context, opts Options, start func(ctx context.Context, java, classpath string) (T, error)) (T, error) {
+	var zero T
 	java, classpath, err := locate()
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	timeout := opts.StartTimeout
 	if timeout == 0 {
@@ -91,15 +101,14 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-
 	const attempts = 5
 	for attempt := 1; ; attempt++ {
-		s, err := start(ctx, java, classpath, opts)
+		v, err := start(ctx, java, classpath)
 		if err == nil {
-			return s, nil
+			return v, nil
 		}
 		if !errors.Is(err, errPortTaken) || attempt == attempts {
-			return nil, err
+			return zero, err
 		}
 	}
 }
@@ -277,26 +286,9 @@ func StartEnsemble(ctx context.Context, n int, opts Options) ([]*Server, error) 
 	if opts.DataDir != "" {
 		return nil, errors.New("zkref: an ensemble's servers need data directories of their own")
 	}
-	java, classpath, err := locate()
-	if err != nil {
-		return nil, err
-	}
-	timeout := opts.StartTimeout
-	if timeout == 0 {
-		timeout = 60 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	const attempts = 5
-	for attempt := 1; ; attempt++ {
-		servers, err := startEnsemble(ctx, java, classpath, n, opts)
-		if err == nil {
-			return servers, nil
-		}
-		if !errors.Is(err, errPortTaken) || attempt == attempts {
-			return nil, err
-		}
-	}
+	return retryPorts(ctx, opts, func(ctx context.Context, java, classpath string) ([]*Server, error) {
+		return startEnsemble(ctx, java, classpath, n, opts)
+	})
 }
 
 func startEnsemble(ctx context.Context, java, classpath string, n int, opts Options) ([]*Server, error) {

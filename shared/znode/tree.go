@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -152,9 +151,9 @@ type multiFailure struct {
 
 func (m *multiFailure) Error() string { return fmt.Sprintf("op %d: %v", m.at, m.err) }
 
-// sequentialMaxRetryDelay caps the backoff of a write with a sequential
-// create (docs/benchmarks.md, "Watches and locks").
-const sequentialMaxRetryDelay = 20 * time.Millisecond
+// writeMaxRetryDelay caps the backoff of a client's write after a
+// conflict (docs/benchmarks.md, "The lock tail").
+const writeMaxRetryDelay = 20 * time.Millisecond
 
 // Write applies ops atomically, each validated against the state left by
 // the ones before (a multi, or one op). If op k fails nothing is applied:
@@ -168,27 +167,21 @@ func (tr *Tree) Write(ctx context.Context, c Caller, ops []Op) (Written, error) 
 		failure *multiFailure // recorded as the session's last write
 	}
 	first := true
-	sequential := slices.ContainsFunc(ops, func(op Op) bool {
-		c, ok := op.(CreateOp)
-		if !ok {
-			return false
-		}
-		m, err := createMode(c)
-		return err == nil && m.sequential
-	})
 	a, err := store.Transact(ctx, tr.db, func(tx store.Tx) (attempt, error) {
 		var at attempt
 		// Only a retry can find its own earlier attempt committed (after
 		// commit_unknown_result); the first attempt skips the read.
 		retry := !first
 		first = false
-		if sequential && !retry {
-			// Sequential creates under one parent all read its counter,
-			// so under contention all but one per commit batch conflict
-			// (a lock recipe's waiters, say). FDB's default backoff,
-			// doubling to 1 s, then starves some of them for seconds
-			// while others win; a short cap keeps them all retrying.
-			tx.SetMaxRetryDelay(sequentialMaxRetryDelay)
+		if !retry {
+			// Writes conflict only when they contend for one node: the
+			// same node's setData, sequential creates under one parent
+			// (which all read its counter: a lock recipe's waiters), and
+			// so on; one per commit batch wins. FDB's default backoff,
+			// doubling to 1 s, starves some of them for seconds while
+			// fresh ones win, where ZooKeeper would queue them; a short
+			// cap keeps them all retrying.
+			tx.SetMaxRetryDelay(writeMaxRetryDelay)
 		}
 		if c.Session != 0 && retry {
 			b, err := tx.Get(tr.t.LastWrite(c.Session)).Get()

@@ -240,14 +240,19 @@ func (rc *rawConn) awaitEOF(wait time.Duration) bool {
 	deadline := time.Now().Add(wait)
 	for {
 		if _, err := rc.readFrame(deadline); err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			if isTimeout(err) {
 				return false
 			}
 			rc.closed = true
 			return true
 		}
 	}
+}
+
+// isTimeout tells a read deadline that passed from a closed connection.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 func (rc *rawConn) writeFrame(payload []byte) error {
@@ -308,8 +313,7 @@ func (rc *rawConn) read(xid int32, wait time.Duration) (rawReply, error) {
 	for {
 		b, err := rc.readFrame(deadline)
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			if isTimeout(err) {
 				return rawReply{}, errNoReply
 			}
 			rc.closed = true

@@ -549,21 +549,20 @@ func (x *Raw) Resume(rightPassword bool) {
 	e.add(" timeout=", same(nc.timeout == old.timeout, nc.timeout == 0, nc.timeout))
 	e.add(" id=", same(nc.sessionID == old.sessionID, nc.sessionID == 0, fmt.Sprintf("%#x", nc.sessionID)))
 	e.add(" passwd=", same(slices.Equal(nc.passwd, old.passwd), slices.Equal(nc.passwd, make([]byte, 16)), fmt.Sprintf("%x", nc.passwd)))
+	var closed bool
 	if nc.sessionID == 0 {
-		if nc.awaitEOF(5 * time.Second) {
-			e.add(" then closed")
-		} else {
-			e.add(" then open")
-		}
-	} else if _, err := nc.roundTrip(-2, opPing, nil); err != nil {
-		e.add(" then closed")
-	} else {
-		e.add(" then open")
-	}
-	if nc.sessionID == 0 {
+		closed = nc.awaitEOF(5 * time.Second)
 		// Refused: the raw session is still old's session, for a later
 		// Resume and for naming owners.
 		nc.sessionID, nc.timeout, nc.passwd = old.sessionID, old.timeout, old.passwd
+	} else {
+		_, err := nc.roundTrip(-2, opPing, nil)
+		closed = err != nil
+	}
+	if closed {
+		e.add(" then closed")
+	} else {
+		e.add(" then open")
 	}
 	if rightPassword {
 		if old.closed || old.awaitEOF(5*time.Second) {

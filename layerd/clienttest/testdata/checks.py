@@ -1,7 +1,7 @@
 """The helpers of the kazoo scripts. Checks: each prints "ok NAME" when
 it passes and "FAIL NAME: why" when it does not; failed lists the
 failures, for the script's exit status. Rendezvous of several processes:
-wait_children and start_together."""
+wait_children, rendezvous and start_together."""
 
 import threading
 
@@ -24,12 +24,20 @@ def wait_children(c, path, n, timeout=60):
     return enough.wait(timeout)
 
 
-def start_together(c, path, me, procs):
-    """Registers me under path and returns when all procs processes have:
-    the processes then contend from the same moment."""
+def rendezvous(c, path, me, procs, timeout=60, ephemeral=False):
+    """Registers me under path and reports whether all procs processes
+    have within timeout seconds. A persistent mark (the default) outlives
+    its process, so that one that comes late still counts those that went
+    on and ended."""
     c.ensure_path(path)
-    c.create(path + "/" + me, ephemeral=True)
-    if not wait_children(c, path, procs):
+    c.create(path + "/" + me, ephemeral=ephemeral)
+    return wait_children(c, path, procs, timeout)
+
+
+def start_together(c, path, me, procs):
+    """Returns when all procs processes have registered under path: the
+    processes then contend from the same moment."""
+    if not rendezvous(c, path, me, procs, ephemeral=True):
         raise SystemExit("not all %d processes at %s within 60 s" % (procs, path))
 
 

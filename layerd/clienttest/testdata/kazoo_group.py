@@ -26,7 +26,7 @@ import sys
 
 from kazoo.client import KazooClient
 
-from checks import check, failed, report, start_together, wait_children
+from checks import check, failed, rendezvous, report, start_together, wait_children
 
 addr, recipe, root = sys.argv[1], sys.argv[2], sys.argv[3]
 index, procs, rounds = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
@@ -35,13 +35,6 @@ c.start(timeout=30)
 me = "p%d" % index
 names = sorted("p%d" % i for i in range(procs))
 WAIT = 60  # seconds any one rendezvous may take
-
-
-def rendezvous(path):
-    """Registers me under path and waits until all processes have."""
-    c.ensure_path(path)
-    c.create(path + "/" + me)
-    return wait_children(c, path, procs, WAIT)
 
 
 if recipe == "barrier":
@@ -81,7 +74,7 @@ elif recipe == "party":
     party.join()
     report("party/all-joined", wait_children(c, root + "/party", procs, WAIT))
     check("party/members", sorted(party), names)
-    report("party/all-saw", rendezvous(root + "/saw"))
+    report("party/all-saw", rendezvous(c, root + "/saw", me, procs, WAIT))
     party.leave()
     check("party/left", me in list(party), False)
 elif recipe == "partitioner":
@@ -103,14 +96,14 @@ elif recipe == "partitioner":
         print("part", *got, flush=True)
         # Hold the part until every process has printed its own: one
         # leaving early would have the others split the set again.
-        report("partitioner/all-acquired", rendezvous(root + "/parted"))
+        report("partitioner/all-acquired", rendezvous(c, root + "/parted", me, procs, WAIT))
     sp.finish()
 elif recipe == "queue":
     start_together(c, root + "/ready", me, procs)
     q = c.Queue(root + "/queue")
     for i in range(rounds):
         q.put(str(index * rounds + i + 1).encode())
-    report("queue/all-put", rendezvous(root + "/put"))
+    report("queue/all-put", rendezvous(c, root + "/put", me, procs, WAIT))
     while True:
         item = q.get()
         if item is None:

@@ -1,10 +1,11 @@
 // Package cluster runs, inside one test process, the whole service as it
 // runs on FoundationDB: several layerds and several sweepers over one
-// store (the embedded engine: it belongs to one process), each layerd with
-// its own listener on loopback, each sweeper a member of a real memberlist
-// cluster gossiping on loopback and taking part in the clock. A test can
-// kill any of them abruptly (listeners and connections dropped, goroutines
-// gone, nothing cleaned up in the store) and start it again.
+// store (either engine: internal/engines), each layerd wired as layerd
+// wires one (layerd/layer) with its own listener on loopback, each sweeper
+// a member of a real memberlist cluster gossiping on loopback and taking
+// part in the clock. A test can kill any of them abruptly (listeners and
+// connections dropped, goroutines gone, nothing cleaned up in the store)
+// and start it again.
 package cluster
 
 import (
@@ -19,14 +20,14 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"zkfdb/internal/engines"
+	"zkfdb/layerd/layer"
 	"zkfdb/layerd/zkserver"
 	"zkfdb/shared/clock"
 	"zkfdb/shared/keys"
 	"zkfdb/shared/members"
 	"zkfdb/shared/store"
-	"zkfdb/shared/store/embedded"
 	"zkfdb/shared/sweep"
-	"zkfdb/shared/znode"
 )
 
 // Options configure a cluster. A zero field means the default.
@@ -37,10 +38,10 @@ type Options struct {
 	// layerds' tickTime is the same, so session timeouts are clamped to
 	// [2, 20] ticks.
 	Tick time.Duration
-	// Dir is the embedded engine's data directory, on disk with fsync
-	// (for benchmarks against ZooKeeper, which fsyncs); empty keeps the
-	// store in memory.
-	Dir string
+	// Disk keeps the embedded engine's data on disk with fsync (for
+	// benchmarks against ZooKeeper, which fsyncs); by default it is in
+	// memory.
+	Disk bool
 }
 
 // Cluster is the running service. Its methods are for the test's
@@ -48,6 +49,7 @@ type Options struct {
 type Cluster struct {
 	t        testing.TB
 	db       store.DB
+	root     keys.Root
 	tick     time.Duration
 	layerds  []*Layerd
 	sweepers []*Sweeper
@@ -55,11 +57,10 @@ type Cluster struct {
 
 // Layerd is one layerd of the cluster.
 type Layerd struct {
-	c    *Cluster
-	addr string
-	srv  *zkserver.Server
-	stop context.CancelFunc
-	wg   sync.WaitGroup
+	c     *Cluster
+	addr  string
+	layer *layer.Layer
+	wg    sync.WaitGroup
 }
 
 // Sweeper is one sweeperd of the cluster: a memberlist member, its share
@@ -72,9 +73,9 @@ type Sweeper struct {
 	wg     sync.WaitGroup
 }
 
-// Start starts a cluster on a fresh in-memory store; it stops with the
+// Start starts a cluster on a fresh store of engine e; it stops with the
 // test.
-func Start(t testing.TB, opts Options) *Cluster {
+func Start(t testing.TB, e engines.Engine, opts Options) *Cluster {
 	t.Helper()
 	if opts.Layerds == 0 {
 		opts.Layerds = 2
@@ -85,11 +86,8 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if opts.Tick == 0 {
 		opts.Tick = 100 * time.Millisecond
 	}
-	db, err := embedded.Open(embedded.Options{InMemory: opts.Dir == "", Dir: opts.Dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &Cluster{t: t, db: db, tick: opts.Tick}
+	st := e.Open(t, engines.Options{Disk: opts.Disk})
+	c := &Cluster{t: t, db: st.DB, root: st.Root, tick: opts.Tick}
 	t.Cleanup(func() {
 		for _, l := range c.layerds {
 			l.Kill()
@@ -97,11 +95,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 		for _, s := range c.sweepers {
 			s.Kill()
 		}
-		db.Close()
 	})
-	if err := (keys.Root{}).EnsureLayout(t.Context(), db); err != nil {
-		t.Fatal(err)
-	}
 	for i := range opts.Sweepers {
 		c.sweepers = append(c.sweepers, &Sweeper{c: c, name: fmt.Sprintf("sweeper%d", i)})
 		c.sweepers[i].Start()
@@ -116,6 +110,9 @@ func Start(t testing.TB, opts Options) *Cluster {
 
 // DB returns the store.
 func (c *Cluster) DB() store.DB { return c.db }
+
+// Root returns the cluster's keyspace in the store.
+func (c *Cluster) Root() keys.Root { return c.root }
 
 // Tick returns the clock's tick.
 func (c *Cluster) Tick() time.Duration { return c.tick }
@@ -138,7 +135,7 @@ func (c *Cluster) Addrs() []string {
 // Now returns the clock's tick.
 func (c *Cluster) Now() int64 {
 	c.t.Helper()
-	n, err := clock.Now(c.t.Context(), c.db, keys.Root{}.Clock())
+	n, err := clock.Now(c.t.Context(), c.db, c.root.Clock())
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -150,7 +147,7 @@ func (c *Cluster) WaitTicks(from, n int64) {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(c.t.Context(), time.Duration(n+50)*c.tick+30*time.Second)
 	defer cancel()
-	if _, err := clock.WaitAfter(ctx, c.db, keys.Root{}.Clock(), from+n-1); err != nil {
+	if _, err := clock.WaitAfter(ctx, c.db, c.root.Clock(), from+n-1); err != nil {
 		c.t.Fatalf("the clock did not reach %d: %v", from+n, err)
 	}
 }
@@ -162,8 +159,13 @@ func (l *Layerd) Addr() string { return l.addr }
 func (l *Layerd) Start() {
 	t := l.c.t
 	t.Helper()
-	tree := znode.New(l.c.db, keys.Root{}.Tenant(keys.DefaultTenant), znode.Options{Tick: l.c.tick})
-	if err := tree.Init(t.Context()); err != nil {
+	ly, err := layer.Start(t.Context(), l.c.db, layer.Config{
+		Root:   l.c.root,
+		Server: zkserver.Config{TickTime: l.c.tick},
+		Tick:   l.c.tick,
+		Logger: zaptest.NewLogger(t),
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", l.addr)
@@ -171,29 +173,25 @@ func (l *Layerd) Start() {
 		t.Fatal(err)
 	}
 	l.addr = ln.Addr().String()
-	l.srv = zkserver.New(zaptest.NewLogger(t), nil, tree, zkserver.Config{TickTime: l.c.tick})
-	ctx, cancel := context.WithCancel(context.Background())
-	l.stop = cancel
+	l.layer = ly
 	l.wg.Go(func() {
-		if err := l.srv.Serve(ln); !errors.Is(err, zkserver.ErrServerClosed) {
+		if err := ly.Serve(ln); !errors.Is(err, zkserver.ErrServerClosed) {
 			t.Errorf("layerd %s: Serve = %v", l.addr, err)
 		}
 	})
-	l.wg.Go(func() { l.srv.RunHeartbeats(ctx) })
 }
 
 // Kill stops the layerd as a crash would: its connections drop, its
 // session refreshes stop, and it cleans nothing up in the store.
 func (l *Layerd) Kill() {
-	if l.stop == nil {
+	if l.layer == nil {
 		return
 	}
-	l.stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	l.srv.Kill(ctx)
+	l.layer.Kill(ctx)
 	l.wg.Wait()
-	l.stop = nil
+	l.layer = nil
 }
 
 // Start starts the sweeper: it joins the other live sweepers' cluster,
@@ -216,8 +214,8 @@ func (s *Sweeper) Start() {
 	s.Member = m
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
-	ticker := clock.NewTicker(s.c.db, clock.Options{Key: keys.Root{}.Clock(), Interval: s.c.tick})
-	sw := sweep.New(s.c.db, sweep.Options{Root: keys.Root{}, Owns: m.Owns, Tick: s.c.tick})
+	ticker := clock.NewTicker(s.c.db, clock.Options{Key: s.c.root.Clock(), Interval: s.c.tick})
+	sw := sweep.New(s.c.db, sweep.Options{Root: s.c.root, Owns: m.Owns, Tick: s.c.tick})
 	s.wg.Go(func() { ticker.Run(ctx) })
 	s.wg.Go(func() { sw.Run(ctx) })
 }

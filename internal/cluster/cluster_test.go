@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"zkfdb/internal/engines"
 	"zkfdb/internal/zkref"
 )
 
@@ -106,8 +107,10 @@ var open = zk.WorldACL(zk.PermAll)
 // killed first, the other sweeper does it. A client that keeps talking
 // keeps its session however long it lives, and the dead one's session
 // cannot come back.
-func TestEphemeralOfDeadClient(t *testing.T) {
-	c := Start(t, Options{})
+func TestEphemeralOfDeadClient(t *testing.T) { engines.Each(t, testEphemeralOfDeadClient) }
+
+func testEphemeralOfDeadClient(t *testing.T, e engines.Engine) {
+	c := Start(t, e, Options{})
 	c.AwaitMembers()
 	c.Sweeper(0).Kill()
 	c.AwaitMembers()
@@ -164,8 +167,10 @@ func TestEphemeralOfDeadClient(t *testing.T) {
 // A layerd that crashes loses its clients to the other, with their
 // sessions, ephemerals and watches; restarted on its address, it serves
 // again.
-func TestLayerdCrash(t *testing.T) {
-	c := Start(t, Options{})
+func TestLayerdCrash(t *testing.T) { engines.Each(t, testLayerdCrash) }
+
+func testLayerdCrash(t *testing.T, e engines.Engine) {
+	c := Start(t, e, Options{})
 	cl := connect(t, c.Addrs(), time.Second)
 	if _, err := cl.Create("/mine", nil, zk.FlagEphemeral, open); err != nil {
 		t.Fatal(err)
@@ -217,7 +222,7 @@ func BenchmarkWatchAcrossServers(b *testing.B) {
 	if len(followers) != 2 {
 		b.Fatalf("%d followers, want 2", len(followers))
 	}
-	c := Start(b, Options{Sweepers: 1, Dir: b.TempDir()})
+	c := Start(b, engines.EmbeddedEngine(), Options{Sweepers: 1, Disk: true})
 	b.Run("ZooKeeper", func(b *testing.B) { measureWatch(b, followers[0], followers[1]) })
 	b.Run("layerd", func(b *testing.B) { measureWatch(b, c.Layerd(0).Addr(), c.Layerd(1).Addr()) })
 }
@@ -255,8 +260,10 @@ func measureWatch(b *testing.B, writerAddr, watcherAddr string) {
 // A client whose layerd crashes reconnects to the other, sets its watches
 // again (setWatches, with its last zxid), and hears of what changed while
 // it was away.
-func TestSetWatchesAfterCrash(t *testing.T) {
-	c := Start(t, Options{})
+func TestSetWatchesAfterCrash(t *testing.T) { engines.Each(t, testSetWatchesAfterCrash) }
+
+func testSetWatchesAfterCrash(t *testing.T, e engines.Engine) {
+	c := Start(t, e, Options{})
 	cl := connect(t, c.Addrs(), 5*time.Second)
 	first := 0
 	if cl.Server() == c.Layerd(1).Addr() {

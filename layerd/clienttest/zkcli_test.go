@@ -321,6 +321,7 @@ func TestZkCliVsZooKeeper(t *testing.T) {
 	for _, sc := range cliScripts() {
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()
+			servers := available(t)
 			addrs := make([]string, len(servers))
 			for i, srv := range servers {
 				addrs[i] = srv.start(t)
@@ -351,12 +352,13 @@ func TestZkCliVsZooKeeper(t *testing.T) {
 				outs[i] = normalize(outs[i])
 			}
 			for i, s := range sc.steps {
-				wants := []string{s.want, s.want}
-				if s.known != "" {
-					wants[1] = s.want39
-				}
 				for j, srv := range servers {
-					got, want := outs[j][i], wants[j]
+					// A known difference: ZooKeeper 3.8 prints want,
+					// layerd (3.9's behaviour) want39.
+					got, want := outs[j][i], s.want
+					if s.known != "" && srv.engine != nil {
+						want = s.want39
+					}
 					if s.unordered {
 						got, want = sortedOutput(got), sortedOutput(want)
 					}

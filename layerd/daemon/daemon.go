@@ -1,7 +1,9 @@
-// Package daemon runs layerd: it opens the embedded storage engine, serves
-// ZooKeeper clients (layerd/zkserver) and the metrics and health endpoints
-// (shared/telemetry), tells systemd when it is ready, pings its watchdog,
-// and shuts everything down in order when its context ends.
+// Package daemon runs layerd: it opens its store (the embedded engine in a
+// local directory, or a FoundationDB cluster: shared/store/engine), serves
+// ZooKeeper clients from it (layerd/layer) and the metrics and health
+// endpoints (shared/telemetry), tells systemd when it is ready, pings its
+// watchdog, keeps /readyz following the store's availability, and shuts
+// everything down in order when its context ends.
 package daemon
 
 import (
@@ -16,15 +18,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"zkfdb/layerd/layer"
 	"zkfdb/layerd/zkserver"
-	"zkfdb/shared/clock"
 	"zkfdb/shared/keys"
 	"zkfdb/shared/sdnotify"
 	"zkfdb/shared/store"
-	"zkfdb/shared/store/embedded"
-	"zkfdb/shared/sweep"
+	"zkfdb/shared/store/engine"
 	"zkfdb/shared/telemetry"
-	"zkfdb/shared/znode"
 )
 
 // Defaults of Config's zero fields (and of layerd's flags).
@@ -36,15 +36,35 @@ const (
 	DefaultShutdownTimeout = 10 * time.Second
 )
 
-// storeTimeout bounds the start-up check that the store answers.
-const storeTimeout = 30 * time.Second
+// Readiness probes: how often /readyz asks the store, and how long an
+// answer may take.
+const (
+	probeInterval = time.Second
+	probeTimeout  = 2 * time.Second
+)
 
 // Config configures Run. A zero field means the default.
 type Config struct {
 	// Listen is the ZooKeeper client address, host:port.
 	Listen string
+	// Store is the engine: engine.Embedded (the default) or engine.FDB.
+	Store string
 	// DataDir is the embedded engine's data directory.
 	DataDir string
+	// ClusterFile is FoundationDB's cluster file (Store FDB); empty:
+	// FDB's default.
+	ClusterFile string
+	// Prefix is the key prefix of this installation in the store, so
+	// that several share one FoundationDB cluster; empty in a cluster of
+	// its own.
+	Prefix string
+	// Sweep makes layerd also run the cluster's clock and the expiry
+	// sweeper; always on with the embedded engine, where layerd is the
+	// whole service (sweeperd does both on FoundationDB).
+	Sweep bool
+	// StartTimeout bounds the wait for the store at start; default
+	// engine.DefaultStartTimeout.
+	StartTimeout time.Duration
 	// MetricsListen is the address of /metrics, /healthz and /readyz.
 	MetricsListen string
 	// ShutdownTimeout bounds the shutdown after ctx ends.
@@ -73,8 +93,14 @@ func (c Config) withDefaults() Config {
 	if c.Listen == "" {
 		c.Listen = DefaultListen
 	}
-	if c.DataDir == "" {
-		c.DataDir = DefaultDataDir
+	if c.Store == "" {
+		c.Store = engine.Embedded
+	}
+	if c.Store == engine.Embedded {
+		c.Sweep = true
+		if c.DataDir == "" {
+			c.DataDir = DefaultDataDir
+		}
 	}
 	if c.MetricsListen == "" {
 		c.MetricsListen = DefaultMetricsListen
@@ -86,6 +112,10 @@ func (c Config) withDefaults() Config {
 		c.MaxWatches = DefaultMaxWatches
 	}
 	return c
+}
+
+func (c Config) engine() engine.Config {
+	return engine.Config{Engine: c.Store, DataDir: c.DataDir, ClusterFile: c.ClusterFile, MaxWatches: c.MaxWatches, StartTimeout: c.StartTimeout}
 }
 
 var (
@@ -101,14 +131,14 @@ type daemon struct {
 	notify *sdnotify.Notifier
 
 	notReady atomic.Pointer[error] // nil when ready; read by /readyz
-	wg       sync.WaitGroup        // the Serve goroutines
+	wg       sync.WaitGroup        // the Serve goroutines, the probe
 	failed   chan error            // a server that stopped by itself
 
-	metrics    *telemetry.Server
-	db         *embedded.DB
-	stopClock  context.CancelFunc // stops background
-	background sync.WaitGroup     // the clock, the sweeper, the heartbeats
-	zk         *zkserver.Server
+	stopProbe context.CancelFunc
+
+	metrics *telemetry.Server
+	db      store.DB
+	layer   *layer.Layer
 }
 
 // Run runs layerd until ctx is done, then shuts down within
@@ -123,7 +153,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, reg *prometheus.Regis
 		log:    log,
 		reg:    reg,
 		notify: notify,
-		failed: make(chan error, 3), // one per server, one for the clock
+		failed: make(chan error, 2), // one per server
 	}
 	d.setNotReady(errStarting)
 	err := d.start(ctx)
@@ -164,67 +194,84 @@ func (d *daemon) start(ctx context.Context) error {
 	}
 	d.serve("metrics", mln, d.metrics.Serve, telemetry.ErrServerClosed)
 
-	d.db, err = embedded.Open(embedded.Options{Dir: d.cfg.DataDir, Logger: d.log.Named("store"), Registerer: d.reg, MaxWatches: d.cfg.MaxWatches})
+	ec := d.cfg.engine()
+	ec.Logger, ec.Registerer = d.log.Named("store"), d.reg
+	place := ec.Place()
+	d.db, err = engine.Open(ctx, ec)
 	if err != nil {
-		return fmt.Errorf("open store in %s: %w", d.cfg.DataDir, err)
+		return err
 	}
-	if err := storeAnswers(ctx, d.db); err != nil {
-		return fmt.Errorf("store in %s: %w", d.cfg.DataDir, err)
+	root, err := keys.NewRoot([]byte(d.cfg.Prefix))
+	if err != nil {
+		return fmt.Errorf("--fdb-prefix: %w", err)
 	}
-	if err := (keys.Root{}).EnsureLayout(ctx, d.db); err != nil {
-		return fmt.Errorf("store in %s: %w", d.cfg.DataDir, err)
+	d.layer, err = layer.Start(ctx, d.db, layer.Config{
+		Root: root,
+		Server: zkserver.Config{
+			TickTime:          d.cfg.TickTime,
+			MinSessionTimeout: d.cfg.MinSessionTimeout,
+			MaxSessionTimeout: d.cfg.MaxSessionTimeout,
+			MaxBuffer:         d.cfg.MaxBuffer,
+		},
+		SuperDigest: d.cfg.SuperDigest,
+		Sweep:       d.cfg.Sweep,
+		Logger:      d.log,
+		Registerer:  d.reg,
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", place, err)
 	}
-	d.log.Info("store opened", zap.String("dir", d.cfg.DataDir))
-
-	// With the embedded engine this process is the whole service, so it
-	// also keeps the cluster's clock ticking and sweeps expired sessions
-	// (sweeperd does both on FDB).
-	ticker := clock.NewTicker(d.db, clock.Options{Key: keys.Root{}.Clock(), Logger: d.log, Registerer: d.reg})
-	sweeper := sweep.New(d.db, sweep.Options{Root: keys.Root{}, Logger: d.log, Registerer: d.reg})
-	clockCtx, stopClock := context.WithCancel(context.WithoutCancel(ctx))
-	d.stopClock = stopClock
-	for name, run := range map[string]func(context.Context) error{"clock": ticker.Run, "sweeper": sweeper.Run} {
-		d.background.Go(func() {
-			if err := run(clockCtx); err != nil {
-				d.failed <- fmt.Errorf("%s: %w", name, err)
-			}
-		})
-	}
+	d.log.Info("store opened", zap.String("store", place), zap.Bool("sweep", d.cfg.Sweep))
 
 	ln, err := net.Listen("tcp", d.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("client listener: %w", err)
 	}
-	tree := znode.New(d.db, keys.Root{}.Tenant(keys.DefaultTenant), znode.Options{SuperDigest: d.cfg.SuperDigest})
-	if err := tree.Init(ctx); err != nil {
-		return fmt.Errorf("store in %s: %w", d.cfg.DataDir, err)
-	}
-	d.zk = zkserver.New(d.log, d.reg, tree, zkserver.Config{
-		TickTime:          d.cfg.TickTime,
-		MinSessionTimeout: d.cfg.MinSessionTimeout,
-		MaxSessionTimeout: d.cfg.MaxSessionTimeout,
-		MaxBuffer:         d.cfg.MaxBuffer,
-	})
-	d.serve("client", ln, d.zk.Serve, zkserver.ErrServerClosed)
-	d.background.Go(func() { d.zk.RunHeartbeats(clockCtx) })
+	d.serve("client", ln, d.layer.Serve, zkserver.ErrServerClosed)
+	probeCtx, stopProbe := context.WithCancel(context.WithoutCancel(ctx))
+	d.stopProbe = stopProbe
+	d.wg.Go(func() { d.probe(probeCtx) })
 
 	d.log.Info("layerd ready",
 		zap.Stringer("listen", ln.Addr()),
 		zap.Stringer("metrics_listen", mln.Addr()),
-		zap.String("data_dir", d.cfg.DataDir))
+		zap.String("store", place))
 	d.notReady.Store(nil)
 	d.sendNotify(sdnotify.Ready)
 	return nil
 }
 
-// storeAnswers checks that the engine answers by fetching a read version.
-func storeAnswers(ctx context.Context, db store.DB) error {
-	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
-	defer cancel()
-	_, err := store.ReadTransact(ctx, db, func(r store.Reader) (int64, error) {
-		return r.GetReadVersion().Get()
-	})
-	return err
+// probe keeps /readyz following the store: not ready while it does not
+// answer, so that load balancers and rollouts route around this layerd
+// (its clients' requests fail meanwhile and they reconnect elsewhere).
+func (d *daemon) probe(ctx context.Context) {
+	t := time.NewTicker(probeInterval)
+	defer t.Stop()
+	var was error
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := engine.Answers(ctx, d.db, probeTimeout)
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case err != nil && was == nil:
+			d.log.Warn("store unavailable; not ready", zap.Error(err))
+		case err == nil && was != nil:
+			d.log.Info("store available again; ready")
+		}
+		if err != nil {
+			err = fmt.Errorf("store unavailable: %w", err)
+			d.setNotReady(err)
+		} else {
+			d.notReady.Store(nil)
+		}
+		was = err
+	}
 }
 
 // serve runs serve(ln) in a goroutine; an error other than closed (from
@@ -237,9 +284,9 @@ func (d *daemon) serve(name string, ln net.Listener, serve func(net.Listener) er
 	})
 }
 
-// loop is the main loop: it pings the watchdog until ctx ends or a server
-// fails. Pinging from here, not from a goroutine of its own, means a
-// wedged main loop gets layerd restarted.
+// loop is the main loop: it pings the watchdog until ctx ends or a server,
+// the clock or the sweeper fails. Pinging from here, not from a goroutine
+// of its own, means a wedged main loop gets layerd restarted.
 func (d *daemon) loop(ctx context.Context) error {
 	var tick <-chan time.Time
 	if every := d.notify.WatchdogInterval(); every > 0 {
@@ -253,6 +300,8 @@ func (d *daemon) loop(ctx context.Context) error {
 			return nil
 		case err := <-d.failed:
 			return err
+		case err := <-d.layer.Failed():
+			return err
 		case <-tick:
 			d.sendNotify(sdnotify.Watchdog)
 		}
@@ -262,14 +311,13 @@ func (d *daemon) loop(ctx context.Context) error {
 // stop shuts down, in the reverse order of start, whatever start started.
 func (d *daemon) stop(ctx context.Context) error {
 	var errs []error
-	if d.zk != nil {
-		if err := d.zk.Shutdown(ctx); err != nil {
+	if d.stopProbe != nil {
+		d.stopProbe()
+	}
+	if d.layer != nil {
+		if err := d.layer.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop client server: %w", err))
 		}
-	}
-	if d.stopClock != nil {
-		d.stopClock()
-		d.background.Wait()
 	}
 	if d.db != nil {
 		if err := d.db.Close(); err != nil {

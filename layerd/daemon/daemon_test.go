@@ -283,7 +283,7 @@ func TestRunDataDirIsAFile(t *testing.T) {
 	}
 	log, logs := testLogger(t)
 	err := Run(context.Background(), loopbackConfig(file), log, prometheus.NewRegistry(), sdnotify.FromEnv())
-	if err == nil || !strings.Contains(err.Error(), "open store in "+file) {
+	if err == nil || !strings.Contains(err.Error(), "embedded store in "+file+": ") {
 		t.Fatalf("Run with a file as data dir = %v, want an open store error", err)
 	}
 	if m := sd.next(t); m != sdnotify.Stopping {
@@ -326,7 +326,7 @@ func TestRunMetricsPortInUse(t *testing.T) {
 
 func TestConfigDefaults(t *testing.T) {
 	got := Config{}.withDefaults()
-	want := Config{Listen: ":2181", DataDir: "./layerd-data", MetricsListen: ":7000", ShutdownTimeout: 10 * time.Second, MaxWatches: 100_000}
+	want := Config{Listen: ":2181", Store: "embedded", DataDir: "./layerd-data", Sweep: true, MetricsListen: ":7000", ShutdownTimeout: 10 * time.Second, MaxWatches: 100_000}
 	if got != want {
 		t.Errorf("Config{}.withDefaults() = %+v, want %+v", got, want)
 	}

@@ -145,7 +145,24 @@ func (c *conn) dispatch(h zkwire.RequestHeader, body []byte) bool {
 	op := h.Type
 	switch op {
 	case zkwire.OpPing:
-		return c.answered(op, zkwire.CodeOK, c.reply(zkwire.XidPing, c.lastZxid, zkwire.CodeOK, nil))
+		zxid := c.lastZxid
+		if c.watching {
+			// ZooKeeper's ping reply carries its latest zxid, after
+			// the events of every txn up to it. A connection with
+			// watches gets the same: the events of writes acknowledged
+			// to anyone before this ping come before its reply, even
+			// where the store's watch of the notify key is slower than
+			// a round trip (FoundationDB's). Without watches a ping
+			// costs the store nothing.
+			ctx, cancel := c.ctx()
+			latest, err := c.s.tree.Sync(ctx)
+			cancel()
+			if err != nil {
+				return c.storeFailed(op, err)
+			}
+			zxid = max(zxid, latest)
+		}
+		return c.answered(op, zkwire.CodeOK, c.reply(zkwire.XidPing, zxid, zkwire.CodeOK, nil))
 	case zkwire.OpCloseSession:
 		ctx, cancel := c.ctx()
 		defer cancel()

@@ -67,6 +67,7 @@ var errorNames = map[int]string{
 	1101: "operation_cancelled",
 	1213: "tag_throttled",
 	1223: "grv_proxy_memory_limit_exceeded",
+	1515: "no_cluster_file_found",
 	2000: "client_invalid_operation",
 	2004: "key_outside_legal_range",
 	2005: "inverted_range",
@@ -80,6 +81,7 @@ var errorNames = map[int]string{
 	2101: "transaction_too_large",
 	2102: "key_too_large",
 	2103: "value_too_large",
+	2104: "connection_string_invalid",
 	2131: "tenant_not_found",
 }
 

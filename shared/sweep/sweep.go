@@ -101,19 +101,30 @@ func (s *Sweeper) Run(ctx context.Context) error {
 	return nil
 }
 
-// Sweep expires, in each owned shard, the sessions due at tick.
+// Sweep expires, in each owned shard, the sessions due at tick, and
+// reaps its containers and TTL nodes due. What is due in every owned
+// shard is read in one transaction (znode.ReadDue).
 func (s *Sweeper) Sweep(ctx context.Context, tick int64) error {
-	owned := 0
+	var owned []int
 	for shard := range keys.Shards {
-		if s.opts.Owns != nil && !s.opts.Owns(shard) {
-			continue
+		if s.opts.Owns == nil || s.opts.Owns(shard) {
+			owned = append(owned, shard)
 		}
-		owned++
-		sw, err := znode.SweepExpired(ctx, s.db, s.opts.Root, shard, tick)
+	}
+	s.owned.Set(float64(len(owned)))
+	if len(owned) == 0 {
+		return nil
+	}
+	due, err := znode.ReadDue(ctx, s.db, s.opts.Root, owned, tick)
+	if err != nil {
+		return err
+	}
+	for _, d := range due {
+		sw, err := znode.ExpireDue(ctx, s.db, s.opts.Root, d.Sessions, tick)
 		if err != nil {
 			return err
 		}
-		reaped, err := znode.SweepNodes(ctx, s.db, s.opts.Root, shard, tick, s.opts.Tick)
+		reaped, err := znode.ReapDue(ctx, s.db, s.opts.Root, d, tick, s.opts.Tick)
 		if err != nil {
 			return err
 		}
@@ -122,10 +133,9 @@ func (s *Sweeper) Sweep(ctx context.Context, tick int64) error {
 		s.ephemerals.Add(float64(sw.Ephemerals))
 		s.stale.Add(float64(sw.Stale))
 		if sw.Expired > 0 {
-			s.log.Info("sessions expired", zap.Int("shard", shard), zap.Int64("tick", tick),
+			s.log.Info("sessions expired", zap.Int("shard", d.Shard), zap.Int64("tick", tick),
 				zap.Int("sessions", sw.Expired), zap.Int("ephemerals", sw.Ephemerals))
 		}
 	}
-	s.owned.Set(float64(owned))
 	return nil
 }

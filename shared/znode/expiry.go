@@ -136,18 +136,61 @@ type Sweep struct {
 // rest wait for the next tick.
 const sweepBatch = 1000
 
-// SweepExpired expires the sessions of shard, in every tenant under root,
-// whose expiry tick is below now. Each session is expired in a
-// transaction of its own that first checks it is still expired, so two
-// sweepers of one shard do no harm.
-func SweepExpired(ctx context.Context, db store.DB, root keys.Root, shard int, now int64) (Sweep, error) {
-	var sw Sweep
-	rows, err := store.ReadTransact(ctx, db, func(r store.Reader) ([]store.KeyValue, error) {
-		return r.GetRange(root.ExpiryDue(shard, now-1), store.RangeOptions{Limit: sweepBatch, Mode: store.StreamingWantAll}).GetSlice()
+// Due is what is due in one shard of the timer indices at a tick: expiry
+// entries of sessions, container and TTL timers.
+type Due struct {
+	Shard                      int
+	Sessions, Containers, TTLs []store.KeyValue
+}
+
+// ReadDue reads what is due at now in shards (at most sweepBatch entries
+// of each kind per shard; the rest wait for the next tick), in one read
+// transaction whose range reads are all issued before any is awaited: on
+// FoundationDB one round trip, however many shards.
+func ReadDue(ctx context.Context, db store.DB, root keys.Root, shards []int, now int64) ([]Due, error) {
+	opts := store.RangeOptions{Limit: sweepBatch, Mode: store.StreamingWantAll}
+	return store.ReadTransact(ctx, db, func(r store.Reader) ([]Due, error) {
+		pending := make([][3]store.RangeResult, len(shards))
+		for i, shard := range shards {
+			pending[i] = [3]store.RangeResult{
+				r.GetRange(root.ExpiryDue(shard, now-1), opts),
+				r.GetRange(root.ContainersDue(shard, now), opts),
+				r.GetRange(root.TTLDue(shard, now), opts),
+			}
+		}
+		var out []Due
+		for i, shard := range shards {
+			var rows [3][]store.KeyValue
+			for k := range rows {
+				var err error
+				if rows[k], err = pending[i][k].GetSlice(); err != nil {
+					return nil, err
+				}
+			}
+			if len(rows[0])+len(rows[1])+len(rows[2]) > 0 {
+				out = append(out, Due{Shard: shard, Sessions: rows[0], Containers: rows[1], TTLs: rows[2]})
+			}
+		}
+		return out, nil
 	})
-	if err != nil {
-		return sw, err
+}
+
+// SweepExpired expires the sessions of shard, in every tenant under root,
+// whose expiry tick is below now (ReadDue, then ExpireDue).
+func SweepExpired(ctx context.Context, db store.DB, root keys.Root, shard int, now int64) (Sweep, error) {
+	due, err := ReadDue(ctx, db, root, []int{shard}, now)
+	if err != nil || len(due) == 0 {
+		return Sweep{}, err
 	}
+	return ExpireDue(ctx, db, root, due[0].Sessions, now)
+}
+
+// ExpireDue expires the sessions of due expiry-index entries (ReadDue's
+// Sessions). Each session is expired in a transaction of its own that
+// first checks it is still expired, so two sweepers of one shard do no
+// harm.
+func ExpireDue(ctx context.Context, db store.DB, root keys.Root, rows []store.KeyValue, now int64) (Sweep, error) {
+	var sw Sweep
 	for _, kv := range rows {
 		e, err := root.ParseExpiry(kv.Key)
 		if err != nil {
@@ -218,22 +261,25 @@ func (tr *Tree) EachTick(ctx context.Context, fn func(tick int64), waitFailed fu
 // again that the node is empty. A TTL node with children is looked at
 // again at the next tick.
 func SweepNodes(ctx context.Context, db store.DB, root keys.Root, shard int, now int64, tick time.Duration) (int, error) {
+	due, err := ReadDue(ctx, db, root, []int{shard}, now)
+	if err != nil || len(due) == 0 {
+		return 0, err
+	}
+	return ReapDue(ctx, db, root, due[0], now, tick)
+}
+
+// ReapDue reaps the containers and TTL nodes of d (SweepNodes).
+func ReapDue(ctx context.Context, db store.DB, root keys.Root, d Due, now int64, tick time.Duration) (int, error) {
 	deleted := 0
 	for _, due := range []struct {
-		r     store.Range
+		rows  []store.KeyValue
 		parse func([]byte) (keys.NodeTimer, error)
 		ttl   bool
 	}{
-		{root.ContainersDue(shard, now), root.ParseContainer, false},
-		{root.TTLDue(shard, now), root.ParseTTL, true},
+		{d.Containers, root.ParseContainer, false},
+		{d.TTLs, root.ParseTTL, true},
 	} {
-		rows, err := store.ReadTransact(ctx, db, func(r store.Reader) ([]store.KeyValue, error) {
-			return r.GetRange(due.r, store.RangeOptions{Limit: sweepBatch, Mode: store.StreamingWantAll}).GetSlice()
-		})
-		if err != nil {
-			return deleted, err
-		}
-		for _, kv := range rows {
+		for _, kv := range due.rows {
 			nt, err := due.parse(kv.Key)
 			if err != nil {
 				return deleted, err

@@ -1,69 +1,49 @@
 // Package zkservertest starts an in-process layerd for tests of real
-// clients against it: the protocol server on a fresh znode tree on the
-// embedded engine, on a loopback port, with the cluster's clock, the
-// sweeper and session refreshes running, as layerd runs them.
+// clients against it, wired as layerd wires one (layerd/layer): the
+// protocol server on a fresh znode tree, on a loopback port, with the
+// cluster's clock, the sweeper and session refreshes running.
 package zkservertest
 
 import (
 	"context"
 	"errors"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/zap/zaptest"
 
+	"zkfdb/internal/engines"
+	"zkfdb/layerd/layer"
 	"zkfdb/layerd/zkserver"
-	"zkfdb/shared/clock"
-	"zkfdb/shared/keys"
-	"zkfdb/shared/store/embedded"
-	"zkfdb/shared/sweep"
-	"zkfdb/shared/znode"
 )
 
-// Start serves a fresh tree on the embedded engine (on disk in
-// t.TempDir(), fsync on), as layerd does, and returns its address. The
-// server and the engine stop with the test.
-func Start(t testing.TB) string {
+// Start serves a fresh tree on engine e (the embedded engine on disk in
+// t.TempDir(), fsync on; FoundationDB under a key prefix of the test's
+// own), as layerd does, and returns its address. The server and the store
+// stop with the test.
+func Start(t testing.TB, e engines.Engine) string {
 	t.Helper()
-	db, err := embedded.Open(embedded.Options{Dir: t.TempDir()})
+	st := e.Open(t, engines.Options{Disk: true})
+	l, err := layer.Start(t.Context(), st.DB, layer.Config{Root: st.Root, Sweep: true, Logger: zaptest.NewLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tree := znode.New(db, keys.Root{}.Tenant(keys.DefaultTenant), znode.Options{})
-	if err := tree.Init(t.Context()); err != nil {
-		db.Close()
-		t.Fatal(err)
-	}
-	log := zaptest.NewLogger(t)
-	srv := zkserver.New(log, nil, tree, zkserver.Config{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		db.Close()
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	bg, stopBackground := context.WithCancel(context.Background())
-	var background sync.WaitGroup
-	ticker := clock.NewTicker(db, clock.Options{Key: keys.Root{}.Clock(), Logger: log})
-	sweeper := sweep.New(db, sweep.Options{Root: keys.Root{}, Logger: log})
-	for _, run := range []func(context.Context) error{ticker.Run, sweeper.Run, srv.RunHeartbeats} {
-		background.Go(func() { run(bg) })
-	}
+	go func() { done <- l.Serve(ln) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
+		if err := l.Shutdown(ctx); err != nil {
 			t.Errorf("Shutdown: %v", err)
 		}
 		if err := <-done; !errors.Is(err, zkserver.ErrServerClosed) {
 			t.Errorf("Serve = %v", err)
 		}
-		stopBackground()
-		background.Wait()
-		db.Close()
 	})
 	return ln.Addr().String()
 }

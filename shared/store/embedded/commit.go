@@ -95,7 +95,7 @@ func (db *DB) commitBatch(batch []*commitRequest) {
 	oldest := version - store.MVCCWindow
 	var accepted []acceptedTx
 	for i, r := range batch {
-		fault := db.faults.decide()
+		fault := db.faults.Decide()
 		if fault == FaultNotCommitted {
 			r.err = store.ErrNotCommitted
 			db.metrics.commits.WithLabelValues("fault_not_committed").Inc()
@@ -311,28 +311,34 @@ func stampOffset(b []byte) ([]byte, int, error) {
 	return b[:n], int(p), nil
 }
 
-// faultInjector decides each commit's injected failure.
-type faultInjector struct {
+// FaultInjector decides each commit's injected failure, as Faults say.
+// It is safe for concurrent use. The embedded engine asks it for every
+// write commit; a wrapper of another engine may too, so that one test
+// injects the same failures on every engine.
+type FaultInjector struct {
 	mu  sync.Mutex
 	f   Faults
 	rng *rand.Rand
 	seq uint64
 }
 
-func newFaultInjector(f Faults) *faultInjector {
+// Injector returns the injector of f.
+func (f Faults) Injector() *FaultInjector {
 	seed := f.Seed
 	if seed == 0 {
 		seed = time.Now().UnixNano()
 	}
-	return &faultInjector{f: f, rng: rand.New(rand.NewPCG(uint64(seed), 0x5eed))}
+	return &FaultInjector{f: f, rng: rand.New(rand.NewPCG(uint64(seed), 0x5eed))}
 }
 
-func (fi *faultInjector) enabled() bool {
+// Enabled reports whether it injects anything.
+func (fi *FaultInjector) Enabled() bool {
 	return fi.f.Decide != nil || fi.f.UnknownResultApplied > 0 || fi.f.UnknownResultDropped > 0 || fi.f.NotCommitted > 0
 }
 
-func (fi *faultInjector) decide() Fault {
-	if !fi.enabled() {
+// Decide returns the fault of the next write commit.
+func (fi *FaultInjector) Decide() Fault {
+	if !fi.Enabled() {
 		return NoFault
 	}
 	fi.mu.Lock()

@@ -39,7 +39,7 @@ type DB struct {
 	pdb     *pebble.DB
 	clock   versionClock
 	metrics *metrics
-	faults  *faultInjector
+	faults  *FaultInjector
 	watches *watchRegistry
 
 	mu        sync.Mutex
@@ -144,7 +144,7 @@ func Open(opts Options) (*DB, error) {
 		pdb:       pdb,
 		clock:     versionClock{base: base, start: time.Now()},
 		metrics:   m,
-		faults:    newFaultInjector(opts.Faults),
+		faults:    opts.Faults.Injector(),
 		committed: base,
 		published: make(chan struct{}),
 		commits:   make(chan *commitRequest, 1024),

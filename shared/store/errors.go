@@ -46,6 +46,7 @@ var (
 	ErrKeyTooLarge            = Error{2102}
 	ErrValueTooLarge          = Error{2103}
 	ErrTenantNotFound         = Error{2131}
+	ErrExactModeWithoutLimits = Error{2210} // StreamingExact with no limit
 )
 
 var errorNames = map[int]string{
@@ -83,6 +84,7 @@ var errorNames = map[int]string{
 	2103: "value_too_large",
 	2104: "connection_string_invalid",
 	2131: "tenant_not_found",
+	2210: "exact_mode_without_limits",
 }
 
 func (e Error) Error() string {

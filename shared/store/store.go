@@ -235,7 +235,11 @@ const (
 // RangeOptions shape a range read. The zero value reads everything, in
 // ascending order.
 type RangeOptions struct {
-	Limit   int // maximum rows; 0 means no limit; negative is ErrRangeLimitsInvalid
+	// Limit is the maximum number of rows; 0 or -1 (FDB's
+	// ROW_LIMIT_UNLIMITED) mean no limit; below -1 is
+	// ErrRangeLimitsInvalid. StreamingExact needs a limit
+	// (ErrExactModeWithoutLimits).
+	Limit   int
 	Reverse bool
 	Mode    StreamingMode
 }

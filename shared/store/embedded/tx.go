@@ -317,9 +317,15 @@ func (rr rangeResult) iterator(mode store.StreamingMode) *rangeIter {
 	default: // WantAll, Exact, Serial
 		it.batch = 10_000
 	}
-	if it.limit < 0 {
+	switch {
+	case it.limit < -1:
 		it.err = store.ErrRangeLimitsInvalid
 		return it
+	case it.limit <= 0 && rr.opts.Mode == store.StreamingExact:
+		it.err = store.ErrExactModeWithoutLimits
+		return it
+	case it.limit == -1:
+		it.limit = 0 // FDB's ROW_LIMIT_UNLIMITED
 	}
 	if bytes.Compare(it.lo, maxKey) > 0 || bytes.Compare(it.hi, maxKey) > 0 {
 		it.err = store.ErrKeyOutsideLegalRange

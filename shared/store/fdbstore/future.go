@@ -41,6 +41,11 @@ func (r reader) GetRange(rg store.Range, opts store.RangeOptions) store.RangeRes
 	if !ok {
 		return &rangeResult{err: store.ErrInvalidOptionValue}
 	}
+	if opts.Limit == -1 && opts.Mode != store.StreamingExact {
+		// FDB's ROW_LIMIT_UNLIMITED, as 0: the binding would ask for
+		// later batches in exact mode with it (exact_mode_without_limits).
+		opts.Limit = 0
+	}
 	rr := r.rt.GetRange(keyRange(rg), fdb.RangeOptions{Limit: opts.Limit, Mode: mode, Reverse: opts.Reverse})
 	return &rangeResult{rr: rr, t: r.t}
 }

@@ -191,14 +191,43 @@ func testInvertedRange(t *testing.T, e *env) {
 	wantValue(t, "b after empty ClearRange", e.get(t, e.key("b")), []byte("1"))
 }
 
-// testNegativeLimit: a negative range limit fails range_limits_invalid (2012).
+// testNegativeLimit: a limit of -1 is FDB's ROW_LIMIT_UNLIMITED (every
+// row, as 0); below -1 a range read fails range_limits_invalid (2012);
+// exact mode without a limit fails exact_mode_without_limits (2210).
 func testNegativeLimit(t *testing.T, e *env) {
 	tx := e.tx(t)
-	_, err := tx.GetRange(e.rng("a", "z"), store.RangeOptions{Limit: -1}).GetSlice()
-	wantCode(t, "GetSlice with limit -1", err, 2012)
-	it := tx.GetRange(e.rng("a", "z"), store.RangeOptions{Limit: -1}).Iterator()
-	for it.Next() {
-		t.Fatalf("iterator with limit -1 returned a row")
+	for _, k := range []string{"a", "b", "c"} {
+		tx.Set(e.key(k), []byte(k))
 	}
-	wantCode(t, "iterator with limit -1", it.Err(), 2012)
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	tx = e.tx(t)
+	for _, rev := range []bool{false, true} {
+		rows, err := tx.GetRange(e.rng("a", "z"), store.RangeOptions{Limit: -1, Reverse: rev}).GetSlice()
+		if err != nil || len(rows) != 3 {
+			t.Errorf("GetSlice with limit -1 (reverse %v): %d rows, %v; want 3", rev, len(rows), err)
+		}
+		n := 0
+		it := tx.GetRange(e.rng("a", "z"), store.RangeOptions{Limit: -1, Reverse: rev}).Iterator()
+		for it.Next() {
+			n++
+		}
+		if it.Err() != nil || n != 3 {
+			t.Errorf("iterator with limit -1 (reverse %v): %d rows, %v; want 3", rev, n, it.Err())
+		}
+	}
+	for _, limit := range []int{-2, -100} {
+		_, err := tx.GetRange(e.rng("a", "z"), store.RangeOptions{Limit: limit}).GetSlice()
+		wantCode(t, fmt.Sprintf("GetSlice with limit %d", limit), err, 2012)
+		it := tx.GetRange(e.rng("a", "z"), store.RangeOptions{Limit: limit}).Iterator()
+		for it.Next() {
+			t.Fatalf("iterator with limit %d returned a row", limit)
+		}
+		wantCode(t, fmt.Sprintf("iterator with limit %d", limit), it.Err(), 2012)
+	}
+	for _, limit := range []int{0, -1} {
+		_, err := tx.GetRange(e.rng("a", "z"), store.RangeOptions{Limit: limit, Mode: store.StreamingExact}).GetSlice()
+		wantCode(t, fmt.Sprintf("exact mode with limit %d", limit), err, 2210)
+	}
 }

@@ -4,18 +4,16 @@ import (
 	"errors"
 	"testing"
 
+	"zkfdb/internal/engines"
 	"zkfdb/shared/keys"
 	"zkfdb/shared/store"
-	"zkfdb/shared/store/embedded"
 )
 
-func TestEnsureLayout(t *testing.T) {
-	db, err := embedded.Open(embedded.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	root := keys.Root{}
+func TestEnsureLayout(t *testing.T) { engines.Each(t, testEnsureLayout) }
+
+func testEnsureLayout(t *testing.T, e engines.Engine) {
+	st := e.Open(t, engines.Options{})
+	db, root := st.DB, st.Root
 	for range 2 { // records it, then finds it
 		if err := root.EnsureLayout(t.Context(), db); err != nil {
 			t.Fatalf("EnsureLayout: %v", err)

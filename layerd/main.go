@@ -1,6 +1,8 @@
 // Command layerd serves ZooKeeper clients from a store with FoundationDB's
-// semantics: for now the embedded engine, in a local data directory. See
-// docs/operations.md for flags, metrics, systemd and Ansible.
+// semantics: a FoundationDB cluster (--store fdb, in a build with -tags
+// fdb), where any number of layerds serve one tree, or the embedded engine
+// in a local data directory (the default), where one layerd is the whole
+// service. See docs/operations.md for flags, metrics, systemd and Ansible.
 package main
 
 import (
@@ -12,6 +14,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 	"time"
@@ -20,13 +23,16 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"zkfdb/layerd/daemon"
+	"zkfdb/shared/keys"
 	"zkfdb/shared/sdnotify"
+	"zkfdb/shared/store/engine"
 	"zkfdb/shared/telemetry"
 )
 
 type config struct {
 	daemon   daemon.Config
 	logLevel string
+	version  bool
 }
 
 // parseFlags parses layerd's command line; usage and errors go to out.
@@ -38,15 +44,24 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.Usage = func() {
 		fmt.Fprint(out, `Usage: layerd [flags]
 
-layerd serves ZooKeeper clients on --listen and keeps all state in the
-embedded storage engine in --data-dir. /metrics, /healthz and /readyz are
-served on --metrics-listen. Flags take one dash or two.
+layerd serves ZooKeeper clients on --listen and keeps all state in its
+store: with --store fdb the FoundationDB cluster of --cluster-file, which
+any number of layerds share (sweeperd runs the clock and expires sessions
+there, unless --sweeper); with --store embedded (the default) the embedded
+engine in --data-dir, one layerd being the whole service. /metrics,
+/healthz and /readyz are served on --metrics-listen. Flags take one dash
+or two.
 
 `)
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&c.daemon.Listen, "listen", daemon.DefaultListen, "ZooKeeper client `host:port`")
+	fs.StringVar(&c.daemon.Store, "store", engine.Embedded, "storage `engine`: embedded or fdb (needs a build with -tags fdb)")
 	fs.StringVar(&c.daemon.DataDir, "data-dir", daemon.DefaultDataDir, "embedded engine data `directory` (created if missing)")
+	fs.StringVar(&c.daemon.ClusterFile, "cluster-file", defaultClusterFile, "FoundationDB cluster `file` (--store fdb); the FDB client rewrites it when coordinators change")
+	fs.StringVar(&c.daemon.Prefix, "fdb-prefix", "", "key `prefix` of this installation in the store, so that several share one FoundationDB cluster without seeing each other")
+	fs.BoolVar(&c.daemon.Sweep, "sweeper", false, "also run the cluster clock and expire sessions (always on with --store embedded; sweeperd does it on FDB)")
+	fs.DurationVar(&c.daemon.StartTimeout, "store-timeout", engine.DefaultStartTimeout, "how long start-up waits for the store to answer before it fails with the cause")
 	fs.StringVar(&c.daemon.MetricsListen, "metrics-listen", daemon.DefaultMetricsListen, "`host:port` of /metrics, /healthz and /readyz")
 	fs.DurationVar(&c.daemon.ShutdownTimeout, "shutdown-timeout", daemon.DefaultShutdownTimeout, "how long a shutdown on SIGINT or SIGTERM may take")
 	fs.DurationVar(&c.daemon.TickTime, "tick-time", 2*time.Second, "ZooKeeper's tickTime: session timeouts are clamped to 2 to 20 ticks")
@@ -57,8 +72,12 @@ served on --metrics-listen. Flags take one dash or two.
 	fs.IntVar(&c.daemon.MaxWatches, "max-watches", daemon.DefaultMaxWatches, "store watches the process may hold: one per client connection, so at most this many connections")
 	fs.BoolVar(&c.daemon.Profiling, "pprof", false, "serve Go's profiler under /debug/pprof/ on --metrics-listen")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.BoolVar(&c.version, "version", false, "print the version and whether FoundationDB is compiled in, then exit")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.version {
+		return c, nil
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
@@ -68,8 +87,26 @@ served on --metrics-listen. Flags take one dash or two.
 			return c, fmt.Errorf("--%s: %w", name, err)
 		}
 	}
-	if c.daemon.DataDir == "" {
-		return c, errors.New("--data-dir is empty")
+	switch c.daemon.Store {
+	case engine.Embedded:
+		if c.daemon.DataDir == "" {
+			return c, errors.New("--data-dir is empty")
+		}
+	case engine.FDB:
+		if c.daemon.ClusterFile == "" {
+			return c, errors.New("--cluster-file is empty")
+		}
+		if !engine.FDBCompiledIn {
+			return c, fmt.Errorf("--store fdb: %w", engine.ErrNotCompiledIn)
+		}
+	default:
+		return c, fmt.Errorf("--store %q: want %s or %s", c.daemon.Store, engine.Embedded, engine.FDB)
+	}
+	if _, err := keys.NewRoot([]byte(c.daemon.Prefix)); err != nil {
+		return c, fmt.Errorf("--fdb-prefix: %w", err)
+	}
+	if c.daemon.StartTimeout <= 0 {
+		return c, errors.New("--store-timeout must be positive")
 	}
 	if c.daemon.MaxWatches <= 0 {
 		return c, errors.New("--max-watches must be positive")
@@ -93,6 +130,32 @@ served on --metrics-listen. Flags take one dash or two.
 	return c, nil
 }
 
+// defaultClusterFile is where FoundationDB's packages put the cluster file.
+const defaultClusterFile = "/etc/foundationdb/fdb.cluster"
+
+// version returns what --version prints: the build's revision, Go's
+// version, and whether the FoundationDB engine is compiled in.
+func version() string {
+	rev, modified := "unknown", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					modified = " (modified)"
+				}
+			}
+		}
+	}
+	fdb := "FoundationDB engine: not compiled in (build with -tags fdb for --store fdb)"
+	if engine.FDBCompiledIn {
+		fdb = "FoundationDB engine: compiled in (client API version 730; --store fdb and --store embedded)"
+	}
+	return fmt.Sprintf("layerd %s%s %s\n%s\n", rev, modified, runtime.Version(), fdb)
+}
+
 // defaultGCPercent is layerd's GOGC unless the environment sets one.
 const defaultGCPercent = 400
 
@@ -104,6 +167,10 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "layerd:", err)
 		os.Exit(2)
+	}
+	if cfg.version {
+		fmt.Print(version())
+		os.Exit(0)
 	}
 	base, err := telemetry.NewLogger(cfg.logLevel)
 	if err != nil {

@@ -75,14 +75,18 @@ func run(ctx context.Context, cfg config, log *zap.Logger, reg *prometheus.Regis
 		return fmt.Errorf("FoundationDB (%s) does not answer: %w", cfg.clusterFile, err)
 	}
 
-	if err := (keys.Root{}).EnsureLayout(ctx, db); err != nil {
+	root, err := keys.NewRoot([]byte(cfg.prefix))
+	if err != nil {
+		return err
+	}
+	if err := root.EnsureLayout(ctx, db); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
 		return fmt.Errorf("FoundationDB (%s): %w", cfg.clusterFile, err)
 	}
 
-	locality := newLocality(db, log)
+	locality := newLocality(db, root, log)
 	member, err := members.Start(members.Config{
 		Name: cfg.nodeName, Bind: cfg.bind, Advertise: cfg.advertise, Join: cfg.join,
 		Prefer: locality.preferred, Logger: log,
@@ -96,8 +100,8 @@ func run(ctx context.Context, cfg config, log *zap.Logger, reg *prometheus.Regis
 		}
 	}()
 
-	ticker := clock.NewTicker(db, clock.Options{Key: keys.Root{}.Clock(), Logger: log, Registerer: reg})
-	sweeper := sweep.New(db, sweep.Options{Root: keys.Root{}, Owns: member.Owns, Logger: log, Registerer: reg})
+	ticker := clock.NewTicker(db, clock.Options{Key: root.Clock(), Logger: log, Registerer: reg})
+	sweeper := sweep.New(db, sweep.Options{Root: root, Owns: member.Owns, Logger: log, Registerer: reg})
 	clockCtx, stopClock := context.WithCancel(ctx)
 	defer stopClock()
 	clockErr := make(chan error, 3)
@@ -143,15 +147,16 @@ func send(log *zap.Logger, notify *sdnotify.Notifier, state string) {
 // the start of its expiry-index range, refreshed every minute: data moves
 // slowly, and a stale answer only costs locality, never correctness.
 type locality struct {
-	db  *fdbstore.DB
-	log *zap.Logger
+	db   *fdbstore.DB
+	root keys.Root
+	log  *zap.Logger
 
 	mu    sync.Mutex
 	hosts map[int][]string
 }
 
-func newLocality(db *fdbstore.DB, log *zap.Logger) *locality {
-	return &locality{db: db, log: log, hosts: map[int][]string{}}
+func newLocality(db *fdbstore.DB, root keys.Root, log *zap.Logger) *locality {
+	return &locality{db: db, root: root, log: log, hosts: map[int][]string{}}
 }
 
 func (l *locality) preferred(shard int) []string {
@@ -164,7 +169,7 @@ func (l *locality) run(ctx context.Context) {
 	for {
 		fresh := map[int][]string{}
 		for shard := range keys.Shards {
-			hosts, err := l.db.StorageHosts(ctx, keys.Root{}.ExpiryDue(shard, 0).Begin)
+			hosts, err := l.db.StorageHosts(ctx, l.root.ExpiryDue(shard, 0).Begin)
 			if err != nil {
 				if ctx.Err() == nil {
 					l.log.Warn("locality lookup failed; owners chosen without it", zap.Error(err))

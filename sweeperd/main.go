@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"zkfdb/shared/keys"
 	"zkfdb/shared/sdnotify"
 	"zkfdb/shared/telemetry"
 )
@@ -33,6 +34,7 @@ type config struct {
 	join          []string // members to join, host:port each
 	nodeName      string   // memberlist node name
 	clusterFile   string   // FoundationDB cluster file
+	prefix        string   // the installation's key prefix (layerd's --fdb-prefix)
 	metricsListen string   // /metrics, /healthz, /readyz
 	logLevel      string
 }
@@ -68,6 +70,7 @@ It needs a build with -tags fdb. Flags take one dash or two.
 	fs.StringVar(&join, "join", "", "members to join, a comma-separated `host:port,...` list")
 	fs.StringVar(&c.nodeName, "node-name", hostname, "memberlist node `name`, unique in the cluster; defaults to the hostname")
 	fs.StringVar(&c.clusterFile, "cluster-file", defaultClusterFile, "FoundationDB cluster `file`")
+	fs.StringVar(&c.prefix, "fdb-prefix", "", "key `prefix` of the installation whose sessions this sweeps (the layerds' --fdb-prefix)")
 	fs.StringVar(&c.metricsListen, "metrics-listen", defaultMetricsListen, "`host:port` of /metrics, /healthz and /readyz")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -98,6 +101,9 @@ It needs a build with -tags fdb. Flags take one dash or two.
 	}
 	if c.clusterFile == "" {
 		return c, errors.New("--cluster-file is empty")
+	}
+	if _, err := keys.NewRoot([]byte(c.prefix)); err != nil {
+		return c, fmt.Errorf("--fdb-prefix: %w", err)
 	}
 	if _, err := zapcore.ParseLevel(c.logLevel); err != nil {
 		return c, fmt.Errorf("--log-level: %w", err)

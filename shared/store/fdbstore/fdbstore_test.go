@@ -68,6 +68,38 @@ func TestLocality(t *testing.T) {
 	}
 }
 
+// TestStorageHostsHonoursContext: the locality lookup sweeperd makes
+// returns when its context ends, also when no cluster answers (a SIGTERM
+// must not hang on it), and answers with hosts when one does.
+func TestStorageHostsHonoursContext(t *testing.T) {
+	db := openTestDB(t, fdbstore.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	hosts, err := db.StorageHosts(ctx, []byte("fdbstore-test/locality"))
+	if err != nil || len(hosts) == 0 {
+		t.Fatalf("StorageHosts = %q, %v; want at least one host", hosts, err)
+	}
+
+	dead := t.TempDir() + "/dead.cluster"
+	if err := os.WriteFile(dead, []byte("dead:dead@127.0.0.1:1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	unreachable, err := fdbstore.Open(fdbstore.Options{ClusterFile: dead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unreachable.Close()
+	short, cancelShort := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancelShort()
+	start := time.Now()
+	if _, err := unreachable.StorageHosts(short, []byte("k")); err == nil {
+		t.Fatal("StorageHosts of an unreachable cluster succeeded")
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("StorageHosts of an unreachable cluster returned after %v, its context ended after 500ms", took)
+	}
+}
+
 // TestContextCancelled: ending ctx cancels the transaction.
 func TestContextCancelled(t *testing.T) {
 	db := openTestDB(t, fdbstore.Options{})

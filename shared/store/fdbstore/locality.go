@@ -5,25 +5,17 @@ package fdbstore
 import (
 	"context"
 	"net"
-
-	"github.com/apple/foundationdb/bindings/go/src/fdb"
 )
 
 // StorageHosts returns the hosts (IP addresses, no ports) of the storage
-// servers that hold key: FoundationDB's locality API. sweeperd prefers,
-// as owner of a shard, a member running on one of them.
+// servers that hold key: FoundationDB's locality API, through
+// AddressesForKey, so bound to ctx like every call of this package.
+// sweeperd prefers, as owner of a shard, a member running on one of them.
 func (db *DB) StorageHosts(ctx context.Context, key []byte) ([]string, error) {
-	v, err := db.db.ReadTransact(func(rt fdb.ReadTransaction) (any, error) {
-		tr, ok := rt.(fdb.Transaction)
-		if !ok {
-			return []string{}, nil
-		}
-		return tr.LocalityGetAddressesForKey(fdb.Key(key)).Get()
-	})
+	addrs, err := db.AddressesForKey(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	addrs := v.([]string)
 	hosts := make([]string, 0, len(addrs))
 	for _, a := range addrs {
 		if h, _, err := net.SplitHostPort(a); err == nil {

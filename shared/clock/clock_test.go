@@ -11,32 +11,24 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zaptest"
 
+	"zkfdb/internal/engines"
 	"zkfdb/shared/clock"
 	"zkfdb/shared/store"
 	"zkfdb/shared/store/embedded"
 )
 
-// The ticker is a timer-driven loop, but these tests run it on the real
-// embedded engine, whose committer and Pebble goroutines live outside any
-// testing/synctest bubble; so they use short real intervals (100 ms), and
-// one test the real second.
+// The ticker is a timer-driven loop, but these tests run it on real
+// engines (the embedded one and FoundationDB), whose goroutines live
+// outside any testing/synctest bubble; so they use short real intervals
+// (100 ms), and one test the real second.
 
 const fast = 100 * time.Millisecond
 
-var key = []byte("clock")
-
-func openDB(t *testing.T, faults embedded.Faults) store.DB {
+// openDB returns a fresh store on e and the clock key in it.
+func openDB(t *testing.T, e engines.Engine, faults embedded.Faults) (store.DB, []byte) {
 	t.Helper()
-	db, err := embedded.Open(embedded.Options{InMemory: true, Faults: faults})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return db
+	st := e.Open(t, engines.Options{Faults: faults})
+	return st.DB, st.Root.Clock()
 }
 
 // participant is one running Ticker.
@@ -47,7 +39,7 @@ type participant struct {
 	once   sync.Once
 }
 
-func start(t *testing.T, db store.DB, interval time.Duration) *participant {
+func start(t *testing.T, db store.DB, key []byte, interval time.Duration) *participant {
 	t.Helper()
 	p := &participant{reg: prometheus.NewRegistry(), done: make(chan error, 1)}
 	tk := clock.NewTicker(db, clock.Options{
@@ -108,7 +100,7 @@ type observer struct {
 	seen   int
 }
 
-func observe(t *testing.T, db store.DB) *observer {
+func observe(t *testing.T, db store.DB, key []byte) *observer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	o := &observer{cancel: cancel, done: make(chan struct{})}
@@ -144,7 +136,7 @@ func (o *observer) stop() {
 }
 
 // now reads the clock.
-func now(t *testing.T, db store.DB) int64 {
+func now(t *testing.T, db store.DB, key []byte) int64 {
 	t.Helper()
 	n, err := clock.Now(t.Context(), db, key)
 	if err != nil {
@@ -157,17 +149,17 @@ func now(t *testing.T, db store.DB) int64 {
 // returns how far it advanced and the time that took. No tick commits
 // within one interval of another, so the advance over a time d is at most
 // d/interval + 1, whatever the scheduling: measure checks that bound.
-func measure(t *testing.T, db store.DB, interval, window time.Duration) (int64, time.Duration) {
+func measure(t *testing.T, db store.DB, key []byte, interval, window time.Duration) (int64, time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), window+10*interval+5*time.Second)
 	defer cancel()
-	c0, err := clock.WaitAfter(ctx, db, key, now(t, db))
+	c0, err := clock.WaitAfter(ctx, db, key, now(t, db, key))
 	if err != nil {
 		t.Fatalf("waiting for a tick: %v", err)
 	}
 	began := time.Now()
 	time.Sleep(window) // the measurement itself, not a synchronisation
-	c1 := now(t, db)
+	c1 := now(t, db, key)
 	took := time.Since(began)
 	advance := c1 - c0
 	if bound := int64(math.Floor(float64(took)/float64(interval))) + 1; advance > bound {
@@ -176,14 +168,16 @@ func measure(t *testing.T, db store.DB, interval, window time.Duration) (int64, 
 	return advance, took
 }
 
-func TestFiveParticipants(t *testing.T) {
-	db := openDB(t, embedded.Faults{})
-	obs := observe(t, db)
+func TestFiveParticipants(t *testing.T) { engines.Each(t, testFiveParticipants) }
+
+func testFiveParticipants(t *testing.T, e engines.Engine) {
+	db, key := openDB(t, e, embedded.Faults{})
+	obs := observe(t, db, key)
 	var ps []*participant
 	for range 5 {
-		ps = append(ps, start(t, db, fast))
+		ps = append(ps, start(t, db, key, fast))
 	}
-	advance, took := measure(t, db, fast, 10*fast)
+	advance, took := measure(t, db, key, fast, 10*fast)
 	if advance < 9 || advance > 11 {
 		t.Errorf("clock advanced %d in %v with five participants at %v, want 10 ± 1", advance, took, fast)
 	}
@@ -192,7 +186,7 @@ func TestFiveParticipants(t *testing.T) {
 	}
 	obs.stop()
 
-	final := now(t, db)
+	final := now(t, db, key)
 	var won, lost float64
 	for _, p := range ps {
 		won += p.metric(t, "clock_ticks_won_total")
@@ -209,10 +203,12 @@ func TestFiveParticipants(t *testing.T) {
 	}
 }
 
-func TestStopParticipants(t *testing.T) {
-	db := openDB(t, embedded.Faults{})
-	obs := observe(t, db)
-	ps := []*participant{start(t, db, fast), start(t, db, fast), start(t, db, fast)}
+func TestStopParticipants(t *testing.T) { engines.Each(t, testStopParticipants) }
+
+func testStopParticipants(t *testing.T, e engines.Engine) {
+	db, key := openDB(t, e, embedded.Faults{})
+	obs := observe(t, db, key)
+	ps := []*participant{start(t, db, key, fast), start(t, db, key, fast), start(t, db, key, fast)}
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	if _, err := clock.WaitAfter(ctx, db, key, 2); err != nil {
@@ -233,7 +229,7 @@ func TestStopParticipants(t *testing.T) {
 		}
 	}
 	wonBefore := keep.metric(t, "clock_ticks_won_total")
-	prev := now(t, db)
+	prev := now(t, db, key)
 	// Four ticks: a participant counts a tick it won after the commit
 	// that others already see, and before it tries the next one, so the
 	// fourth tick proves the first three counted.
@@ -255,7 +251,7 @@ func TestStopParticipants(t *testing.T) {
 
 	keep.stop(t)
 	obs.stop()
-	last := now(t, db)
+	last := now(t, db, key)
 	ctx, cancel = context.WithTimeout(t.Context(), 5*fast)
 	defer cancel()
 	if n, err := clock.WaitAfter(ctx, db, key, last); !errors.Is(err, context.DeadlineExceeded) {
@@ -264,16 +260,18 @@ func TestStopParticipants(t *testing.T) {
 }
 
 // TestRealSecond runs the default one-second interval.
-func TestRealSecond(t *testing.T) {
+func TestRealSecond(t *testing.T) { engines.Each(t, testRealSecond) }
+
+func testRealSecond(t *testing.T, e engines.Engine) {
 	if testing.Short() {
 		t.Skip("ten real seconds")
 	}
-	db := openDB(t, embedded.Faults{})
-	observe(t, db)
+	db, key := openDB(t, e, embedded.Faults{})
+	observe(t, db, key)
 	for range 5 {
-		start(t, db, 0) // the default interval
+		start(t, db, key, 0) // the default interval
 	}
-	advance, took := measure(t, db, time.Second, 10*time.Second)
+	advance, took := measure(t, db, key, time.Second, 10*time.Second)
 	if advance < 9 || advance > 11 {
 		t.Errorf("clock advanced %d in %v with five participants, want 10 ± 1", advance, took)
 	}
@@ -282,7 +280,9 @@ func TestRealSecond(t *testing.T) {
 // TestFaults runs the tick under commit_unknown_result (applied and
 // dropped) and spurious not_committed: the clock never advances twice in
 // one interval, never goes back, and keeps going.
-func TestFaults(t *testing.T) {
+func TestFaults(t *testing.T) { engines.Each(t, testFaults) }
+
+func testFaults(t *testing.T, e engines.Engine) {
 	for _, tc := range []struct {
 		name   string
 		faults embedded.Faults
@@ -296,12 +296,12 @@ func TestFaults(t *testing.T) {
 		}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db := openDB(t, tc.faults)
-			observe(t, db) // fails the test if the clock moves by anything but +1
+			db, key := openDB(t, e, tc.faults)
+			observe(t, db, key) // fails the test if the clock moves by anything but +1
 			for range 3 {
-				start(t, db, fast)
+				start(t, db, key, fast)
 			}
-			advance, took := measure(t, db, fast, 20*fast)
+			advance, took := measure(t, db, key, fast, 20*fast)
 			if advance < 5 {
 				t.Errorf("clock advanced only %d in %v at %v under faults", advance, took, fast)
 			}
@@ -309,9 +309,11 @@ func TestFaults(t *testing.T) {
 	}
 }
 
-func TestNowAndWaitAfter(t *testing.T) {
-	db := openDB(t, embedded.Faults{})
-	if n := now(t, db); n != 0 {
+func TestNowAndWaitAfter(t *testing.T) { engines.Each(t, testNowAndWaitAfter) }
+
+func testNowAndWaitAfter(t *testing.T, e engines.Engine) {
+	db, key := openDB(t, e, embedded.Faults{})
+	if n := now(t, db, key); n != 0 {
 		t.Errorf("Now of an absent clock = %d, want 0", n)
 	}
 	set := func(v []byte) {
@@ -362,8 +364,10 @@ func TestNowAndWaitAfter(t *testing.T) {
 	}
 }
 
-func TestRunRejectsBadOptions(t *testing.T) {
-	db := openDB(t, embedded.Faults{})
+func TestRunRejectsBadOptions(t *testing.T) { engines.Each(t, testRunRejectsBadOptions) }
+
+func testRunRejectsBadOptions(t *testing.T, e engines.Engine) {
+	db, key := openDB(t, e, embedded.Faults{})
 	for _, opts := range []clock.Options{
 		{},
 		{Key: key, Interval: clock.MaxInterval + time.Second},

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"testing"
 
+	"zkfdb/internal/engines"
 	"zkfdb/shared/clock"
 	"zkfdb/shared/keys"
 	"zkfdb/shared/store"
@@ -15,7 +16,7 @@ import (
 func (f *fixture) setClock(tick int64) {
 	f.t.Helper()
 	if _, err := store.Transact(f.t.Context(), f.db, func(tx store.Tx) (struct{}, error) {
-		tx.Set(keys.Root{}.Clock(), clock.Encode(tick))
+		tx.Set(f.root.Clock(), clock.Encode(tick))
 		return struct{}{}, nil
 	}); err != nil {
 		f.t.Fatal(err)
@@ -26,7 +27,7 @@ func (f *fixture) sweepAll(now int64) znode.Sweep {
 	f.t.Helper()
 	var total znode.Sweep
 	for shard := range keys.Shards {
-		sw, err := znode.SweepExpired(f.t.Context(), f.db, keys.Root{}, shard, now)
+		sw, err := znode.SweepExpired(f.t.Context(), f.db, f.root, shard, now)
 		if err != nil {
 			f.t.Fatal(err)
 		}
@@ -37,8 +38,10 @@ func (f *fixture) sweepAll(now int64) znode.Sweep {
 	return total
 }
 
-func TestSessionExpiry(t *testing.T) {
-	f := newFixture(t, embedded.Faults{})
+func TestSessionExpiry(t *testing.T) { engines.Each(t, testSessionExpiry) }
+
+func testSessionExpiry(t *testing.T, e engines.Engine) {
+	f := newFixture(t, e, embedded.Faults{})
 	ctx := t.Context()
 	f.setClock(100)
 	// The fixture's session, made at tick 0 with 10 s, is long expired.
@@ -102,7 +105,7 @@ func (f *fixture) reapAll(now int64) int {
 	f.t.Helper()
 	n := 0
 	for shard := range keys.Shards {
-		d, err := znode.SweepNodes(f.t.Context(), f.db, keys.Root{}, shard, now, 0)
+		d, err := znode.SweepNodes(f.t.Context(), f.db, f.root, shard, now, 0)
 		if err != nil {
 			f.t.Fatal(err)
 		}
@@ -120,8 +123,10 @@ func (f *fixture) exists(p string) bool {
 	return err == nil
 }
 
-func TestReaper(t *testing.T) {
-	f := newFixture(t, embedded.Faults{})
+func TestReaper(t *testing.T) { engines.Each(t, testReaper) }
+
+func testReaper(t *testing.T, e engines.Engine) {
+	f := newFixture(t, e, embedded.Faults{})
 	f.setClock(10)
 	mk := func(op znode.CreateOp) {
 		t.Helper()
@@ -171,7 +176,11 @@ func TestReaper(t *testing.T) {
 // Refreshes of one session from two layerds at once (a client that moved)
 // never conflict: they are blind writes and an atomic max.
 func TestConcurrentRefreshesDoNotConflict(t *testing.T) {
-	f := newFixture(t, embedded.Faults{})
+	engines.Each(t, testConcurrentRefreshesDoNotConflict)
+}
+
+func testConcurrentRefreshesDoNotConflict(t *testing.T, e engines.Engine) {
+	f := newFixture(t, e, embedded.Faults{})
 	ctx := t.Context()
 	var wg sync.WaitGroup
 	for layerd := range 2 {
@@ -185,27 +194,10 @@ func TestConcurrentRefreshesDoNotConflict(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	mfs, err := f.reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	if n := f.commits.conflicts.Load(); n > 0 {
+		t.Errorf("%v refreshes conflicted", n)
 	}
-	committed := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != "store_embedded_commits_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				switch {
-				case l.GetValue() == "conflict" && m.GetCounter().GetValue() > 0:
-					t.Errorf("%v refreshes conflicted", m.GetCounter().GetValue())
-				case l.GetValue() == "committed":
-					committed = m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	if committed < 200 {
+	if committed := f.commits.writes.Load(); committed < 200 {
 		t.Errorf("%v commits, want at least the 200 refreshes", committed)
 	}
 	// The highest refresh wins, whichever committed last.
@@ -216,8 +208,10 @@ func TestConcurrentRefreshesDoNotConflict(t *testing.T) {
 
 // A write through a connection that no longer owns its session fails
 // with ErrSessionMoved; one of a session that is gone, ErrSessionExpired.
-func TestWriteChecksOwner(t *testing.T) {
-	f := newFixture(t, embedded.Faults{})
+func TestWriteChecksOwner(t *testing.T) { engines.Each(t, testWriteChecksOwner) }
+
+func testWriteChecksOwner(t *testing.T, e engines.Engine) {
+	f := newFixture(t, e, embedded.Faults{})
 	ctx := t.Context()
 	s, err := f.tree.CreateSessionOn(ctx, 4000, 5)
 	if err != nil {

@@ -4,21 +4,20 @@ import (
 	"context"
 	"testing"
 
+	"zkfdb/internal/engines"
 	"zkfdb/shared/keys"
 	"zkfdb/shared/store"
-	"zkfdb/shared/store/embedded"
 )
 
 // TestVerifyFiresMissedChanges: a watch registered after a read without
 // conflicts fires at once for what changed in between, exactly once.
-func TestVerifyFiresMissedChanges(t *testing.T) {
-	db, err := embedded.Open(embedded.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+func TestVerifyFiresMissedChanges(t *testing.T) { engines.Each(t, testVerifyFiresMissedChanges) }
+
+func testVerifyFiresMissedChanges(t *testing.T, e engines.Engine) {
+	st := e.Open(t, engines.Options{})
+	db := st.DB
 	ctx := t.Context()
-	tr := New(db, keys.Root{}.Tenant(keys.DefaultTenant), Options{})
+	tr := New(db, st.Root.Tenant(keys.DefaultTenant), Options{})
 	if err := tr.Init(ctx); err != nil {
 		t.Fatal(err)
 	}

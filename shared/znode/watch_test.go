@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"zkfdb/internal/engines"
 	"zkfdb/shared/keys"
 	"zkfdb/shared/store/embedded"
 	"zkfdb/shared/znode"
@@ -58,8 +59,10 @@ const (
 	children = "4 "
 )
 
-func TestWatchOneShot(t *testing.T) {
-	f := newFixture(t, embedded.Faults{})
+func TestWatchOneShot(t *testing.T) { engines.Each(t, testWatchOneShot) }
+
+func testWatchOneShot(t *testing.T, e engines.Engine) {
+	f := newFixture(t, e, embedded.Faults{})
 	w := f.watcher(1)
 	ctx := t.Context()
 
@@ -99,8 +102,10 @@ func TestWatchOneShot(t *testing.T) {
 	w.expect()
 }
 
-func TestWatchMultiAndPersistent(t *testing.T) {
-	f := newFixture(t, embedded.Faults{})
+func TestWatchMultiAndPersistent(t *testing.T) { engines.Each(t, testWatchMultiAndPersistent) }
+
+func testWatchMultiAndPersistent(t *testing.T, e engines.Engine) {
+	f := newFixture(t, e, embedded.Faults{})
 	ctx := t.Context()
 	one := f.watcher(1)
 	per := f.watcher(2)
@@ -129,8 +134,10 @@ func TestWatchMultiAndPersistent(t *testing.T) {
 	per.expect()
 }
 
-func TestWatchRecursive(t *testing.T) {
-	f := newFixture(t, embedded.Faults{})
+func TestWatchRecursive(t *testing.T) { engines.Each(t, testWatchRecursive) }
+
+func testWatchRecursive(t *testing.T, e engines.Engine) {
+	f := newFixture(t, e, embedded.Faults{})
 	ctx := t.Context()
 	w := f.watcher(1)
 	f.mustCreate("/r", 0)
@@ -155,8 +162,10 @@ func TestWatchRecursive(t *testing.T) {
 	w.expect()
 }
 
-func TestWatchConnections(t *testing.T) {
-	f := newFixture(t, embedded.Faults{})
+func TestWatchConnections(t *testing.T) { engines.Each(t, testWatchConnections) }
+
+func testWatchConnections(t *testing.T, e engines.Engine) {
+	f := newFixture(t, e, embedded.Faults{})
 	ctx := t.Context()
 	old := f.watcher(1)
 	f.mustCreate("/c", 0)
@@ -211,8 +220,10 @@ func TestWatchConnections(t *testing.T) {
 
 // TestWatchNotify: the notify watch fires when an event is logged, and
 // arming it clears what was delivered.
-func TestWatchNotify(t *testing.T) {
-	f := newFixture(t, embedded.Faults{})
+func TestWatchNotify(t *testing.T) { engines.Each(t, testWatchNotify) }
+
+func testWatchNotify(t *testing.T, e engines.Engine) {
+	f := newFixture(t, e, embedded.Faults{})
 	ctx := t.Context()
 	w := f.watcher(1)
 	if _, err := f.tree.ExistsWatch(ctx, f.auth, w.conn, "/n"); err != znode.ErrNoNode {
@@ -246,8 +257,10 @@ func TestWatchNotify(t *testing.T) {
 
 // TestWatchACLFilter: an event goes only to a connection that may read
 // the node (ZooKeeper 3.9.2).
-func TestWatchACLFilter(t *testing.T) {
-	f := newFixture(t, embedded.Faults{})
+func TestWatchACLFilter(t *testing.T) { engines.Each(t, testWatchACLFilter) }
+
+func testWatchACLFilter(t *testing.T, e engines.Engine) {
+	f := newFixture(t, e, embedded.Faults{})
 	ctx := t.Context()
 	w := f.watcher(1)
 	if _, err := f.tree.ExistsWatch(ctx, f.auth, w.conn, "/secret"); err != znode.ErrNoNode {
@@ -272,8 +285,10 @@ func TestWatchACLFilter(t *testing.T) {
 
 // TestWatchExactlyOnce: concurrent writers under a child watch fire it
 // once.
-func TestWatchExactlyOnce(t *testing.T) {
-	f := newFixture(t, embedded.Faults{})
+func TestWatchExactlyOnce(t *testing.T) { engines.Each(t, testWatchExactlyOnce) }
+
+func testWatchExactlyOnce(t *testing.T, e engines.Engine) {
+	f := newFixture(t, e, embedded.Faults{})
 	ctx := t.Context()
 	w := f.watcher(1)
 	f.mustCreate("/p", 0)

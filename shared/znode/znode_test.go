@@ -9,33 +9,31 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-
+	"zkfdb/internal/engines"
 	"zkfdb/shared/keys"
+	"zkfdb/shared/store"
 	"zkfdb/shared/store/embedded"
 	"zkfdb/shared/znode"
 )
 
 type fixture struct {
-	t    *testing.T
-	db   *embedded.DB
-	tree *znode.Tree
-	reg  *prometheus.Registry
-	sess int64
-	auth znode.Auth
+	t       *testing.T
+	db      store.DB
+	root    keys.Root
+	commits *commits
+	tree    *znode.Tree
+	sess    int64
+	auth    znode.Auth
 }
 
-func newFixture(t *testing.T, faults embedded.Faults) *fixture {
+func newFixture(t *testing.T, e engines.Engine, faults embedded.Faults) *fixture {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	db, err := embedded.Open(embedded.Options{InMemory: true, Registerer: reg, Faults: faults})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	tree := znode.New(db, keys.Root{}.Tenant(keys.DefaultTenant), znode.Options{SuperDigest: znode.DigestID("super:secret")})
+	st := e.Open(t, engines.Options{Faults: faults})
+	db := &commits{DB: st.DB}
+	tree := znode.New(db, st.Root.Tenant(keys.DefaultTenant), znode.Options{SuperDigest: znode.DigestID("super:secret")})
 	if err := tree.Init(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +41,7 @@ func newFixture(t *testing.T, faults embedded.Faults) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{t: t, db: db, tree: tree, reg: reg, sess: s.ID, auth: znode.Auth{IDs: []znode.ID{{Scheme: "ip", ID: "127.0.0.1"}}}}
+	return &fixture{t: t, db: db, root: st.Root, commits: db, tree: tree, sess: s.ID, auth: znode.Auth{IDs: []znode.ID{{Scheme: "ip", ID: "127.0.0.1"}}}}
 }
 
 func (f *fixture) caller() znode.Caller {
@@ -85,8 +83,10 @@ func (f *fixture) stat(p string) znode.Stat {
 	return r.Stat
 }
 
-func TestFreshTree(t *testing.T) {
-	f := newFixture(t, embedded.Faults{})
+func TestFreshTree(t *testing.T) { engines.Each(t, testFreshTree) }
+
+func testFreshTree(t *testing.T, e engines.Engine) {
+	f := newFixture(t, e, embedded.Faults{})
 	root := f.stat("/")
 	if root.Czxid != 0 || root.Mzxid != 0 || root.Pzxid != 0 || root.Cversion != -1 || root.NumChildren != 1 {
 		t.Errorf("/ stat = %+v; want all zero but cversion -1, numChildren 1", root)
@@ -110,8 +110,10 @@ func TestFreshTree(t *testing.T) {
 	}
 }
 
-func TestStatRules(t *testing.T) {
-	f := newFixture(t, embedded.Faults{})
+func TestStatRules(t *testing.T) { engines.Each(t, testStatRules) }
+
+func testStatRules(t *testing.T, e engines.Engine) {
+	f := newFixture(t, e, embedded.Faults{})
 	a := f.mustCreate("/a", 0)
 	if s := a.Stat; s.Czxid != s.Mzxid || s.Czxid != s.Pzxid || s.Version != 0 || s.Cversion != 0 || s.DataLength != 1 || s.Ctime != s.Mtime {
 		t.Errorf("created stat = %+v", s)
@@ -144,8 +146,10 @@ func TestStatRules(t *testing.T) {
 	}
 }
 
-func TestNullAndLargeData(t *testing.T) {
-	f := newFixture(t, embedded.Faults{})
+func TestNullAndLargeData(t *testing.T) { engines.Each(t, testNullAndLargeData) }
+
+func testNullAndLargeData(t *testing.T, e engines.Engine) {
+	f := newFixture(t, e, embedded.Faults{})
 	if _, err := f.create("/null", nil, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -172,8 +176,10 @@ func TestNullAndLargeData(t *testing.T) {
 	}
 }
 
-func TestSequential(t *testing.T) {
-	f := newFixture(t, embedded.Faults{})
+func TestSequential(t *testing.T) { engines.Each(t, testSequential) }
+
+func testSequential(t *testing.T, e engines.Engine) {
+	f := newFixture(t, e, embedded.Faults{})
 	f.mustCreate("/q", 0)
 	for i, want := range []string{"/q/n0000000000", "/q/n0000000001"} {
 		if r := f.mustCreate("/q/n", 2); r.Path != want {
@@ -217,8 +223,10 @@ func TestSequential(t *testing.T) {
 
 // Creates of distinct children of one parent never conflict: the parent's
 // counters and pzxid are blind writes.
-func TestSiblingCreatesDoNotConflict(t *testing.T) {
-	f := newFixture(t, embedded.Faults{})
+func TestSiblingCreatesDoNotConflict(t *testing.T) { engines.Each(t, testSiblingCreatesDoNotConflict) }
+
+func testSiblingCreatesDoNotConflict(t *testing.T, e engines.Engine) {
+	f := newFixture(t, e, embedded.Faults{})
 	f.mustCreate("/p", 0)
 	// One session per goroutine: a session's own writes do serialize (on
 	// its last-write record), as ZooKeeper runs them in order.
@@ -246,34 +254,50 @@ func TestSiblingCreatesDoNotConflict(t *testing.T) {
 	if s := f.stat("/p"); s.NumChildren != 320 || s.Cversion != 320 {
 		t.Fatalf("parent stat %+v, want 320 children", s)
 	}
-	if n := conflicts(t, f.reg); n != 0 {
+	if n := f.commits.conflicts.Load(); n != 0 {
 		t.Fatalf("%v conflicts among sibling creates, want 0", n)
 	}
 }
 
-func conflicts(t *testing.T, reg *prometheus.Registry) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "store_embedded_commits_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetValue() == "conflict" {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
+// commits counts the outcomes of a store's commits, on any engine (the
+// embedded engine's commit metrics have no FoundationDB counterpart).
+type commits struct {
+	store.DB
+	// writes counts committed write transactions (not read-only ones);
+	// conflicts, commits that failed with not_committed (1020).
+	writes, conflicts atomic.Int64
 }
 
-func TestValidation(t *testing.T) {
-	f := newFixture(t, embedded.Faults{})
+func (c *commits) CreateTransaction(ctx context.Context) (store.Tx, error) {
+	tx, err := c.DB.CreateTransaction(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return countedTx{Tx: tx, c: c}, nil
+}
+
+type countedTx struct {
+	store.Tx
+	c *commits
+}
+
+func (t countedTx) Commit() error {
+	err := t.Tx.Commit()
+	switch {
+	case err == nil:
+		if v, verr := t.Tx.GetCommittedVersion(); verr == nil && v >= 0 {
+			t.c.writes.Add(1)
+		}
+	case store.Code(err) == store.ErrNotCommitted.Code:
+		t.c.conflicts.Add(1)
+	}
+	return err
+}
+
+func TestValidation(t *testing.T) { engines.Each(t, testValidation) }
+
+func testValidation(t *testing.T, e engines.Engine) {
+	f := newFixture(t, e, embedded.Faults{})
 	f.mustCreate("/a", 0)
 	f.mustCreate("/eph", 1)
 	f.mustCreate("/a/child", 0)
@@ -323,8 +347,10 @@ func TestValidation(t *testing.T) {
 	}
 }
 
-func TestACL(t *testing.T) {
-	f := newFixture(t, embedded.Faults{})
+func TestACL(t *testing.T) { engines.Each(t, testACL) }
+
+func testACL(t *testing.T, e engines.Engine) {
+	f := newFixture(t, e, embedded.Faults{})
 	alice, err := f.auth.AddAuth("digest", []byte("alice:pw"), "")
 	if err != nil {
 		t.Fatal(err)
@@ -379,8 +405,10 @@ func TestACL(t *testing.T) {
 	}
 }
 
-func TestMulti(t *testing.T) {
-	f := newFixture(t, embedded.Faults{})
+func TestMulti(t *testing.T) { engines.Each(t, testMulti) }
+
+func testMulti(t *testing.T, e engines.Engine) {
+	f := newFixture(t, e, embedded.Faults{})
 	ok := f.write(
 		znode.CreateOp{Path: "/m", ACL: znode.OpenACLUnsafe, TTL: -1},
 		znode.CreateOp{Path: "/m/c", Data: []byte("1"), ACL: znode.OpenACLUnsafe, TTL: -1},
@@ -439,7 +467,11 @@ func TestMulti(t *testing.T) {
 // commit_unknown_result after applying: the retry returns the first
 // attempt's result.
 func TestWritesAreIdempotentUnderUnknownResults(t *testing.T) {
-	f := newFixture(t, embedded.Faults{Decide: func(uint64) embedded.Fault { return embedded.FaultUnknownApplied }})
+	engines.Each(t, testWritesAreIdempotentUnderUnknownResults)
+}
+
+func testWritesAreIdempotentUnderUnknownResults(t *testing.T, e engines.Engine) {
+	f := newFixture(t, e, embedded.Faults{Decide: func(uint64) embedded.Fault { return embedded.FaultUnknownApplied }})
 	r := f.mustCreate("/i", 0)
 	if r.Path != "/i" {
 		t.Fatalf("create = %+v", r)
@@ -465,8 +497,10 @@ func TestWritesAreIdempotentUnderUnknownResults(t *testing.T) {
 	}
 }
 
-func TestSessions(t *testing.T) {
-	f := newFixture(t, embedded.Faults{})
+func TestSessions(t *testing.T) { engines.Each(t, testSessions) }
+
+func testSessions(t *testing.T, e engines.Engine) {
+	f := newFixture(t, e, embedded.Faults{})
 	ctx := context.Background()
 	s, err := f.tree.CreateSession(ctx, 6000)
 	if err != nil {
@@ -515,8 +549,10 @@ func TestSessions(t *testing.T) {
 // In one multi a create under a parent and then a sequential create under
 // it: the second reads the parent's counters after the first changed them
 // (and stamped its pzxid, unreadable until commit).
-func TestMultiCreateThenSequential(t *testing.T) {
-	f := newFixture(t, embedded.Faults{})
+func TestMultiCreateThenSequential(t *testing.T) { engines.Each(t, testMultiCreateThenSequential) }
+
+func testMultiCreateThenSequential(t *testing.T, e engines.Engine) {
+	f := newFixture(t, e, embedded.Faults{})
 	f.mustCreate("/p", 0)
 	w := f.write(
 		znode.CreateOp{Path: "/p/a", ACL: znode.OpenACLUnsafe, TTL: -1},

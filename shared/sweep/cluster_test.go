@@ -12,11 +12,11 @@ import (
 	"github.com/hashicorp/memberlist"
 	"go.uber.org/zap"
 
+	"zkfdb/internal/engines"
 	"zkfdb/shared/clock"
 	"zkfdb/shared/keys"
 	"zkfdb/shared/members"
 	"zkfdb/shared/store"
-	"zkfdb/shared/store/embedded"
 	"zkfdb/shared/sweep"
 	"zkfdb/shared/znode"
 )
@@ -29,7 +29,7 @@ type sweeperd struct {
 	stop   func()
 }
 
-func startSweeperd(t *testing.T, db store.DB, name string, join ...string) *sweeperd {
+func startSweeperd(t *testing.T, st engines.Store, name string, join ...string) *sweeperd {
 	t.Helper()
 	m, err := members.Start(members.Config{Name: name, Bind: "127.0.0.1:0", Join: join, Logger: zap.NewNop(), Tune: members.Loopback})
 	if err != nil {
@@ -37,7 +37,7 @@ func startSweeperd(t *testing.T, db store.DB, name string, join ...string) *swee
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	sw := sweep.New(db, sweep.Options{Root: keys.Root{}, Owns: m.Owns, Tick: tick})
+	sw := sweep.New(st.DB, sweep.Options{Root: st.Root, Owns: m.Owns, Tick: tick})
 	wg.Go(func() { sw.Run(ctx) })
 	var once sync.Once
 	s := &sweeperd{member: m, stop: func() {
@@ -47,27 +47,24 @@ func startSweeperd(t *testing.T, db store.DB, name string, join ...string) *swee
 	return s
 }
 
-// tickingStore is an in-memory store whose clock ticks every tick until
-// the test ends.
-func tickingStore(t *testing.T) store.DB {
+// tickingStore is a store on e whose clock ticks every tick until the
+// test ends.
+func tickingStore(t *testing.T, e engines.Engine) engines.Store {
 	t.Helper()
-	db, err := embedded.Open(embedded.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.Open(t, engines.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	ticker := clock.NewTicker(db, clock.Options{Key: keys.Root{}.Clock(), Interval: tick})
+	ticker := clock.NewTicker(st.DB, clock.Options{Key: st.Root.Clock(), Interval: tick})
 	wg.Go(func() { ticker.Run(ctx) })
-	t.Cleanup(func() { cancel(); wg.Wait(); db.Close() })
-	return db
+	t.Cleanup(func() { cancel(); wg.Wait() }) // before the store closes
+	return st
 }
 
 // createSessions creates 60 sessions of 4 ticks and returns how many are
 // in the shards lost owns: the test proves nothing unless some are.
-func createSessions(t *testing.T, db store.DB, lost *members.Member) int {
+func createSessions(t *testing.T, st engines.Store, lost *members.Member) int {
 	t.Helper()
-	tree := znode.New(db, keys.Root{}.Tenant(keys.DefaultTenant), znode.Options{Tick: tick})
+	tree := znode.New(st.DB, st.Root.Tenant(keys.DefaultTenant), znode.Options{Tick: tick})
 	if err := tree.Init(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -90,16 +87,20 @@ func createSessions(t *testing.T, db store.DB, lost *members.Member) int {
 // A sweeper that dies leaves no session unexpired: the others take its
 // shards once memberlist finds it dead.
 func TestKilledSweepersShardsAreSwept(t *testing.T) {
-	db := tickingStore(t)
+	engines.Each(t, testKilledSweepersShardsAreSwept)
+}
 
-	a := startSweeperd(t, db, "a")
-	b := startSweeperd(t, db, "b", a.member.Addr())
-	c := startSweeperd(t, db, "c", a.member.Addr())
+func testKilledSweepersShardsAreSwept(t *testing.T, e engines.Engine) {
+	st := tickingStore(t, e)
+
+	a := startSweeperd(t, st, "a")
+	b := startSweeperd(t, st, "b", a.member.Addr())
+	c := startSweeperd(t, st, "c", a.member.Addr())
 	awaitMembers(t, []*members.Member{a.member, b.member, c.member}, 3)
 
-	inC := createSessions(t, db, c.member)
+	inC := createSessions(t, st, c.member)
 	c.stop()
-	awaitSessionsGone(t, db, inC)
+	awaitSessionsGone(t, st, inC)
 }
 
 // Members log to a no-op logger: memberlist's goroutines may still log
@@ -177,11 +178,15 @@ func (ct *cutTransport) DialTimeout(addr string, timeout time.Duration) (net.Con
 // it dead and take its shards; when the cut heals it rejoins and takes
 // them back.
 func TestPartitionedSweeperDoesNotStopExpiry(t *testing.T) {
-	db := tickingStore(t)
+	engines.Each(t, testPartitionedSweeperDoesNotStopExpiry)
+}
+
+func testPartitionedSweeperDoesNotStopExpiry(t *testing.T, e engines.Engine) {
+	st := tickingStore(t, e)
 	ctx := t.Context()
 
-	a := startSweeperd(t, db, "a")
-	b := startSweeperd(t, db, "b", a.member.Addr())
+	a := startSweeperd(t, st, "a")
+	b := startSweeperd(t, st, "b", a.member.Addr())
 	ct := newCutTransport(t)
 	var isolated atomic.Bool
 	cm, err := members.Start(members.Config{Name: "c", Bind: "127.0.0.1:0", Join: []string{a.member.Addr()}, Logger: zap.NewNop(),
@@ -192,17 +197,17 @@ func TestPartitionedSweeperDoesNotStopExpiry(t *testing.T) {
 	defer cm.Stop()
 	swCtx, stopSweep := context.WithCancel(ctx)
 	var swDone sync.WaitGroup
-	sw := sweep.New(db, sweep.Options{Root: keys.Root{}, Tick: tick, Owns: func(shard int) bool {
+	sw := sweep.New(st.DB, sweep.Options{Root: st.Root, Tick: tick, Owns: func(shard int) bool {
 		return !isolated.Load() && cm.Owns(shard)
 	}})
 	swDone.Go(func() { sw.Run(swCtx) })
 	defer func() { stopSweep(); swDone.Wait() }()
 	awaitMembers(t, []*members.Member{a.member, b.member, cm}, 3)
 
-	inC := createSessions(t, db, cm)
+	inC := createSessions(t, st, cm)
 	isolated.Store(true)
 	ct.setCut(true)
-	awaitSessionsGone(t, db, inC)
+	awaitSessionsGone(t, st, inC)
 
 	// Healed: c is back among the members and owns shards again.
 	isolated.Store(false)
@@ -233,17 +238,17 @@ func awaitMembers(t *testing.T, ms []*members.Member, want int) {
 
 // awaitSessionsGone follows the clock until the tenant has no session
 // left, failing after 300 ticks.
-func awaitSessionsGone(t *testing.T, db store.DB, inC int) {
+func awaitSessionsGone(t *testing.T, st engines.Store, inC int) {
 	t.Helper()
-	ctx := t.Context()
-	now, err := clock.Now(ctx, db, keys.Root{}.Clock())
+	ctx, db := t.Context(), st.DB
+	now, err := clock.Now(ctx, db, st.Root.Clock())
 	if err != nil {
 		t.Fatal(err)
 	}
 	start := now
 	for {
 		rows, err := store.ReadTransact(ctx, db, func(r store.Reader) ([]store.KeyValue, error) {
-			return r.GetRange(keys.Root{}.Tenant(keys.DefaultTenant).Sessions(), store.RangeOptions{}).GetSlice()
+			return r.GetRange(st.Root.Tenant(keys.DefaultTenant).Sessions(), store.RangeOptions{}).GetSlice()
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -254,7 +259,7 @@ func awaitSessionsGone(t *testing.T, db store.DB, inC int) {
 		if now-start > 300 {
 			t.Fatalf("%d sessions (%d in the lost sweeper's shards) left after %d ticks", len(rows), inC, now-start)
 		}
-		if now, err = clock.WaitAfter(ctx, db, keys.Root{}.Clock(), now); err != nil {
+		if now, err = clock.WaitAfter(ctx, db, st.Root.Clock(), now); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -7,34 +7,32 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"zkfdb/internal/engines"
 	"zkfdb/shared/clock"
 	"zkfdb/shared/keys"
 	"zkfdb/shared/store"
-	"zkfdb/shared/store/embedded"
 	"zkfdb/shared/sweep"
 	"zkfdb/shared/znode"
 )
 
-// newTree opens an in-memory store, closed with the test, and its
-// default tenant's tree.
-func newTree(t *testing.T) (store.DB, *znode.Tree) {
+// newTree opens a store on e, closed with the test, and returns it, its
+// root and its default tenant's tree.
+func newTree(t *testing.T, e engines.Engine) (store.DB, keys.Root, *znode.Tree) {
 	t.Helper()
-	db, err := embedded.Open(embedded.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	tree := znode.New(db, keys.Root{}.Tenant(keys.DefaultTenant), znode.Options{})
+	st := e.Open(t, engines.Options{})
+	tree := znode.New(st.DB, st.Root.Tenant(keys.DefaultTenant), znode.Options{})
 	if err := tree.Init(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	return db, tree
+	return st.DB, st.Root, tree
 }
 
 // A sweeper expires only the sessions of the shards it owns, and counts
 // them.
-func TestSweepOwnedShards(t *testing.T) {
-	db, tree := newTree(t)
+func TestSweepOwnedShards(t *testing.T) { engines.Each(t, testSweepOwnedShards) }
+
+func testSweepOwnedShards(t *testing.T, e engines.Engine) {
+	db, root, tree := newTree(t, e)
 	ctx := t.Context()
 	var sessions []znode.Session
 	for range 20 {
@@ -45,14 +43,14 @@ func TestSweepOwnedShards(t *testing.T) {
 		sessions = append(sessions, s)
 	}
 	if _, err := store.Transact(ctx, db, func(tx store.Tx) (struct{}, error) {
-		tx.Set(keys.Root{}.Clock(), clock.Encode(10))
+		tx.Set(root.Clock(), clock.Encode(10))
 		return struct{}{}, nil
 	}); err != nil {
 		t.Fatal(err)
 	}
 	mine := keys.Shard(sessions[0].ID)
 	reg := prometheus.NewRegistry()
-	sw := sweep.New(db, sweep.Options{Root: keys.Root{}, Owns: func(shard int) bool { return shard == mine }, Registerer: reg})
+	sw := sweep.New(db, sweep.Options{Root: root, Owns: func(shard int) bool { return shard == mine }, Registerer: reg})
 	if err := sw.Sweep(ctx, 10); err != nil {
 		t.Fatal(err)
 	}
@@ -98,8 +96,10 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 // Two sweepers of the same shards at the same tick (ownership moving)
 // expire each session once: every ephemeral is deleted once, and the
 // parent's counters say so.
-func TestTwoOwnersSweepOnce(t *testing.T) {
-	db, tree := newTree(t)
+func TestTwoOwnersSweepOnce(t *testing.T) { engines.Each(t, testTwoOwnersSweepOnce) }
+
+func testTwoOwnersSweepOnce(t *testing.T, e engines.Engine) {
+	db, root, tree := newTree(t, e)
 	ctx := t.Context()
 	admin, err := tree.CreateSession(ctx, 60_000)
 	if err != nil {
@@ -122,7 +122,7 @@ func TestTwoOwnersSweepOnce(t *testing.T) {
 	regs := []*prometheus.Registry{prometheus.NewRegistry(), prometheus.NewRegistry()}
 	var wg sync.WaitGroup
 	for _, reg := range regs {
-		sw := sweep.New(db, sweep.Options{Root: keys.Root{}, Registerer: reg})
+		sw := sweep.New(db, sweep.Options{Root: root, Registerer: reg})
 		wg.Go(func() {
 			if err := sw.Sweep(ctx, 10); err != nil {
 				t.Error(err)

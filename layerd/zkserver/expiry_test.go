@@ -5,16 +5,19 @@ import (
 	"os"
 	"testing"
 
+	"zkfdb/internal/engines"
 	"zkfdb/layerd/zkwire"
 )
 
 // TestSessionMoved: once a session is resumed through another connection,
 // the old one gets no answer to a write and is closed (ZooKeeper's
 // SESSIONMOVED), on another layerd or on the same one.
-func TestSessionMoved(t *testing.T) {
-	db := sharedStore(t)
-	addrA, _ := serveOn(t, db)
-	addrB, _ := serveOn(t, db)
+func TestSessionMoved(t *testing.T) { engines.Each(t, testSessionMoved) }
+
+func testSessionMoved(t *testing.T, e engines.Engine) {
+	st := e.Open(t, engines.Options{})
+	addrA, _ := serveOn(t, st)
+	addrB, _ := serveOn(t, st)
 	open := []zkwire.ACL{{Perms: 31, Scheme: "world", ID: "anyone"}}
 
 	old, resp := dialRaw(t, addrA, zkwire.ConnectRequest{})

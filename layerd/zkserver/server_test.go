@@ -14,30 +14,24 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zaptest"
 
+	"zkfdb/internal/engines"
 	"zkfdb/layerd/zkwire"
 	"zkfdb/shared/keys"
-	"zkfdb/shared/store"
-	"zkfdb/shared/store/embedded"
 	"zkfdb/shared/znode"
 )
 
-// startServer serves a fresh tree on the embedded engine (in memory) on a
-// loopback port; it stops with the test.
-func startServer(t *testing.T) (string, *prometheus.Registry) {
+// startServer serves a fresh tree on a fresh store of e on a loopback
+// port; it stops with the test.
+func startServer(t *testing.T, e engines.Engine) (string, *prometheus.Registry) {
 	t.Helper()
-	db, err := embedded.Open(embedded.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return serveOn(t, db)
+	return serveOn(t, e.Open(t, engines.Options{}))
 }
 
-// serveOn starts one more server on db, as another layerd on the same
-// store would be; it stops with the test (before db closes).
-func serveOn(t *testing.T, db store.DB) (string, *prometheus.Registry) {
+// serveOn starts one more server on st, as another layerd on the same
+// store would be; it stops with the test (before the store closes).
+func serveOn(t *testing.T, st engines.Store) (string, *prometheus.Registry) {
 	t.Helper()
-	tree := znode.New(db, keys.Root{}.Tenant(keys.DefaultTenant), znode.Options{})
+	tree := znode.New(st.DB, st.Root.Tenant(keys.DefaultTenant), znode.Options{})
 	if err := tree.Init(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -65,14 +59,12 @@ func serveOn(t *testing.T, db store.DB) (string, *prometheus.Registry) {
 // Two layerds on one store: a write through one is read through the
 // other, and a session made on one resumes on the other with its
 // ephemerals.
-func TestTwoServersOneStore(t *testing.T) {
-	db, err := embedded.Open(embedded.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	addrA, _ := serveOn(t, db)
-	addrB, _ := serveOn(t, db)
+func TestTwoServersOneStore(t *testing.T) { engines.Each(t, testTwoServersOneStore) }
+
+func testTwoServersOneStore(t *testing.T, e engines.Engine) {
+	st := e.Open(t, engines.Options{})
+	addrA, _ := serveOn(t, st)
+	addrB, _ := serveOn(t, st)
 
 	a := connect(t, addrA)
 	if _, err := a.Create("/shared", []byte("from A"), 0, zk.WorldACL(zk.PermAll)); err != nil {
@@ -133,8 +125,10 @@ func connect(t *testing.T, addr string) *zk.Conn {
 }
 
 // An unmodified client (go-zookeeper) uses every basic operation.
-func TestGoZookeeperClient(t *testing.T) {
-	addr, _ := startServer(t)
+func TestGoZookeeperClient(t *testing.T) { engines.Each(t, testGoZookeeperClient) }
+
+func testGoZookeeperClient(t *testing.T, e engines.Engine) {
+	addr, _ := startServer(t, e)
 	c := connect(t, addr)
 	acl := zk.WorldACL(zk.PermAll)
 	if p, err := c.Create("/app", []byte("v1"), 0, acl); err != nil || p != "/app" {
@@ -262,8 +256,10 @@ func (r *rawConn) reply() (zkwire.ReplyHeader, []byte, error) {
 }
 
 // Pipelined requests are answered in the order they were sent.
-func TestPipelinedRequestsInOrder(t *testing.T) {
-	addr, _ := startServer(t)
+func TestPipelinedRequestsInOrder(t *testing.T) { engines.Each(t, testPipelinedRequestsInOrder) }
+
+func testPipelinedRequestsInOrder(t *testing.T, e engines.Engine) {
+	addr, _ := startServer(t, e)
 	r, _ := dialRaw(t, addr, zkwire.ConnectRequest{})
 	var batch []byte
 	for xid := int32(1); xid <= 60; xid++ {
@@ -289,7 +285,11 @@ func TestPipelinedRequestsInOrder(t *testing.T) {
 // closes; a frame over jute.maxbuffer closes its connection; neither
 // touches another connection.
 func TestBadInputClosesOnlyItsConnection(t *testing.T) {
-	addr, _ := startServer(t)
+	engines.Each(t, testBadInputClosesOnlyItsConnection)
+}
+
+func testBadInputClosesOnlyItsConnection(t *testing.T, e engines.Engine) {
+	addr, _ := startServer(t, e)
 	healthy, _ := dialRaw(t, addr, zkwire.ConnectRequest{})
 
 	r, _ := dialRaw(t, addr, zkwire.ConnectRequest{})
@@ -322,8 +322,10 @@ func TestBadInputClosesOnlyItsConnection(t *testing.T) {
 
 // A session resumes on a new connection with its id and password; a wrong
 // password or unknown id gets the refusal clients read as expiry.
-func TestSessionResume(t *testing.T) {
-	addr, _ := startServer(t)
+func TestSessionResume(t *testing.T) { engines.Each(t, testSessionResume) }
+
+func testSessionResume(t *testing.T, e engines.Engine) {
+	addr, _ := startServer(t, e)
 	first, resp := dialRaw(t, addr, zkwire.ConnectRequest{TimeOut: 100_000})
 	if resp.SessionID == 0 || len(resp.Passwd) != 16 || resp.TimeOut != 10_000 {
 		t.Fatalf("connect response %+v; want a session, timeout clamped to 20 ticks (10 s)", resp)
@@ -366,8 +368,10 @@ func TestSessionResume(t *testing.T) {
 }
 
 // A client that stops reading stalls only itself.
-func TestStuckClientStallsNobody(t *testing.T) {
-	addr, _ := startServer(t)
+func TestStuckClientStallsNobody(t *testing.T) { engines.Each(t, testStuckClientStallsNobody) }
+
+func testStuckClientStallsNobody(t *testing.T, e engines.Engine) {
+	addr, _ := startServer(t, e)
 	setup := connect(t, addr)
 	if _, err := setup.Create("/big", bytes.Repeat([]byte("x"), 60_000), 0, zk.WorldACL(zk.PermAll)); err != nil {
 		t.Fatal(err)
@@ -387,8 +391,10 @@ func TestStuckClientStallsNobody(t *testing.T) {
 	}
 }
 
-func TestFourLetterWord(t *testing.T) {
-	addr, _ := startServer(t)
+func TestFourLetterWord(t *testing.T) { engines.Each(t, testFourLetterWord) }
+
+func testFourLetterWord(t *testing.T, e engines.Engine) {
+	addr, _ := startServer(t, e)
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)

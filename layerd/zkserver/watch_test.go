@@ -10,9 +10,8 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"zkfdb/internal/engines"
 	"zkfdb/layerd/zkwire"
-	"zkfdb/shared/store"
-	"zkfdb/shared/store/embedded"
 )
 
 // awaitEvent returns the next event on ch, failing the test after 10 s.
@@ -27,21 +26,13 @@ func awaitEvent(t *testing.T, ch <-chan zk.Event) zk.Event {
 	}
 }
 
-func sharedStore(t *testing.T) store.DB {
-	t.Helper()
-	db, err := embedded.Open(embedded.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 // A watch set through one layerd fires for writes through another.
-func TestWatchAcrossServers(t *testing.T) {
-	db := sharedStore(t)
-	addrA, _ := serveOn(t, db)
-	addrB, _ := serveOn(t, db)
+func TestWatchAcrossServers(t *testing.T) { engines.Each(t, testWatchAcrossServers) }
+
+func testWatchAcrossServers(t *testing.T, e engines.Engine) {
+	st := e.Open(t, engines.Options{})
+	addrA, _ := serveOn(t, st)
+	addrB, _ := serveOn(t, st)
 	a, b := connect(t, addrA), connect(t, addrB)
 	open := zk.WorldACL(zk.PermAll)
 
@@ -82,10 +73,12 @@ func TestWatchAcrossServers(t *testing.T) {
 // go-zookeeper hands an event to its watch channel before it reads the
 // next reply, so when a read returns changed data, the event must be
 // waiting in the channel.
-func TestEventBeforeData(t *testing.T) {
-	db := sharedStore(t)
-	addrA, _ := serveOn(t, db)
-	addrB, _ := serveOn(t, db)
+func TestEventBeforeData(t *testing.T) { engines.Each(t, testEventBeforeData) }
+
+func testEventBeforeData(t *testing.T, e engines.Engine) {
+	st := e.Open(t, engines.Options{})
+	addrA, _ := serveOn(t, st)
+	addrB, _ := serveOn(t, st)
 	reader := connect(t, addrB)
 	if _, err := reader.Create("/k", []byte("0"), 0, zk.WorldACL(zk.PermAll)); err != nil {
 		t.Fatal(err)
@@ -146,9 +139,13 @@ func TestEventBeforeData(t *testing.T) {
 // stream, every setData's event at the zxid its reply gave, and each
 // writer's changes in the order it made them.
 func TestRecursiveWatchOrderAcrossServers(t *testing.T) {
-	db := sharedStore(t)
-	addrA, _ := serveOn(t, db)
-	addrB, _ := serveOn(t, db)
+	engines.Each(t, testRecursiveWatchOrderAcrossServers)
+}
+
+func testRecursiveWatchOrderAcrossServers(t *testing.T, e engines.Engine) {
+	st := e.Open(t, engines.Options{})
+	addrA, _ := serveOn(t, st)
+	addrB, _ := serveOn(t, st)
 	open := zk.WorldACL(zk.PermAll)
 	setup := connect(t, addrA)
 	if _, err := setup.Create("/sub", nil, 0, open); err != nil {

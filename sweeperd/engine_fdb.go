@@ -167,24 +167,30 @@ func (l *locality) preferred(shard int) []string {
 
 func (l *locality) run(ctx context.Context) {
 	for {
-		fresh := map[int][]string{}
-		for shard := range keys.Shards {
-			hosts, err := l.db.StorageHosts(ctx, l.root.ExpiryDue(shard, 0).Begin)
-			if err != nil {
-				if ctx.Err() == nil {
-					l.log.Warn("locality lookup failed; owners chosen without it", zap.Error(err))
-				}
-				break
-			}
-			fresh[shard] = hosts
+		if err := l.refresh(ctx); err != nil && ctx.Err() == nil {
+			l.log.Warn("locality lookup failed; owners chosen without it", zap.Error(err))
 		}
-		l.mu.Lock()
-		l.hosts = fresh
-		l.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(time.Minute):
 		}
 	}
+}
+
+// refresh looks up, once, the storage hosts of every shard's range. A
+// failed lookup keeps the hosts known before.
+func (l *locality) refresh(ctx context.Context) error {
+	fresh := map[int][]string{}
+	for shard := range keys.Shards {
+		hosts, err := l.db.StorageHosts(ctx, l.root.ExpiryDue(shard, 0).Begin)
+		if err != nil {
+			return err
+		}
+		fresh[shard] = hosts
+	}
+	l.mu.Lock()
+	l.hosts = fresh
+	l.mu.Unlock()
+	return nil
 }

@@ -29,7 +29,7 @@ func TestParseFlags(t *testing.T) {
 		"--bind", "10.0.0.1:7946", "--advertise=10.0.0.1:7946",
 		"--join", "10.0.0.2:7946, 10.0.0.3:7946,", "--node-name", "n1",
 		"--cluster-file", "/var/lib/sweeperd/fdb.cluster", "--metrics-listen", "127.0.0.1:17001",
-		"--log-level", "warn",
+		"--log-level", "warn", "--fdb-prefix", "tenant-a/",
 	}, "fdb-1", io.Discard)
 	if err != nil {
 		t.Fatalf("parseFlags = %v", err)
@@ -41,6 +41,7 @@ func TestParseFlags(t *testing.T) {
 		nodeName:      "n1",
 		clusterFile:   "/var/lib/sweeperd/fdb.cluster",
 		metricsListen: "127.0.0.1:17001",
+		prefix:        "tenant-a/",
 		logLevel:      "warn",
 	}
 	if !reflect.DeepEqual(c, want) {

@@ -43,6 +43,10 @@ type Config struct {
 	// Tune, if set, adjusts memberlist's configuration (LAN defaults)
 	// before it starts; tests shorten its intervals.
 	Tune func(*memberlist.Config)
+	// RejoinInterval is how often a member that sees no other tries
+	// Join's members again; default 5 s. Members started together would
+	// otherwise each fail to join the others, and run alone for good.
+	RejoinInterval time.Duration
 }
 
 // Loopback tunes memberlist for members on one host (tests, a one-machine
@@ -67,6 +71,10 @@ type Member struct {
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced at every membership change
+
+	stopOnce   sync.Once
+	stopRejoin chan struct{}
+	rejoining  sync.WaitGroup
 }
 
 // Start joins (or starts) the cluster.
@@ -79,7 +87,7 @@ func Start(cfg Config) (*Member, error) {
 		lg = zap.NewNop()
 	}
 	lg = lg.Named("members")
-	m := &Member{name: cfg.Name, prefer: cfg.Prefer, log: lg, changed: make(chan struct{})}
+	m := &Member{name: cfg.Name, prefer: cfg.Prefer, log: lg, changed: make(chan struct{}), stopRejoin: make(chan struct{})}
 	mc := memberlist.DefaultLANConfig()
 	mc.Name = cfg.Name
 	host, port, err := splitHostPort(cfg.Bind)
@@ -111,9 +119,14 @@ func Start(cfg Config) (*Member, error) {
 	m.ml = ml
 	if len(cfg.Join) > 0 {
 		if _, err := ml.Join(cfg.Join); err != nil {
-			// Not fatal: the others may start later and join us.
-			lg.Warn("joining the cluster failed; running alone until a member joins", zap.Strings("join", cfg.Join), zap.Error(err))
+			// Not fatal: the others may start later; rejoin tries again.
+			lg.Warn("joining the cluster failed; running alone until a member is reached", zap.Strings("join", cfg.Join), zap.Error(err))
 		}
+		every := cfg.RejoinInterval
+		if every <= 0 {
+			every = 5 * time.Second
+		}
+		m.rejoining.Go(func() { m.rejoin(cfg.Join, every) })
 	}
 	lg.Info("member started", zap.String("name", cfg.Name), zap.String("address", ml.LocalNode().Address()))
 	return m, nil
@@ -169,8 +182,34 @@ func (m *Member) Changed() <-chan struct{} {
 	return m.changed
 }
 
+// rejoin tries the join list again, every interval, while this member
+// sees no other, until the member stops.
+func (m *Member) rejoin(join []string, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stopRejoin:
+			return
+		case <-t.C:
+		}
+		if m.ml.NumMembers() > 1 {
+			continue
+		}
+		if n, err := m.ml.Join(join); err == nil {
+			m.log.Info("joined the cluster", zap.Int("contacted", n))
+		}
+	}
+}
+
+func (m *Member) stopRejoining() {
+	m.stopOnce.Do(func() { close(m.stopRejoin) })
+	m.rejoining.Wait()
+}
+
 // Leave tells the others this member is going, then stops it.
 func (m *Member) Leave() error {
+	m.stopRejoining()
 	err := m.ml.Leave(5 * time.Second)
 	if serr := m.ml.Shutdown(); err == nil {
 		err = serr
@@ -180,7 +219,10 @@ func (m *Member) Leave() error {
 
 // Stop stops gossiping without telling the others, as a crash would: they
 // find out by failure detection.
-func (m *Member) Stop() error { return m.ml.Shutdown() }
+func (m *Member) Stop() error {
+	m.stopRejoining()
+	return m.ml.Shutdown()
+}
 
 func owner(nodes []*memberlist.Node, shard int, prefer func(int) []string) string {
 	candidates := nodes

@@ -125,3 +125,32 @@ func TestPreferredHostOwns(t *testing.T) {
 		t.Fatalf("owner with no preferred member alive = %q", got)
 	}
 }
+
+// TestRejoin: members started together, each told to join one that is
+// not up yet, find each other once it is (every member joins again while
+// it sees no other), instead of each running alone for good.
+func TestRejoin(t *testing.T) {
+	// b is told to join an address where nothing listens yet; a starts
+	// there afterwards.
+	l, err := Start(Config{Name: "probe", Bind: "127.0.0.1:0", Logger: zap.NewNop(), Tune: Loopback})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr()
+	l.Stop()
+	b, err := Start(Config{Name: "b", Bind: "127.0.0.1:0", Join: []string{addr}, Logger: zap.NewNop(), Tune: Loopback, RejoinInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Stop() })
+	if n := len(b.Live()); n != 1 {
+		t.Fatalf("b sees %d members before a starts, want 1", n)
+	}
+	a, err := Start(Config{Name: "a", Bind: addr, Logger: zap.NewNop(), Tune: Loopback})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Stop() })
+	awaitLive(t, []*Member{a, b}, 2)
+	checkOwnership(t, []*Member{a, b})
+}

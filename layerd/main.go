@@ -69,7 +69,7 @@ or two.
 	fs.DurationVar(&c.daemon.MaxSessionTimeout, "max-session-timeout", 0, "longest session timeout granted (default 20 ticks)")
 	fs.IntVar(&c.daemon.MaxBuffer, "jute-maxbuffer", 0xfffff, "largest request frame in `bytes` (ZooKeeper's jute.maxbuffer); a larger one closes its connection")
 	fs.StringVar(&c.daemon.SuperDigest, "super-digest", "", "`user:base64sha1` digest whose addauth makes a super user (ZooKeeper's superDigest); empty: none")
-	fs.IntVar(&c.daemon.MaxWatches, "max-watches", daemon.DefaultMaxWatches, "store watches the process may hold: one per client connection, so at most this many connections")
+	fs.IntVar(&c.daemon.MaxWatches, "max-watches", daemon.DefaultMaxWatches, "store watches the process may hold (FDB's max_watches): one per client connection and 16 of its own; a connection beyond is closed at once")
 	fs.BoolVar(&c.daemon.Profiling, "pprof", false, "serve Go's profiler under /debug/pprof/ on --metrics-listen")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.BoolVar(&c.version, "version", false, "print the version and whether FoundationDB is compiled in, then exit")
@@ -108,8 +108,8 @@ or two.
 	if c.daemon.StartTimeout <= 0 {
 		return c, errors.New("--store-timeout must be positive")
 	}
-	if c.daemon.MaxWatches <= 0 {
-		return c, errors.New("--max-watches must be positive")
+	if c.daemon.MaxWatches <= daemon.WatchReserve {
+		return c, fmt.Errorf("--max-watches must be more than %d (layerd's own watches)", daemon.WatchReserve)
 	}
 	if c.daemon.MaxBuffer <= 0 {
 		return c, errors.New("--jute-maxbuffer must be positive")

@@ -36,6 +36,11 @@ const (
 	DefaultShutdownTimeout = 10 * time.Second
 )
 
+// WatchReserve is how many of MaxWatches the daemon keeps for its own
+// store watches (the clock, the sweeper, the session refreshes): client
+// connections may hold the rest.
+const WatchReserve = 16
+
 // Readiness probes: how often /readyz asks the store, and how long an
 // answer may take.
 const (
@@ -84,8 +89,9 @@ type Config struct {
 	// Profiling serves Go's profiler under /debug/pprof/ on MetricsListen.
 	Profiling bool
 	// MaxWatches bounds the store watches the process holds (FDB's
-	// max_watches): one per client connection, so it bounds connections.
-	// Default 100,000.
+	// max_watches): one per client connection and WatchReserve of its
+	// own, so it bounds connections. Default 100,000; more than
+	// WatchReserve.
 	MaxWatches int
 }
 
@@ -212,6 +218,7 @@ func (d *daemon) start(ctx context.Context) error {
 			MinSessionTimeout: d.cfg.MinSessionTimeout,
 			MaxSessionTimeout: d.cfg.MaxSessionTimeout,
 			MaxBuffer:         d.cfg.MaxBuffer,
+			MaxConnections:    d.cfg.MaxWatches - WatchReserve,
 		},
 		SuperDigest: d.cfg.SuperDigest,
 		Sweep:       d.cfg.Sweep,

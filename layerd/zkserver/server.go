@@ -57,6 +57,12 @@ type Config struct {
 	// MaxBuffer is jute.maxbuffer: a larger frame closes its connection.
 	// Default 1,048,575 bytes.
 	MaxBuffer int
+	// MaxConnections bounds the client connections open at once: each
+	// holds a store watch, and the store's max_watches bounds those. One
+	// more is closed as soon as it is accepted, before any store work, as
+	// ZooKeeper closes a connection over maxClientCnxns; its client tries
+	// another server. 0: no limit.
+	MaxConnections int
 }
 
 func (c Config) withDefaults() Config {
@@ -78,6 +84,7 @@ func (c Config) withDefaults() Config {
 type metrics struct {
 	heartbeats  prometheus.Counter
 	connections prometheus.Counter
+	refused     prometheus.Counter
 	requests    *prometheus.CounterVec
 	latency     prometheus.Histogram
 	open        prometheus.Gauge
@@ -94,6 +101,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		connections: f.NewCounter(prometheus.CounterOpts{
 			Name: "connection_request_count",
 			Help: "Incoming client connection requests.",
+		}),
+		refused: f.NewCounter(prometheus.CounterOpts{
+			Name: "layerd_connections_refused_total",
+			Help: "Client connections closed at accept: the server held MaxConnections already.",
 		}),
 		requests: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "layerd_requests_total",
@@ -167,6 +178,13 @@ func (s *Server) handle(nc net.Conn) {
 	if s.closed {
 		s.mu.Unlock()
 		nc.Close()
+		return
+	}
+	if max := s.cfg.MaxConnections; max > 0 && len(s.conns) >= max {
+		s.mu.Unlock()
+		nc.Close()
+		s.metrics.refused.Inc()
+		s.log.Warn("too many connections; closing a new one", zap.Int("max_connections", max), zap.Stringer("remote", nc.RemoteAddr()))
 		return
 	}
 	s.conns[c] = struct{}{}

@@ -20,6 +20,25 @@ func rawCases() []Case {
 			x.Create(opCreate, "c", nil, zk.FlagPersistent, open, 0)
 			x.Events("latest-write")
 		}},
+		// The closing session is told what its ephemerals' deletion
+		// fires on its own watches, before the reply; the others as
+		// always (one watch only: ZooKeeper deletes the ephemerals in no
+		// set order).
+		{"raw/closesession-own-events", func(r *R) {
+			x := r.Raw(0)
+			x.Create(opCreate, "p", nil, zk.FlagPersistent, open, 0)
+			x.Create(opCreate, "p/e1", nil, zk.FlagEphemeral, open, 0)
+			x.Create(opCreate, "p/e2", nil, zk.FlagEphemeral, open, 0)
+			x.ReadW(opExists, "p/e1")
+			x.ReadW(opGetData, "p/e2")
+			x.GetChildren("p", true)
+			y := r.Raw(1)
+			y.ReadW(opExists, "p/e1")
+			x.CloseSession()
+			x.Ping()
+			y.Events("latest-write")
+			r.Children("p")
+		}},
 		{"raw/create2", func(r *R) {
 			x := r.Raw(0)
 			x.Create(opCreate2, "a", D("x"), zk.FlagPersistent, open, 0)

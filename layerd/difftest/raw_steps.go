@@ -293,6 +293,40 @@ func (x *Raw) Unknown(op int32, body []byte) {
 	x.Ping()
 }
 
+// CloseSession sends closeSession (−11) and records its reply (as a
+// write: its zxid is the one its events carry) and the watch events that
+// came before it, sorted: ZooKeeper sends the closing session what its
+// ephemerals' deletion fires, its own watches included, before the
+// reply, deleting them in no set order. Later steps on it record
+// CONNECTIONCLOSED.
+func (x *Raw) CloseSession() {
+	if x.c.closed {
+		x.r.recordAs(x.who(), "closeSession", "CONNECTIONCLOSED")
+		return
+	}
+	x.c.events = nil
+	rep, err := x.c.call(opCloseSession, nil)
+	if err != nil {
+		x.r.recordAs(x.who(), "closeSession", codeOf(err))
+		return
+	}
+	x.c.closed = true
+	e := x.r.recordAs(x.who(), "closeSession", rawCode(rep.err))
+	e.add(" zxid=", zxid(rep.zxid))
+	x.r.writeZxids = append(x.r.writeZxids, rep.zxid)
+	var parts []string
+	for _, ev := range x.c.events {
+		t := eventNames[zk.EventType(ev.typ)]
+		if t == "" {
+			t = fmt.Sprintf("Event(%d)", ev.typ)
+		}
+		parts = append(parts, t+" "+x.r.show(ev.path))
+	}
+	x.c.events = nil
+	slices.Sort(parts)
+	x.r.recordAs(x.who(), "events before the reply", "OK").add(" [" + strings.Join(parts, ", ") + "]")
+}
+
 // Ping sends a ping (11, xid −2) and records whether it was answered.
 func (x *Raw) Ping() {
 	if x.c.closed {

@@ -166,13 +166,20 @@ func (c *conn) dispatch(h zkwire.RequestHeader, body []byte) bool {
 	case zkwire.OpCloseSession:
 		ctx, cancel := c.ctx()
 		defer cancel()
-		zxid, _, err := c.s.tree.CloseSession(ctx, c.session.ID)
+		closed, err := c.s.tree.CloseConn(ctx, c.wconn, c.cursor)
 		if err != nil {
 			c.log.Error("close session failed", zap.Error(err))
 			return false
 		}
 		c.closed = true // its watches went with it
-		c.reply(h.Xid, zxid, zkwire.CodeOK, nil)
+		// ZooKeeper sends the session what its ephemerals' deletion
+		// fired, its own watches included, before the reply; the log
+		// they would have been read from is gone with the session.
+		if !c.sendEvents(closed.Owed) {
+			return false
+		}
+		c.watching = false
+		c.reply(h.Xid, closed.Zxid, zkwire.CodeOK, nil)
 		c.count(op, zkwire.CodeOK)
 		return false // ZooKeeper closes the socket after the reply
 	case zkwire.OpCheck, zkwire.OpSASL:

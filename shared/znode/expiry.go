@@ -84,11 +84,15 @@ func (tr *Tree) Heartbeat(ctx context.Context, beats []Beat) ([]int64, error) {
 
 // endSession deletes session id's ephemerals (firing their watches and
 // updating their parents as a client's deletes would), its watches and
-// its records, in tx. It returns the deleted paths.
-func (tr *Tree) endSession(tx store.Tx, id int64) ([]string, error) {
+// its records, in tx. It returns the deleted paths. With conn set (a
+// client's closeSession through that connection) the session's own
+// watches fire too, and the events they owe conn are returned instead of
+// logged; on expiry (conn 0) the session is told nothing: its own
+// watches go first.
+func (tr *Tree) endSession(tx store.Tx, id, conn int64) ([]string, []Event, error) {
 	paths, err := tr.ephemerals(tx, id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	x := tr.newTxn(tx, Caller{})
 	var gone []string
@@ -99,11 +103,11 @@ func (tr *Tree) endSession(tx store.Tx, id int64) ([]string, error) {
 		}
 		n, err := x.load(p)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		parent, err := x.load(parentPath)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !n.exists || n.rec.owner != id || !parent.exists {
 			continue
@@ -111,18 +115,25 @@ func (tr *Tree) endSession(tx store.Tx, id int64) ([]string, error) {
 		x.remove(p, parentPath, n, parent)
 		gone = append(gone, p)
 	}
-	// The session's own watches go first: it is told nothing.
-	if err := tr.dropWatches(tx, id, 0); err != nil {
-		return nil, err
+	if conn == 0 {
+		if err := tr.dropWatches(tx, id, 0); err != nil {
+			return nil, nil, err
+		}
 	}
+	x.capture = Conn{Session: id, ID: conn}
 	if err := x.finish(); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if conn != 0 {
+		if err := tr.dropWatches(tx, id, 0); err != nil {
+			return nil, nil, err
+		}
 	}
 	tx.ClearRange(tr.t.Ephemerals(id))
 	tx.Clear(tr.t.Session(id))
 	tx.Clear(tr.t.LastWrite(id))
 	tx.Clear(tr.t.SessionExpiry(id))
-	return gone, nil
+	return gone, x.captured, nil
 }
 
 // Sweep is what one sweep of a shard did.
@@ -224,7 +235,7 @@ func ExpireDue(ctx context.Context, db store.DB, root keys.Root, rows []store.Ke
 			if expiry >= now {
 				return outcome{}, nil // refreshed since: a stale entry
 			}
-			gone, err := tr.endSession(tx, e.Session)
+			gone, _, err := tr.endSession(tx, e.Session, 0)
 			if err != nil {
 				return outcome{}, err
 			}

@@ -100,9 +100,19 @@ func (x *txn) fire() error {
 }
 
 // logEvents appends the fired events to each session's log, in order, and
-// bumps the sessions' notify keys.
+// bumps the sessions' notify keys; those of the session being closed
+// (x.capture) are not logged: the ones its closing connection is owed are
+// kept in x.captured.
 func (x *txn) logEvents(f *firing) {
 	for _, s := range f.sessions {
+		if x.capture.Session != 0 && s == x.capture.Session {
+			for _, se := range f.events[s] {
+				if se.conn == x.capture.ID {
+					x.captured = append(x.captured, se.e)
+				}
+			}
+			continue
+		}
 		for i, se := range f.events[s] {
 			x.tx.SetVersionstampedKey(x.t.Event(s, uint16(i)), encodeEvent(se.conn, se.e))
 		}

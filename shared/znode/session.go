@@ -146,18 +146,58 @@ func (tr *Tree) ResumeSessionOn(ctx context.Context, id int64, password []byte, 
 // its record. It returns the transaction's zxid and the deleted paths.
 // Closing a session that is gone is a no-op.
 func (tr *Tree) CloseSession(ctx context.Context, id int64) (int64, []string, error) {
+	c, err := tr.closeSession(ctx, Conn{Session: id}, keys.Versionstamp{})
+	return c.Zxid, c.Deleted, err
+}
+
+// Closed is what closing a session did.
+type Closed struct {
+	Zxid    int64
+	Deleted []string // its ephemerals
+	// Owed are the events its connection must send before the reply,
+	// in order (CloseConn).
+	Owed []Event
+}
+
+// CloseConn ends the session of connection w at its client's request, as
+// ZooKeeper's closeSession does: in one transaction its ephemerals are
+// deleted, firing the watches of every session, its own included. Owed
+// are the events w must send before the reply, as ZooKeeper does: those
+// logged for it after cursor and not yet sent, then those its own
+// watches fire on its ephemerals' deletion.
+func (tr *Tree) CloseConn(ctx context.Context, w Conn, cursor keys.Versionstamp) (Closed, error) {
+	return tr.closeSession(ctx, w, cursor)
+}
+
+func (tr *Tree) closeSession(ctx context.Context, w Conn, cursor keys.Versionstamp) (Closed, error) {
 	var stamp store.FutureVersionstamp
-	deleted, err := store.Transact(ctx, tr.db, func(tx store.Tx) ([]string, error) {
-		gone, err := tr.endSession(tx, id)
+	type out struct {
+		deleted       []string
+		pending, owed []Event
+	}
+	o, err := store.Transact(ctx, tr.db, func(tx store.Tx) (out, error) {
+		var o out
+		if w.ID != 0 {
+			var err error
+			if o.pending, _, err = tr.readEvents(tx, w, cursor); err != nil {
+				return o, err
+			}
+		}
+		var err error
+		o.deleted, o.owed, err = tr.endSession(tx, w.Session, w.ID)
 		stamp = tx.GetVersionstamp()
-		return gone, err
+		return o, err
 	})
 	if err != nil {
-		return 0, nil, err
+		return Closed{}, err
 	}
 	own, err := stamp.Get()
 	if err != nil {
-		return 0, nil, err
+		return Closed{}, err
 	}
-	return Zxid(own), deleted, nil
+	z := Zxid(own)
+	for i := range o.owed {
+		o.owed[i].Zxid = z
+	}
+	return Closed{Zxid: z, Deleted: o.deleted, Owed: append(o.pending, o.owed...)}, nil
 }

@@ -66,6 +66,10 @@ type txn struct {
 	// sessionChecked: the caller's session was found alive (and owned by
 	// its connection) in this transaction (checkSession).
 	sessionChecked bool
+	// capture is a session being closed through its connection: fire
+	// keeps that session's events in captured instead of logging them.
+	capture  Conn
+	captured []Event
 }
 
 // pendingResult is one op's result; its Stat is resolved after commit.

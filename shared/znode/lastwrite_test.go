@@ -3,7 +3,9 @@ package znode
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	"zkfdb/shared/store"
@@ -60,6 +62,29 @@ func TestLastWriteRoundTrip(t *testing.T) {
 	w := lw.written(4)
 	if w.Results[1].Err != nil || !errors.Is(w.Results[2].Err, ErrBadVersion) || !errors.Is(w.Results[3].Err, ErrRuntimeInconsistency) {
 		t.Fatalf("failure replayed as %+v", w.Results)
+	}
+
+	// Every error a write can fail with is stored as a code and comes
+	// back as itself, wrapped or not; another keeps its message.
+	for _, cause := range append(slices.Clone(sentinels), fmt.Errorf("op: %w", ErrNoAuth), errors.New("something else")) {
+		b, err := encodeLastWrite(token, nil, &multiFailure{at: 0, err: cause})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lw, ok := decodeLastWrite(committed(b, stamp))
+		if !ok || lw.failure == nil {
+			t.Fatalf("failure %v decoded as %+v, %v", cause, lw, ok)
+		}
+		want := cause
+		if errors.Unwrap(cause) != nil {
+			want = errors.Unwrap(cause)
+		}
+		if lw.failure.err.Error() != want.Error() || (failureCode(cause) != 0 && lw.failure.err != want) {
+			t.Errorf("failure %v came back as %v", cause, lw.failure.err)
+		}
+	}
+	if got := failureCode(ErrNoNode); got != 1 {
+		t.Errorf("ErrNoNode's stored code = %d; codes are stored, never renumber them", got)
 	}
 
 	// Every truncation of a record is refused, never misread.

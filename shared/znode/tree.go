@@ -330,11 +330,11 @@ type lastWrite struct {
 // The last-write record (keys.LastWrite) is the SetVersionstampedValue
 // template: stamp (10 bytes, filled at commit), token (16), then
 // lastWriteFormat and, in binary, either a failure (1, the op's index and
-// the error's name) or the results (0, their count, and each result's
+// the error's code: failureCode) or the results (0, their count, and each result's
 // flags, path and, when it has one, Stat). It is rewritten by every write
 // of the session and read only on a retry, so it is kept small: every
 // byte of it is written to the log and compacted.
-const lastWriteFormat = 2
+const lastWriteFormat = 3
 
 // Flags of a result in the last-write record: it has a Stat, and which of
 // the Stat's zxids are the transaction's own (resolved when read).
@@ -357,7 +357,11 @@ func encodeLastWrite(token [16]byte, rs []pendingResult, failure *multiFailure) 
 	if failure != nil {
 		b = append(b, 1)
 		b = binary.AppendUvarint(b, uint64(failure.at))
-		b = appendString(b, sentinelOf(failure.err))
+		code := failureCode(failure.err)
+		b = append(b, code)
+		if code == 0 {
+			b = appendString(b, failure.err.Error())
+		}
 		return store.AppendStampOffset(b, 0), nil
 	}
 	b = append(b, 0)
@@ -480,11 +484,19 @@ func decodeLastWrite(b []byte) (lastWrite, bool) {
 	r := lastWriteReader{b: b[27:]}
 	if r.byte() == 1 {
 		at := r.uvarint()
-		name := r.string()
+		code := r.byte()
+		var err error
+		if code == 0 {
+			err = errors.New(r.string())
+		} else if int(code) <= len(sentinels) {
+			err = sentinels[code-1]
+		} else {
+			r.bad = true
+		}
 		if r.bad || at > maxOps {
 			return lw, false
 		}
-		lw.failure = &multiFailure{at: int(at), err: sentinelNamed(name)}
+		lw.failure = &multiFailure{at: int(at), err: err}
 		return lw, true
 	}
 	n := r.uvarint()
@@ -514,29 +526,23 @@ func decodeLastWrite(b []byte) (lastWrite, bool) {
 	return lw, true
 }
 
-// sentinels are the errors a recorded failure can name.
+// sentinels are the errors a recorded failure can name, by code: the
+// index here plus one. The codes are stored: append, never reorder.
 var sentinels = []error{
 	ErrNoNode, ErrNodeExists, ErrBadVersion, ErrNotEmpty, ErrNoChildrenForEphemerals,
 	ErrBadArguments, ErrInvalidACL, ErrNoAuth, ErrSessionExpired, ErrUnimplemented,
 	ErrMarshalling, ErrRuntimeInconsistency, ErrAuthFailed,
 }
 
-func sentinelNamed(name string) error {
-	for _, e := range sentinels {
-		if e.Error() == name {
-			return e
-		}
-	}
-	return errors.New(name)
-}
-
-func sentinelOf(err error) string {
-	for _, e := range sentinels {
+// failureCode returns err's stored code; 0 for an error that is none of
+// the sentinels (its message is stored then, for the record).
+func failureCode(err error) byte {
+	for i, e := range sentinels {
 		if errors.Is(err, e) {
-			return e.Error()
+			return byte(i + 1)
 		}
 	}
-	return err.Error()
+	return 0
 }
 
 // maxOps bounds the ops a decoded record may name: more than a frame of

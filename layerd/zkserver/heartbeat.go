@@ -34,6 +34,7 @@ func (s *Server) attach(c *conn) {
 	}
 	t.timeoutMs = c.session.Timeout
 	t.touched = true
+	t.written = max(t.written, c.session.Expiry)
 	t.conns[c] = struct{}{}
 }
 
@@ -81,7 +82,7 @@ func (s *Server) heartbeat(ctx context.Context, tick int64) error {
 			continue
 		}
 		if expiry := tick + s.tree.TimeoutTicks(t.timeoutMs); expiry > t.written {
-			beats = append(beats, znode.Beat{Session: id, Expiry: expiry})
+			beats = append(beats, znode.Beat{Session: id, Expiry: expiry, Old: t.written})
 		}
 	}
 	s.mu.Unlock()

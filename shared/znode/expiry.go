@@ -13,10 +13,13 @@ import (
 //
 //   - A session's expiry tick lives in its own key (keys.SessionExpiry),
 //     raised with an atomic Max, and each raise adds an entry to the
-//     expiry index (keys.Tenant.Expiry) without clearing the old one: a
-//     refresh is blind, so two layerds refreshing one session (a client
-//     that moved) never conflict, and neither does a refresh with
-//     anything else but the expiry of that session.
+//     expiry index (keys.Tenant.Expiry) and clears, blindly, the entry the
+//     same layerd wrote before for it: a refresh is blind, so two layerds
+//     refreshing one session (a client that moved) never conflict, and
+//     neither does a refresh with anything else but the expiry of that
+//     session. Each layerd's entries of a session rise, so the highest
+//     entry is never cleared; one left by a layerd the session moved
+//     away from is found stale by the sweeper.
 //   - The shard's sweeper reads the entries due each tick. For each, it
 //     reads the session's expiry tick: later than the entry's, the entry
 //     is stale and cleared; otherwise the session is expired: its
@@ -42,16 +45,25 @@ func (tr *Tree) nowTick(tx store.Tx) (int64, error) {
 	return clock.Decode(b)
 }
 
-// refresh raises session's expiry tick to expiry and indexes it.
-func (tr *Tree) refresh(tx store.Tx, session, expiry int64) {
+// refresh raises session's expiry tick to expiry and indexes it, in
+// place of the entry at old (0: none) that the caller wrote before: the
+// sweeper reads an index entry only when it is due, so one left behind by
+// every refresh would cost it a transaction per active session per tick.
+func (tr *Tree) refresh(tx store.Tx, session, expiry, old int64) {
 	tx.Atomic(store.Max, tr.t.SessionExpiry(session), keys.EncodeInt64(expiry))
 	tx.Set(tr.t.Expiry(expiry, session), nil)
+	if old != 0 && old != expiry {
+		tx.Clear(tr.t.Expiry(old, session))
+	}
 }
 
-// Beat is one session's refresh: its new expiry tick.
+// Beat is one session's refresh: its new expiry tick, and the one the
+// same layerd indexed before (Session.Expiry or the last Beat's; 0:
+// none), whose entry it replaces.
 type Beat struct {
 	Session int64
 	Expiry  int64
+	Old     int64
 }
 
 // Heartbeat refreshes sessions, all in one commit (a layerd sends one per
@@ -76,7 +88,7 @@ func (tr *Tree) Heartbeat(ctx context.Context, beats []Beat) ([]int64, error) {
 				gone = append(gone, b.Session)
 				continue
 			}
-			tr.refresh(tx, b.Session, b.Expiry)
+			tr.refresh(tx, b.Session, b.Expiry, b.Old)
 		}
 		return gone, nil
 	})

@@ -21,6 +21,10 @@ type Session struct {
 	// created or resumed it (0: none named). A write through another
 	// fails with ErrSessionMoved.
 	Conn int64
+	// Expiry is the expiry tick the create or resume that returned this
+	// indexed (not stored in the record): the entry a later refresh by
+	// the same layerd replaces (Beat.Old).
+	Expiry int64
 }
 
 const sessionRecordLength = 16 + 4 + 8
@@ -86,7 +90,8 @@ func (tr *Tree) CreateSessionOn(ctx context.Context, timeout int32, conn int64) 
 			if err != nil {
 				return struct{}{}, err
 			}
-			tr.refresh(tx, s.ID, now+tr.TimeoutTicks(timeout))
+			s.Expiry = now + tr.TimeoutTicks(timeout)
+			tr.refresh(tx, s.ID, s.Expiry, 0)
 			return struct{}{}, nil
 		})
 		if errors.Is(err, errIDTaken) {
@@ -136,7 +141,8 @@ func (tr *Tree) ResumeSessionOn(ctx context.Context, id int64, password []byte, 
 		if err != nil {
 			return Session{}, err
 		}
-		tr.refresh(tx, id, now+tr.TimeoutTicks(timeout))
+		s.Expiry = now + tr.TimeoutTicks(timeout)
+		tr.refresh(tx, id, s.Expiry, 0)
 		return s, nil
 	})
 }

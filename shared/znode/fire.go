@@ -169,7 +169,7 @@ func (x *txn) watchers(f *firing, p string) ([]watchEntry, error) {
 }
 
 func (x *txn) loadWatches(r store.Range) ([]watchEntry, error) {
-	rows, err := x.tx.GetRange(r, store.RangeOptions{Mode: store.StreamingWantAll}).GetSlice()
+	rows, err := x.getRange(r).GetSlice()
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +188,7 @@ func (x *txn) loadWatches(r store.Range) ([]watchEntry, error) {
 // ancestors; none are looked for while the tenant has no recursive watch.
 func (x *txn) ancestorRecursive(f *firing, p string) ([]watchEntry, error) {
 	if f.anyRec == nil {
-		b, err := x.tx.Get(x.t.Counter(keys.CountRecursiveWatches)).Get()
+		b, err := x.get(x.t.Counter(keys.CountRecursiveWatches)).Get()
 		if err != nil {
 			return nil, err
 		}
@@ -203,8 +203,15 @@ func (x *txn) ancestorRecursive(f *firing, p string) ([]watchEntry, error) {
 	if !ok {
 		return nil, nil
 	}
+	// Every ancestor's recursive watchers not known yet, read at once.
+	ancestors := kp.Ancestors()
+	for _, a := range ancestors {
+		if _, ok := f.recursive[a.String()]; !ok {
+			x.preRangeRead(x.t.WatchersOf(a, keys.WatchRecursive))
+		}
+	}
 	var out []watchEntry
-	for _, a := range kp.Ancestors() {
+	for _, a := range ancestors {
 		list, ok := f.recursive[a.String()]
 		if !ok {
 			var err error

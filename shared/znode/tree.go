@@ -194,6 +194,7 @@ func (tr *Tree) Write(ctx context.Context, c Caller, ops []Op) (Written, error) 
 			}
 		}
 		x := tr.newTxn(tx, c)
+		x.prefetch(ops)
 		if c.Conn != 0 && c.Session != 0 {
 			if err := x.checkSession(); err != nil {
 				return at, err

@@ -70,6 +70,9 @@ type txn struct {
 	// keeps that session's events in captured instead of logging them.
 	capture  Conn
 	captured []Event
+	// pre and preRange are reads issued ahead (prefetch.go), by key.
+	pre      map[string]store.FutureValue
+	preRange map[string]store.RangeResult
 }
 
 // pendingResult is one op's result; its Stat is resolved after commit.
@@ -80,7 +83,8 @@ type pendingResult struct {
 }
 
 func (tr *Tree) newTxn(tx store.Tx, c Caller) *txn {
-	return &txn{tx: tx, t: tr.t, c: c, nodes: map[string]*node{}, tickMs: tr.opts.Tick.Milliseconds()}
+	return &txn{tx: tx, t: tr.t, c: c, nodes: map[string]*node{}, tickMs: tr.opts.Tick.Milliseconds(),
+		pre: map[string]store.FutureValue{}, preRange: map[string]store.RangeResult{}}
 }
 
 // key returns p as a keys.Path; a path too long for a key is no node of
@@ -109,7 +113,12 @@ func (x *txn) load(p string) (*node, error) {
 		x.nodes[p] = n
 		return n, nil
 	}
-	b, err := x.tx.Get(x.t.Stat(kp)).Get()
+	if _, ok := x.preRange[rangeKey(x.t.NodeStat(kp))]; ok {
+		// A later op of the multi reads p's counters too: its read of
+		// them all, issued already, serves this one.
+		return x.loadCounted(p)
+	}
+	b, err := x.get(x.t.Stat(kp)).Get()
 	if err != nil {
 		return nil, err
 	}
@@ -134,11 +143,11 @@ func (x *txn) needCounts(p string) error {
 		return err
 	}
 	kp, _ := key(p)
-	countsF := x.tx.Get(x.t.ChildCounts(kp))
+	countsF := x.get(x.t.ChildCounts(kp))
 	if !n.hasPz {
 		// (A pzxid this transaction stamped is unreadable until commit,
 		// and known: pending.)
-		pb, err := x.tx.Get(x.t.Pzxid(kp)).Get()
+		pb, err := x.get(x.t.Pzxid(kp)).Get()
 		if err != nil {
 			return err
 		}
@@ -174,7 +183,7 @@ func (x *txn) loadCounted(p string) (*node, error) {
 	if !ok {
 		return x.load(p)
 	}
-	rows, err := x.tx.GetRange(x.t.NodeStat(kp), store.RangeOptions{Mode: store.StreamingWantAll}).GetSlice()
+	rows, err := x.getRange(x.t.NodeStat(kp)).GetSlice()
 	if err != nil {
 		return nil, err
 	}
@@ -221,6 +230,10 @@ func (x *txn) writeData(kp keys.Path, data []byte, oldLen int32) {
 // atomic add, pzxid by versionstamp, both blind.
 func (x *txn) childChanged(parent string, n *node, delta uint64) {
 	kp, _ := key(parent)
+	// A read of them issued before (prefetch) would not see these
+	// writes: drop it.
+	delete(x.pre, string(x.t.ChildCounts(kp)))
+	delete(x.pre, string(x.t.Pzxid(kp)))
 	x.tx.Atomic(store.Add, x.t.ChildCounts(kp), counterParam(delta))
 	x.tx.SetVersionstampedValue(x.t.Pzxid(kp), store.AppendStampOffset(make([]byte, 10), 0))
 	// When the counters were not read, a later needCounts reads them with
@@ -240,7 +253,7 @@ func (x *txn) checkSession() error {
 	if x.sessionChecked {
 		return nil
 	}
-	b, err := x.tx.Get(x.t.Session(x.c.Session)).Get()
+	b, err := x.get(x.t.Session(x.c.Session)).Get()
 	if err != nil {
 		return err
 	}
@@ -333,6 +346,9 @@ func (x *txn) create(op CreateOp) error {
 			return err
 		}
 		p += fmt.Sprintf("%010d", storedCversion(parent.counts))
+		// Known only now: its record and watchers, read together.
+		x.preStat(p)
+		x.preWatchers(p)
 	}
 	if !validPath(p) {
 		return ErrBadArguments

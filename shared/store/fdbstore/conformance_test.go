@@ -8,18 +8,19 @@ import (
 
 	"go.uber.org/zap/zaptest"
 
+	"zkfdb/internal/engines"
 	"zkfdb/shared/store/fdbstore"
 	"zkfdb/shared/store/storetest"
 )
 
 // openTestDB opens the cluster named by $FDB_CLUSTER_FILE, or skips the
-// test when it is unset. The DB is closed when the test ends.
-func openTestDB(t *testing.T, opts fdbstore.Options) *fdbstore.DB {
+// test when it is unset (fails it under ZKFDB_REQUIRE_FDB=1). The DB is closed when the test ends.
+func openTestDB(t testing.TB, opts fdbstore.Options) *fdbstore.DB {
 	t.Helper()
 	cf := os.Getenv("FDB_CLUSTER_FILE")
 	if cf == "" {
-		t.Skip("FDB_CLUSTER_FILE is not set: skipping tests that need a FoundationDB 7.3 cluster " +
-			"(see docs/fdb.md)")
+		// Skips, or fails under ZKFDB_REQUIRE_FDB=1 (CI).
+		engines.All()[1].Require(t)
 	}
 	opts.ClusterFile = cf
 	if opts.Logger == nil {

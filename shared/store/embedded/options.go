@@ -51,6 +51,15 @@ type Faults struct {
 	NotCommitted float64
 	// Latency is added to every commit.
 	Latency time.Duration
+	// ReadLatency is the round trip of every read-version fetch and every
+	// read that reaches storage (a Get, a batch of a range read; snapshot
+	// reads too), counted from when the read was issued, as FDB's client
+	// waits for a reply: reads issued together overlap (one round trip
+	// for a batch of parallel reads), dependent reads add up. A read's
+	// future waits; the first read of a transaction waits for its read
+	// version too. Reads answered from the transaction's own writes do
+	// not wait.
+	ReadLatency time.Duration
 	// Seed seeds the fault generator; 0 picks one from the clock.
 	Seed int64
 	// Decide, if set, chooses the fault of each commit instead of the

@@ -40,6 +40,8 @@ type tx struct {
 
 	rv        int64
 	rvKnown   bool       // fetched, or given by SetReadVersion
+	rvAt      time.Time  // when a fetched rv reaches the client (Faults.ReadLatency)
+	stored    uint64     // reads that reached storage (Faults.ReadLatency)
 	snap      *snapEntry // the state as of rv, once a read needed it
 	deferred  error      // first error of a write, reported by the next read or Commit
 	wm        *writeMap
@@ -130,6 +132,9 @@ func (t *tx) ensureSnapLocked() error {
 			return err
 		}
 		t.rv, t.rvKnown, t.snap = rv, true, snap
+		if d := t.db.opts.Faults.ReadLatency; d > 0 {
+			t.rvAt = time.Now().Add(d)
+		}
 		return nil
 	}
 	snap, err := t.db.snapshotAt(t.rv)
@@ -143,6 +148,7 @@ func (t *tx) ensureSnapLocked() error {
 // storageLocked returns the snapshot to read, failing with
 // transaction_too_old once the read version left the MVCC window.
 func (t *tx) storageLocked() (*snapEntry, error) {
+	t.stored++
 	if err := t.ensureSnapLocked(); err != nil {
 		return nil, err
 	}
@@ -156,29 +162,89 @@ func (t *tx) addReadLocked(r store.Range) {
 	t.reads = append(t.reads, t.wm.withoutIndependent(r)...)
 }
 
+// readReadyLocked returns when a read issued at issued is answered
+// (Faults.ReadLatency): a round trip after it was issued or, if it waits
+// for the read version, after that arrives. Zero without ReadLatency.
+func (t *tx) readReadyLocked(issued time.Time) time.Time {
+	d := t.db.opts.Faults.ReadLatency
+	if d <= 0 {
+		return time.Time{}
+	}
+	if t.rvAt.After(issued) {
+		issued = t.rvAt
+	}
+	return issued.Add(d)
+}
+
+// await waits until ready (Faults.ReadLatency), or fails as the
+// transaction's operations do when its context ends first.
+func (t *tx) await(ready time.Time) error {
+	d := time.Until(ready)
+	if ready.IsZero() || d <= 0 {
+		return nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-t.ctx.Done():
+		if errors.Is(t.ctx.Err(), context.DeadlineExceeded) {
+			return store.ErrTransactionTimedOut
+		}
+		return store.ErrTransactionCancelled
+	}
+}
+
 // --- reads ---
 
+// valueFuture is a read's result, answered at ready (zero: at once;
+// Faults.ReadLatency) by tx's storage.
 type valueFuture struct {
-	v   []byte
-	err error
+	v     []byte
+	err   error
+	t     *tx
+	ready time.Time
 }
 
-func (f valueFuture) Get() ([]byte, error) { return f.v, f.err }
+func (f valueFuture) Get() ([]byte, error) {
+	if f.err == nil && !f.ready.IsZero() {
+		if err := f.t.await(f.ready); err != nil {
+			return nil, err
+		}
+	}
+	return f.v, f.err
+}
 
 type versionFuture struct {
-	v   int64
-	err error
+	v     int64
+	err   error
+	t     *tx
+	ready time.Time
 }
 
-func (f versionFuture) Get() (int64, error) { return f.v, f.err }
+func (f versionFuture) Get() (int64, error) {
+	if f.err == nil && !f.ready.IsZero() {
+		if err := f.t.await(f.ready); err != nil {
+			return 0, err
+		}
+	}
+	return f.v, f.err
+}
 
 func (t *tx) Get(k []byte) store.FutureValue { return t.get(k, false) }
 
 func (t *tx) get(k []byte, snapshot bool) store.FutureValue {
+	issued := time.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	stored := t.stored
 	v, err := t.getLocked(k, snapshot)
-	return valueFuture{v, err}
+	f := valueFuture{v: v, err: err}
+	if t.stored != stored {
+		f.t, f.ready = t, t.readReadyLocked(issued)
+	}
+	return f
 }
 
 func (t *tx) getLocked(k []byte, snapshot bool) ([]byte, error) {
@@ -252,14 +318,14 @@ func (t *tx) GetReadVersion() store.FutureVersion {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err := t.errLocked(); err != nil {
-		return versionFuture{0, err}
+		return versionFuture{err: err}
 	}
 	if !t.rvKnown {
 		if err := t.ensureSnapLocked(); err != nil {
-			return versionFuture{0, err}
+			return versionFuture{err: err}
 		}
 	}
-	return versionFuture{t.rv, nil}
+	return versionFuture{v: t.rv, t: t, ready: t.rvAt}
 }
 
 func (t *tx) Snapshot() store.Reader { return snapshotReader{t} }
@@ -372,10 +438,24 @@ func (it *rangeIter) Next() bool {
 func (it *rangeIter) KeyValue() store.KeyValue { return it.cur }
 func (it *rangeIter) Err() error               { return it.err }
 
+// fetch reads the next batch, and waits for it as for a round trip
+// (Faults.ReadLatency).
 func (it *rangeIter) fetch() {
+	if ready := it.read(time.Now()); !ready.IsZero() && it.err == nil {
+		if err := it.t.await(ready); err != nil {
+			it.err, it.buf, it.done = err, nil, true
+		}
+	}
+}
+
+// read reads the next batch, issued at issued, and returns when it is
+// answered (readReadyLocked).
+func (it *rangeIter) read(issued time.Time) (ready time.Time) {
 	t := it.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	// After the read, which may have fetched the read version.
+	defer func() { ready = t.readReadyLocked(issued) }()
 	if err := t.errLocked(); err != nil {
 		it.err = err
 		return
@@ -425,6 +505,7 @@ func (it *rangeIter) fetch() {
 	if it.grow && it.batch < 4096 {
 		it.batch *= 2
 	}
+	return
 }
 
 // scanLocked returns up to n rows of [lo, hi) in order (or reverse), the
@@ -863,9 +944,13 @@ func (t *tx) Commit() error {
 		return store.ErrTransactionTooLarge
 	}
 	t.state = committing
+	rvAt := t.rvAt // a read version fetched for the commit is waited for
 	t.mu.Unlock()
 
-	err := t.db.submit(req)
+	err := t.await(rvAt)
+	if err == nil {
+		err = t.db.submit(req)
+	}
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -1009,7 +1094,7 @@ func (t *tx) Reset() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.abandonLocked()
-	t.rv, t.rvKnown, t.snap = 0, false, nil
+	t.rv, t.rvKnown, t.snap, t.rvAt = 0, false, nil, time.Time{}
 	t.deferred = nil
 	t.wm = newWriteMap()
 	t.reads, t.writes = nil, nil

@@ -96,9 +96,11 @@ func (db *DB) commitBatch(batch []*commitRequest) {
 	var accepted []acceptedTx
 	for i, r := range batch {
 		fault := db.faults.Decide()
-		if fault == FaultNotCommitted {
-			r.err = store.ErrNotCommitted
-			db.metrics.commits.WithLabelValues("fault_not_committed").Inc()
+		switch fault {
+		case FaultNotCommitted, FaultTooOld, FaultFutureVersion, FaultProcessBehind:
+			// Not applied: the code alone tells the client.
+			r.err = fault.Err()
+			db.metrics.commits.WithLabelValues(fault.label()).Inc()
 			continue
 		}
 		// Every writing transaction has a read-conflict range on FDB (its
@@ -320,6 +322,8 @@ type FaultInjector struct {
 	f   Faults
 	rng *rand.Rand
 	seq uint64
+	// readSeq numbers the reads DecideRead is asked about.
+	readSeq uint64
 }
 
 // Injector returns the injector of f.
@@ -333,7 +337,33 @@ func (f Faults) Injector() *FaultInjector {
 
 // Enabled reports whether it injects anything.
 func (fi *FaultInjector) Enabled() bool {
-	return fi.f.Decide != nil || fi.f.UnknownResultApplied > 0 || fi.f.UnknownResultDropped > 0 || fi.f.NotCommitted > 0
+	return fi.f.Decide != nil || fi.f.DecideRead != nil || fi.f.UnknownResultApplied > 0 || fi.f.UnknownResultDropped > 0 || fi.f.NotCommitted > 0
+}
+
+// DecideRead returns the fault of the next read that reaches storage.
+func (fi *FaultInjector) DecideRead() Fault {
+	if fi.f.DecideRead == nil {
+		return NoFault
+	}
+	fi.mu.Lock()
+	defer fi.mu.Unlock()
+	fi.readSeq++
+	return fi.f.DecideRead(fi.readSeq)
+}
+
+// label names f in store_embedded_commits_total.
+func (f Fault) label() string {
+	switch f {
+	case FaultNotCommitted:
+		return "fault_not_committed"
+	case FaultTooOld:
+		return "fault_too_old"
+	case FaultFutureVersion:
+		return "fault_future_version"
+	case FaultProcessBehind:
+		return "fault_process_behind"
+	}
+	return "fault"
 }
 
 // Decide returns the fault of the next write commit.

@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+
+	"zkfdb/shared/store"
 )
 
 // Options configure Open. A zero field means the default.
@@ -37,9 +39,9 @@ type Options struct {
 	Faults Faults
 }
 
-// Faults makes commits fail the ways FDB commits fail, so that tests can
-// prove the layer correct under each. Probabilities are in [0, 1]; a nil
-// Decide and zero probabilities inject nothing.
+// Faults makes commits and reads fail the ways FDB's fail, so that tests
+// can prove the layer correct under each. Probabilities are in [0, 1]; nil
+// Decide and DecideRead and zero probabilities inject nothing.
 type Faults struct {
 	// UnknownResultApplied is the probability that a commit is applied and
 	// then reported as commit_unknown_result (1021).
@@ -66,6 +68,13 @@ type Faults struct {
 	// probabilities: it is called with the commit's sequence number
 	// (1, 2, ...) and returns the fault to inject.
 	Decide func(commit uint64) Fault
+	// DecideRead, if set, chooses the fault of each read that reaches
+	// storage (a Get or a batch of a range read; reads the transaction
+	// answers from its own writes never fail, as on FDB): it is called
+	// with the read's sequence number (1, 2, ...) and returns NoFault,
+	// FaultTooOld, FaultFutureVersion or FaultProcessBehind, which the
+	// read then returns (FDB's storage servers answer all three).
+	DecideRead func(read uint64) Fault
 }
 
 // Fault is one injected commit failure.
@@ -76,4 +85,25 @@ const (
 	FaultUnknownApplied       // applied, reported 1021
 	FaultUnknownDropped       // not applied, reported 1021
 	FaultNotCommitted         // not applied, reported 1020
+	FaultTooOld               // not applied, reported transaction_too_old (1007)
+	FaultFutureVersion        // not applied, reported future_version (1009)
+	FaultProcessBehind        // not applied, reported process_behind (1037)
 )
+
+// Err returns the error a commit or read failed by f reports, nil for
+// NoFault.
+func (f Fault) Err() error {
+	switch f {
+	case FaultUnknownApplied, FaultUnknownDropped:
+		return store.ErrCommitUnknownResult
+	case FaultNotCommitted:
+		return store.ErrNotCommitted
+	case FaultTooOld:
+		return store.ErrTransactionTooOld
+	case FaultFutureVersion:
+		return store.ErrFutureVersion
+	case FaultProcessBehind:
+		return store.ErrProcessBehind
+	}
+	return nil
+}

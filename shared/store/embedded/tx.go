@@ -155,6 +155,9 @@ func (t *tx) storageLocked() (*snapEntry, error) {
 	if t.rv < t.db.clock.now()-store.MVCCWindow {
 		return nil, store.ErrTransactionTooOld
 	}
+	if err := t.db.faults.DecideRead().Err(); err != nil {
+		return nil, err // an injected storage-server answer (Faults.DecideRead)
+	}
 	return t.snap, nil
 }
 

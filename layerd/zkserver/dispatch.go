@@ -32,6 +32,9 @@ var codes = []struct {
 	{znode.ErrRuntimeInconsistency, zkwire.CodeRuntimeInconsistency},
 	{znode.ErrAuthFailed, zkwire.CodeAuthFailed},
 	{znode.ErrNoWatcher, zkwire.CodeNoWatcher},
+	// Beyond what one FoundationDB transaction can do (docs/fdb.md):
+	// refused as ZooKeeper refuses arguments it cannot take.
+	{znode.ErrTooLarge, zkwire.CodeBadArguments},
 }
 
 // codeOf returns err's ZooKeeper code; ok is false for errors that are
@@ -211,6 +214,9 @@ func (c *conn) dispatch(h zkwire.RequestHeader, body []byte) bool {
 		}
 		res := w.Results[0]
 		code, _ := codeOf(res.Err)
+		if errors.Is(res.Err, znode.ErrTooLarge) {
+			c.log.Warn("write refused: beyond the store's transaction limits", zap.Stringer("op", op))
+		}
 		if code != zkwire.CodeOK {
 			return c.answered(op, code, c.reply(h.Xid, w.Zxid, code, nil))
 		}
@@ -374,6 +380,13 @@ func (c *conn) multi(ctx context.Context, h zkwire.RequestHeader, r *zkwire.Mult
 	if err != nil {
 		return c.storeFailed(zkwire.OpMulti, err)
 	}
+	if errors.Is(w.Failed(), znode.ErrTooLarge) {
+		// No op is at fault: the multi as a whole is refused, with the
+		// code in the header and no body, as ZooKeeper refuses a multi
+		// it cannot take (MARSHALLINGERROR); a zxid was used.
+		c.log.Warn("multi refused: beyond the store's transaction limits", zap.Int("ops", len(ops)))
+		return c.answered(zkwire.OpMulti, zkwire.CodeBadArguments, c.reply(h.Xid, w.Zxid, zkwire.CodeBadArguments, nil))
+	}
 	resp := &zkwire.MultiResponse{Results: make([]zkwire.OpResult, len(ops))}
 	if w.Failed() != nil {
 		for i, res := range w.Results {
@@ -442,7 +455,9 @@ func (c *conn) unimplemented(h zkwire.RequestHeader, op zkwire.OpCode) bool {
 }
 
 // storeFailed closes the connection after a store failure: the client
-// reconnects (elsewhere) and retries, as after a server failure. A write
+// reconnects (elsewhere) and retries, as after a server failure. A request
+// beyond the store's transaction limits (znode.ErrTooLarge) is answered
+// BADARGUMENTS instead, and the connection kept: a retry would fail alike. A write
 // through a connection that no longer owns its session is not answered
 // (ZooKeeper's SESSIONMOVED); one of a session that is gone gets
 // SESSIONEXPIRED. Both close the connection.
@@ -452,6 +467,12 @@ func (c *conn) storeFailed(op zkwire.OpCode, err error) bool {
 		c.log.Info("session moved to another connection; closing this one", zap.Stringer("op", op))
 		c.count(op, zkwire.CodeSessionMoved)
 		return false
+	case errors.Is(err, znode.ErrTooLarge):
+		// Not a failure of the store: the request is beyond what one
+		// transaction can do, and would be again. Refused, as ZooKeeper
+		// refuses arguments it cannot take; the connection goes on.
+		c.log.Warn("request refused: beyond the store's transaction limits", zap.Stringer("op", op), zap.Error(err))
+		return c.answered(op, zkwire.CodeBadArguments, c.reply(c.xid, c.lastZxid, zkwire.CodeBadArguments, nil))
 	case errors.Is(err, znode.ErrSessionExpired):
 		c.log.Info("session expired; closing", zap.Stringer("op", op))
 		c.closed = true

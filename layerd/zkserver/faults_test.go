@@ -142,3 +142,36 @@ func testWritesExactlyOnceUnderFaults(t *testing.T, e engines.Engine) {
 	}
 }
 
+// TestTooSlowRefused: a write whose transaction keeps failing with
+// transaction_too_old (on FoundationDB: one that needs more than its 5
+// seconds) is not retried for ever: after three it is refused with
+// BADARGUMENTS, nothing applied, and the connection goes on.
+func TestTooSlowRefused(t *testing.T) { engines.Each(t, testTooSlowRefused) }
+
+func testTooSlowRefused(t *testing.T, e engines.Engine) {
+	var slow atomic.Bool
+	var tooOld atomic.Int64
+	st := e.Open(t, engines.Options{Faults: embedded.Faults{Decide: func(uint64) embedded.Fault {
+		if slow.Load() {
+			tooOld.Add(1)
+			return embedded.FaultTooOld
+		}
+		return embedded.NoFault
+	}}})
+	addr, _ := serveWith(t, st, Config{}, znode.Options{})
+	c := connect(t, addr)
+	slow.Store(true)
+	start := time.Now()
+	_, err := c.Create("/slow", nil, 0, zk.WorldACL(zk.PermAll))
+	slow.Store(false)
+	if !errors.Is(err, zk.ErrBadArguments) {
+		t.Fatalf("create whose every commit is too old: %v, want BADARGUMENTS", err)
+	}
+	t.Logf("refused after %d transaction_too_old in %v", tooOld.Load(), time.Since(start))
+	if ok, _, err := c.Exists("/slow"); err != nil || ok {
+		t.Fatalf("after the refusal: exists %v, %v", ok, err)
+	}
+	if _, err := c.Create("/slow", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatalf("the same create once the store is fast: %v", err)
+	}
+}

@@ -26,4 +26,9 @@ var (
 	ErrSessionMoved = errors.New("znode: session moved")
 	// ErrNoWatcher: checkWatches or removeWatches found no such watch.
 	ErrNoWatcher = errors.New("znode: no such watcher")
+	// ErrTooLarge: the request needs more than one FoundationDB
+	// transaction can do (10 MB, 10 kB keys, 100 kB values, 5 seconds),
+	// limits ZooKeeper does not have; it is refused (BADARGUMENTS) and
+	// applies nothing (docs/fdb.md, "ZooKeeper's limits on FoundationDB").
+	ErrTooLarge = errors.New("znode: request beyond the store's transaction limits")
 )

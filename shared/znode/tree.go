@@ -35,7 +35,7 @@ func New(db store.DB, t keys.Tenant, opts Options) *Tree {
 	if opts.Tick <= 0 {
 		opts.Tick = time.Second
 	}
-	return &Tree{db: db, t: t, opts: opts}
+	return &Tree{db: bounded(db), t: t, opts: opts}
 }
 
 // SuperDigest returns the configured super-user digest.
@@ -244,6 +244,9 @@ func (tr *Tree) Write(ctx context.Context, c Caller, ops []Op) (Written, error) 
 	if errors.As(err, &mf) {
 		return failedWrite(len(ops), mf), nil
 	}
+	if tooLarge(err) && !isFailOp(ops) {
+		return tr.refuse(ctx, c, len(ops))
+	}
 	if err != nil {
 		return Written{}, err
 	}
@@ -272,6 +275,34 @@ func (tr *Tree) Fail(ctx context.Context, c Caller, cause error) (int64, error) 
 
 // failOp is an op that fails with its error.
 type failOp struct{ err error }
+
+func isFailOp(ops []Op) bool {
+	if len(ops) != 1 {
+		return false
+	}
+	_, ok := ops[0].(failOp)
+	return ok
+}
+
+// refuse answers a write of n ops that one transaction cannot hold
+// (tooLarge): nothing of it was applied, and, as for any failed write,
+// the failure is recorded as the session's last write with a zxid of its
+// own. Its first op carries ErrTooLarge, the others
+// ErrRuntimeInconsistency; the protocol answers a multi as a whole
+// (layerd/zkserver).
+func (tr *Tree) refuse(ctx context.Context, c Caller, n int) (Written, error) {
+	mf := &multiFailure{at: 0, err: ErrTooLarge}
+	w := failedWrite(n, mf)
+	if c.Session == 0 {
+		return w, nil
+	}
+	f, err := tr.Write(ctx, c, []Op{failOp{ErrTooLarge}})
+	if err != nil {
+		return Written{}, err
+	}
+	w.Zxid = f.Zxid
+	return w, nil
+}
 
 func (failOp) isOp() {}
 
@@ -532,7 +563,7 @@ func decodeLastWrite(b []byte) (lastWrite, bool) {
 var sentinels = []error{
 	ErrNoNode, ErrNodeExists, ErrBadVersion, ErrNotEmpty, ErrNoChildrenForEphemerals,
 	ErrBadArguments, ErrInvalidACL, ErrNoAuth, ErrSessionExpired, ErrUnimplemented,
-	ErrMarshalling, ErrRuntimeInconsistency, ErrAuthFailed,
+	ErrMarshalling, ErrRuntimeInconsistency, ErrAuthFailed, ErrTooLarge,
 }
 
 // failureCode returns err's stored code; 0 for an error that is none of

@@ -1,7 +1,10 @@
 package znode
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"math"
 
 	"strings"
 	"zkfdb/shared/clock"
@@ -9,6 +12,72 @@ import (
 	"zkfdb/shared/keys"
 	"zkfdb/shared/store"
 )
+
+// FoundationDB's limits (docs/fdb.md, "ZooKeeper's limits on
+// FoundationDB"): a transaction holds at most 10 MB, keys of 10 kB and
+// values of 100 kB, and lives about 5 seconds. A transaction that breaks
+// one of the first three fails at commit with a code FDB does not retry;
+// one that is only slow fails with transaction_too_old (1007), which FDB
+// retries, and a request whose work does not fit 5 s would retry it for
+// ever. Every transaction of a Tree therefore gives up after maxTooOld
+// of them (bounded), and both kinds of failure become ErrTooLarge at the
+// protocol's edge. Work that can grow without a bound (a session's
+// ephemerals and watches, setWatches, listings of many children) is
+// split across transactions instead, each well inside the limits.
+
+// maxTooOld is how many transaction_too_old errors one request's
+// transaction may meet before it is given up: a request slower than 5 s
+// fails this way every time, a transient cause (a recovery, an overloaded
+// storage server) once or twice.
+const maxTooOld = 3
+
+// bounded returns db whose transactions give up after maxTooOld
+// transaction_too_old errors, with an error wrapping ErrTooLarge.
+func bounded(db store.DB) store.DB {
+	if b, ok := db.(boundedDB); ok {
+		return b
+	}
+	return boundedDB{db}
+}
+
+type boundedDB struct{ store.DB }
+
+func (d boundedDB) CreateTransaction(ctx context.Context) (store.Tx, error) {
+	tx, err := d.DB.CreateTransaction(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &boundedTx{Tx: tx}, nil
+}
+
+type boundedTx struct {
+	store.Tx
+	tooOld int
+}
+
+// OnError stops the retries of a transaction that keeps outliving FDB's
+// 5 s. The error it returns carries no FDB code, so the retry loop
+// (store.Transact) returns it.
+func (t *boundedTx) OnError(err error) error {
+	if errors.Is(err, store.ErrTransactionTooOld) {
+		t.tooOld++
+		if t.tooOld >= maxTooOld {
+			return fmt.Errorf("%w: transaction_too_old %d times (FoundationDB's 5-second transaction lifetime)", ErrTooLarge, t.tooOld)
+		}
+	}
+	return t.Tx.OnError(err)
+}
+
+// tooLarge reports whether err says a transaction cannot be done within
+// FDB's limits: too large (2101), a key or value too large (2102, 2103),
+// or too slow (ErrTooLarge from bounded).
+func tooLarge(err error) bool {
+	switch store.Code(err) {
+	case store.ErrTransactionTooLarge.Code, store.ErrKeyTooLarge.Code, store.ErrValueTooLarge.Code:
+		return true
+	}
+	return errors.Is(err, ErrTooLarge)
+}
 
 // node is what a transaction knows of one path: loaded once, then changed
 // in place by the transaction's own ops, so that the ops of a multi see
@@ -279,8 +348,9 @@ func (x *txn) checkSession() error {
 // so an entry left by an earlier modification is known stale without a
 // wall clock.
 func (x *txn) armTTL(kp keys.Path, ttlMs int64) {
-	x.armTimer(func(tick int64) []byte {
-		return x.t.TTL(tick+ticksOf(ttlMs, x.tickMs)+1, kp)
+	x.armTimer(func(tick int64) ([]byte, int64, int) {
+		due := tick + ticksOf(ttlMs, x.tickMs) + 1
+		return x.t.TTL(due, kp), due, x.t.NodeShard(kp)
 	}, true)
 }
 
@@ -329,6 +399,9 @@ func (x *txn) create(op CreateOp) error {
 	acl, err := x.c.Auth.fixACL(op.ACL)
 	if err != nil {
 		return err
+	}
+	if !aclFits(acl) {
+		return ErrTooLarge
 	}
 	parent, err := x.load(parentPath)
 	if err != nil {
@@ -495,9 +568,9 @@ func (x *txn) remove(p, parentPath string, n, parent *node) {
 	if isContainer(parent.rec.owner) {
 		// Maybe the container's last child: the sweeper checks at the
 		// next tick (ZooKeeper's container manager, within an interval).
-		x.armTimer(func(tick int64) []byte {
+		x.armTimer(func(tick int64) ([]byte, int64, int) {
 			pp, _ := key(parentPath)
-			return x.t.Container(tick+1, pp)
+			return x.t.Container(tick+1, pp), tick + 1, x.t.NodeShard(pp)
 		}, false)
 	}
 }
@@ -511,10 +584,12 @@ func (x *txn) finish() error {
 	return x.fire()
 }
 
-// armTimer writes a sweeper timer entry for the current clock tick (read
-// once per transaction, by snapshot: the ticker never conflicts); stamped,
-// its value is the transaction's versionstamp, else empty.
-func (x *txn) armTimer(entry func(tick int64) []byte, stamped bool) {
+// armTimer writes the sweeper timer entry that timer returns for the
+// current clock tick (read once per transaction, by snapshot: the ticker
+// never conflicts), with its due tick and shard, and marks the shard due
+// then; stamped, the entry's value is the transaction's versionstamp,
+// else empty.
+func (x *txn) armTimer(timer func(tick int64) (key []byte, due int64, shard int), stamped bool) {
 	if !x.tickRead {
 		b, err := x.tx.Snapshot().Get(x.t.Root().Clock()).Get()
 		if err == nil {
@@ -526,11 +601,13 @@ func (x *txn) armTimer(entry func(tick int64) []byte, stamped bool) {
 		}
 		x.tickRead = true
 	}
+	k, due, shard := timer(x.tick)
+	markDue(x.tx, x.t.Root(), due, shard)
 	if stamped {
-		x.tx.SetVersionstampedValue(entry(x.tick), store.AppendStampOffset(make([]byte, 10), 0))
+		x.tx.SetVersionstampedValue(k, store.AppendStampOffset(make([]byte, 10), 0))
 		return
 	}
-	x.tx.Set(entry(x.tick), nil)
+	x.tx.Set(k, nil)
 }
 
 func (x *txn) deleteContainer(op DeleteContainerOp) error {
@@ -641,6 +718,9 @@ func (x *txn) setACL(op SetACLOp) error {
 	if err != nil {
 		return err
 	}
+	if !aclFits(acl) {
+		return ErrTooLarge
+	}
 	n, err := x.existingCounted(op.Path, PermAdmin)
 	if err != nil {
 		return err
@@ -654,6 +734,25 @@ func (x *txn) setACL(op SetACLOp) error {
 	x.writeStat(kp, n)
 	x.result(op.Path, n)
 	return nil
+}
+
+// aclFits reports whether a node's stat record can hold acl: the record
+// is one FDB value (at most 100,000 bytes) and, like the event records,
+// stores the ACL's count and strings with 16-bit lengths. ZooKeeper takes
+// any ACL a frame can carry; a wider one is refused (ErrTooLarge), never
+// stored truncated.
+func aclFits(acl []ACL) bool {
+	if len(acl) > math.MaxUint16 {
+		return false
+	}
+	size := recordFixedLength + 4 // the stamp offset of a template
+	for _, a := range acl {
+		if len(a.ID.Scheme) > math.MaxUint16 || len(a.ID.ID) > math.MaxUint16 {
+			return false
+		}
+		size += 4 + 2 + len(a.ID.Scheme) + 2 + len(a.ID.ID)
+	}
+	return size <= store.MaxValueSize
 }
 
 // validPath is ZooKeeper's PathUtils.validatePath: a leading '/', no

@@ -1,0 +1,330 @@
+package zkserver
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"zkfdb/internal/engines"
+	"zkfdb/layerd/zkwire"
+	"zkfdb/shared/keys"
+	"zkfdb/shared/znode"
+)
+
+// FoundationDB's limits met with ZooKeeper's behaviour (docs/fdb.md,
+// "ZooKeeper's limits on FoundationDB"), through real clients, on both
+// engines.
+
+// connectBig is connect for a client whose buffer takes frames of up to
+// n bytes (go-zookeeper's default is 1.5 MiB).
+func connectBig(t *testing.T, addr string, n int) *zk.Conn {
+	t.Helper()
+	c, events, err := zk.Connect([]string{addr}, 20*time.Second, zk.WithLogger(quietLogger{}), zk.WithMaxConnBufferSize(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-events:
+			if ev.State == zk.StateHasSession {
+				return c
+			}
+		case <-timeout:
+			t.Fatal("no session within 10s")
+		}
+	}
+}
+
+func filled(n int, b byte) []byte { return bytes.Repeat([]byte{b}, n) }
+
+// TestDataUpToMaxBuffer: znode data up to jute.maxbuffer (1 MiB), ten
+// times FoundationDB's value limit, is created, read, replaced and written
+// by a multi through a real client; a frame beyond jute.maxbuffer closes
+// the connection with no reply, as ZooKeeper does.
+func TestDataUpToMaxBuffer(t *testing.T) { engines.Each(t, testDataUpToMaxBuffer) }
+
+func testDataUpToMaxBuffer(t *testing.T, e engines.Engine) {
+	addr, _ := serveWith(t, e.Open(t, engines.Options{}), Config{}, znode.Options{})
+	c := connect(t, addr)
+	acl := zk.WorldACL(zk.PermAll)
+	const size = 1_048_000 // with the request's header and path, just under 1,048,575
+	big := filled(size, 'a')
+	if _, err := c.Create("/big", big, 0, acl); err != nil {
+		t.Fatalf("create with %d bytes: %v", size, err)
+	}
+	data, st, err := c.Get("/big")
+	if err != nil || !bytes.Equal(data, big) || st.DataLength != size {
+		t.Fatalf("getData: %d bytes (equal %v), dataLength %d, %v", len(data), bytes.Equal(data, big), st.DataLength, err)
+	}
+	// Replaced by data as long, then by shorter data: no stale chunk
+	// survives.
+	other := filled(size, 'b')
+	if _, err := c.Set("/big", other, 0); err != nil {
+		t.Fatalf("setData with %d bytes: %v", size, err)
+	}
+	if data, _, err := c.Get("/big"); err != nil || !bytes.Equal(data, other) {
+		t.Fatalf("getData after setData: %d bytes, %v", len(data), err)
+	}
+	short := append(filled(90_001, 'c'), 'd')
+	if _, err := c.Set("/big", short, 1); err != nil {
+		t.Fatal(err)
+	}
+	if data, st, err := c.Get("/big"); err != nil || !bytes.Equal(data, short) || st.DataLength != int32(len(short)) {
+		t.Fatalf("getData after a shorter setData: %d bytes, %v", len(data), err)
+	}
+	// A multi of about 1 MiB: two creates and a setData.
+	half := size/2 - 1000
+	res, err := c.Multi(
+		&zk.CreateRequest{Path: "/m1", Data: filled(half, '1'), Acl: acl},
+		&zk.CreateRequest{Path: "/m2", Data: filled(half, '2'), Acl: acl},
+		&zk.SetDataRequest{Path: "/big", Data: []byte("small"), Version: 2},
+	)
+	if err != nil {
+		t.Fatalf("multi of %d bytes: %v", 2*half, err)
+	}
+	for i, r := range res {
+		if r.Error != nil {
+			t.Fatalf("multi op %d: %v", i, r.Error)
+		}
+	}
+	for p, want := range map[string][]byte{"/m1": filled(half, '1'), "/m2": filled(half, '2'), "/big": []byte("small")} {
+		if data, _, err := c.Get(p); err != nil || !bytes.Equal(data, want) {
+			t.Fatalf("after the multi, %s: %d bytes, %v", p, len(data), err)
+		}
+	}
+
+	// One byte more than jute.maxbuffer: ZooKeeper closes the connection
+	// without a reply.
+	raw, _ := dialRaw(t, addr, zkwire.ConnectRequest{})
+	frame := raw.request(1, &zkwire.SetData{Path: "/big", Data: filled(zkwire.DefaultMaxBuffer, 'x'), Version: -1})
+	if n := len(frame) - 4; n <= zkwire.DefaultMaxBuffer {
+		t.Fatalf("frame of %d bytes is not over the limit", n)
+	}
+	raw.nc.Write(frame) // the server may close before it has read it all
+	if h, _, err := raw.reply(); err == nil {
+		t.Fatalf("a frame over jute.maxbuffer was answered: %+v", h)
+	} else if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !isReset(err) {
+		t.Fatalf("after a frame over jute.maxbuffer: %v, want the connection closed", err)
+	}
+	if data, _, err := c.Get("/big"); err != nil || string(data) != "small" {
+		t.Fatalf("the refused frame changed /big: %q, %v", data, err)
+	}
+}
+
+func isReset(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op)
+}
+
+// TestLongPaths: ZooKeeper takes paths as long as a frame; FoundationDB
+// keys stop at 10,000 bytes, so layerd takes paths of up to
+// keys.MaxPathLen bytes. A write that would make a longer one is refused
+// with BADARGUMENTS; every read and every other write of one answers as
+// for a node that does not exist (it cannot); watches on one are taken
+// and never fire. No request closes the connection.
+func TestLongPaths(t *testing.T) { engines.Each(t, testLongPaths) }
+
+func testLongPaths(t *testing.T, e engines.Engine) {
+	addr, _ := serveWith(t, e.Open(t, engines.Options{}), Config{}, znode.Options{})
+	c := connect(t, addr)
+	acl := zk.WorldACL(zk.PermAll)
+	if _, err := c.Create("/p", nil, 0, acl); err != nil {
+		t.Fatal(err)
+	}
+	// The longest path: created, read, listed, deleted.
+	longest := "/p/" + strings.Repeat("a", keys.MaxPathLen-3)
+	if p, err := c.Create(longest, []byte("v"), 0, acl); err != nil || p != longest {
+		t.Fatalf("create of a %d-byte path: %v", len(longest), err)
+	}
+	if data, _, err := c.Get(longest); err != nil || string(data) != "v" {
+		t.Fatalf("getData of the longest path: %q, %v", data, err)
+	}
+	if kids, _, err := c.Children("/p"); err != nil || len(kids) != 1 || len(kids[0]) != keys.MaxPathLen-3 {
+		t.Fatalf("children of /p: %d, %v", len(kids), err)
+	}
+	if _, err := c.Set(longest, []byte("w"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(longest, 1); err != nil {
+		t.Fatal(err)
+	}
+
+	tooLong := longest + "b"
+	deep := tooLong + "/c"
+	for name, err := range map[string]error{
+		"create":                   second(c.Create(tooLong, nil, 0, acl)),
+		"create under a long path": second(c.Create(deep, nil, 0, acl)),
+		"ephemeral":                second(c.Create(tooLong, nil, zk.FlagEphemeral, acl)),
+		// The name fits, the sequence suffix does not.
+		"sequential": second(c.Create(longest[:len(longest)-5], nil, zk.FlagSequence, acl)),
+	} {
+		want := zk.ErrBadArguments
+		if name == "create under a long path" {
+			want = zk.ErrNoNode // its parent cannot exist: ZooKeeper's first check
+		}
+		if !errors.Is(err, want) {
+			t.Errorf("%s of a path over %d bytes: %v, want %v", name, keys.MaxPathLen, err, want)
+		}
+	}
+	ok, _, err := c.Exists(tooLong)
+	if err != nil || ok {
+		t.Errorf("exists: %v, %v; want false", ok, err)
+	}
+	for name, err := range map[string]error{
+		"getData":     third(c.Get(tooLong)),
+		"getChildren": third(c.Children(tooLong)),
+		"getACL":      third(c.GetACL(tooLong)),
+		"setData":     second(c.Set(tooLong, nil, -1)),
+		"setACL":      second(c.SetACL(tooLong, acl, -1)),
+		"delete":      c.Delete(tooLong, -1),
+	} {
+		if !errors.Is(err, zk.ErrNoNode) {
+			t.Errorf("%s of a path over %d bytes: %v, want NONODE", name, keys.MaxPathLen, err)
+		}
+	}
+	// A watched exists: NONODE, the watch taken (it can never fire).
+	if ok, _, _, err := c.ExistsW(tooLong); err != nil || ok {
+		t.Errorf("exists with a watch: %v, %v", ok, err)
+	}
+	// (go-zookeeper returns the failed op's error too.)
+	res, err := c.Multi(&zk.CreateRequest{Path: "/p/fine", Acl: acl}, &zk.CreateRequest{Path: tooLong, Acl: acl})
+	if !errors.Is(err, zk.ErrBadArguments) || len(res) != 2 || res[0].Error != nil || !errors.Is(res[1].Error, zk.ErrBadArguments) {
+		t.Errorf("multi creating a long path: %+v, %v; want op 2 BADARGUMENTS", res, err)
+	}
+	res, err = c.Multi(&zk.CheckVersionRequest{Path: tooLong, Version: -1})
+	if !errors.Is(err, zk.ErrNoNode) || len(res) != 1 || !errors.Is(res[0].Error, zk.ErrNoNode) {
+		t.Errorf("multi checking a long path: %+v, %v; want NONODE", res, err)
+	}
+	if ok, _, _ := c.Exists("/p/fine"); ok {
+		t.Error("the failed multi created /p/fine")
+	}
+
+	// The requests go-zookeeper does not send, raw.
+	raw, _ := dialRaw(t, addr, zkwire.ConnectRequest{})
+	for i, tc := range []struct {
+		req  zkwire.Request
+		want zkwire.Code
+	}{
+		{&zkwire.GetAllChildrenNumber{Path: tooLong}, zkwire.CodeNoNode},
+		{&zkwire.GetChildren2{Path: tooLong}, zkwire.CodeNoNode},
+		{&zkwire.AddWatch{Path: tooLong, Mode: 1}, zkwire.CodeOK},
+		{&zkwire.RemoveWatches{Path: tooLong, Type: 3}, zkwire.CodeNoWatcher},
+		{&zkwire.CreateTTL{Path: tooLong, ACL: []zkwire.ACL{{Perms: 31, Scheme: "world", ID: "anyone"}}, Flags: 5, TTL: 1000}, zkwire.CodeBadArguments},
+		{&zkwire.Sync{Path: tooLong}, zkwire.CodeOK},
+	} {
+		raw.send(raw.request(int32(i+1), tc.req))
+		h, _, err := raw.reply()
+		if err != nil || h.Err != tc.want {
+			t.Errorf("%s of a long path: %+v, %v; want %v", tc.req.Opcode(), h, err, tc.want)
+		}
+	}
+	// setWatches with long paths: a data or child watch on a node that
+	// is not there fires NodeDeleted at once, an exist watch waits.
+	raw2, _ := dialRaw(t, addr, zkwire.ConnectRequest{})
+	raw2.send(raw2.request(-8, &zkwire.SetWatches{RelativeZxid: 1, Data: []string{tooLong}, Exist: []string{tooLong}, Child: []string{tooLong}}))
+	var deleted int
+	for {
+		h, body, err := raw2.reply()
+		if err != nil {
+			t.Fatalf("setWatches: %v", err)
+		}
+		if h.Xid == -8 {
+			if h.Err != zkwire.CodeOK {
+				t.Errorf("setWatches: %v", h.Err)
+			}
+			break
+		}
+		var ev zkwire.WatcherEvent
+		if err := zkwire.Decode(body, &ev); err != nil || ev.Type != 2 || ev.Path != tooLong {
+			t.Errorf("setWatches event %+v, %v; want NodeDeleted of the long path", ev, err)
+		}
+		deleted++
+	}
+	if deleted != 2 {
+		t.Errorf("setWatches sent %d NodeDeleted, want 2 (data and child)", deleted)
+	}
+	// The connection is still there.
+	if _, _, err := c.Get("/p"); err != nil {
+		t.Fatalf("the connection after long paths: %v", err)
+	}
+}
+
+func second[T any](_ T, err error) error        { return err }
+func third[T, U any](_ T, _ U, err error) error { return err }
+
+// TestTransactionTooLarge: with jute.maxbuffer raised past FoundationDB's
+// 10 MB transaction limit, a write that needs a larger transaction is
+// refused with BADARGUMENTS (a multi as a whole, in the reply header) and
+// applies nothing; the connection and the session go on, and a write
+// under the limit succeeds. An ACL whose stat record would exceed FDB's
+// value limit is refused alike.
+func TestTransactionTooLarge(t *testing.T) { engines.Each(t, testTransactionTooLarge) }
+
+func testTransactionTooLarge(t *testing.T, e engines.Engine) {
+	const maxBuffer = 32 << 20
+	addr, _ := serveWith(t, e.Open(t, engines.Options{}), Config{MaxBuffer: maxBuffer}, znode.Options{})
+	c := connectBig(t, addr, maxBuffer)
+	acl := zk.WorldACL(zk.PermAll)
+	session := c.SessionID()
+
+	const mb = 1_000_000
+	var ops []any
+	for i := range 11 { // 11 MB of data
+		ops = append(ops, &zk.CreateRequest{Path: fmt.Sprintf("/big-%d", i), Data: filled(mb, byte('a'+i)), Acl: acl})
+	}
+	start := time.Now()
+	if _, err := c.Multi(ops...); !errors.Is(err, zk.ErrBadArguments) {
+		t.Fatalf("multi of 11 MB: %v, want BADARGUMENTS", err)
+	}
+	t.Logf("multi of 11 MB refused in %v", time.Since(start))
+	if _, err := c.Create("/huge", filled(11*mb, 'h'), 0, acl); !errors.Is(err, zk.ErrBadArguments) {
+		t.Fatalf("create with 11 MB of data: %v, want BADARGUMENTS", err)
+	}
+	if _, err := c.Create("/huge", nil, 0, acl); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Set("/huge", filled(11*mb, 'h'), -1); !errors.Is(err, zk.ErrBadArguments) {
+		t.Fatalf("setData of 11 MB: %v, want BADARGUMENTS", err)
+	}
+	for i := range 11 {
+		if ok, _, err := c.Exists(fmt.Sprintf("/big-%d", i)); err != nil || ok {
+			t.Fatalf("the refused multi created /big-%d: %v, %v", i, ok, err)
+		}
+	}
+	if data, st, err := c.Get("/huge"); err != nil || len(data) != 0 || st.Version != 0 {
+		t.Fatalf("the refused setData changed /huge: %d bytes, %+v, %v", len(data), st, err)
+	}
+	// Under the limit, larger than ZooKeeper's default maxbuffer: fine.
+	if _, err := c.Multi(ops[:5]...); err != nil {
+		t.Fatalf("multi of 5 MB: %v", err)
+	}
+	if data, _, err := c.Get("/big-4"); err != nil || !bytes.Equal(data, filled(mb, 'e')) {
+		t.Fatalf("/big-4 after the multi: %d bytes, %v", len(data), err)
+	}
+	// ACLs live in the stat record, a value of at most 100,000 bytes,
+	// with strings of at most 65,535 bytes.
+	for _, n := range []int{70_000, 150_000} {
+		wide := []zk.ACL{{Perms: zk.PermAll, Scheme: "digest", ID: "u:" + strings.Repeat("x", n)}}
+		if _, err := c.Create(fmt.Sprintf("/acl-%d", n), nil, 0, wide); !errors.Is(err, zk.ErrBadArguments) {
+			t.Errorf("create with a %d-byte ACL id: %v, want BADARGUMENTS", n, err)
+		}
+		if _, err := c.SetACL("/huge", wide, -1); !errors.Is(err, zk.ErrBadArguments) {
+			t.Errorf("setACL with a %d-byte ACL id: %v, want BADARGUMENTS", n, err)
+		}
+	}
+	if _, _, err := c.GetACL("/huge"); err != nil {
+		t.Fatalf("getACL after the refusals: %v", err)
+	}
+	if c.SessionID() != session || c.State() != zk.StateHasSession {
+		t.Fatalf("the session after the refusals: %#x, %v (was %#x)", c.SessionID(), c.State(), session)
+	}
+}

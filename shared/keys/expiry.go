@@ -42,11 +42,11 @@ type Expiry struct {
 
 // Expiry returns the expiry-index entry saying that session expires after
 // tick. layerd writes one when it creates or refreshes a session, blind,
-// without clearing the entry of the session's previous expiry tick (which
-// would need a read, and make two layerds refreshing one session
-// conflict); the session's own expiry tick (SessionExpiry) tells the
-// sweeper which entries are stale, and the sweeper clears every entry it
-// reads.
+// and clears, blind, the one it wrote before for the session; entries
+// another layerd wrote stay (clearing them would need a read, and make two
+// layerds refreshing one session conflict): the session's own expiry tick
+// (SessionExpiry) tells the sweeper which entries are stale, and the
+// sweeper clears every entry it reads.
 func (t Tenant) Expiry(tick, session int64) []byte {
 	return t.root.system().Pack(Tuple{sysExpiry, Shard(session), tick, t.id, session})
 }

@@ -73,6 +73,8 @@ func layoutEntries() []layoutEntry {
 	addRange("ttl due", exRoot.TTLDue(nodeShard(t.ID(), p), exTick))
 	add("container", t.Container(exTick, p))
 	addRange("containers due", exRoot.ContainersDue(nodeShard(t.ID(), p), exTick))
+	add("due shards", exRoot.Due(exTick))
+	addRange("due shards up to", exRoot.DueUpTo(exTick))
 
 	// Tenants.
 	addRange("default tenant", exRoot.Tenant(DefaultTenant).Range())

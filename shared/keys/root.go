@@ -36,6 +36,7 @@ const (
 	sysExpiry       = 4
 	sysTTL          = 5
 	sysContainers   = 6
+	sysDue          = 7
 )
 
 // Root is the keyspace of one zkfdb installation: a prefix (empty in

@@ -48,6 +48,9 @@ type Sweeper struct {
 	reaped     prometheus.Counter
 	owned      prometheus.Gauge
 	lag        prometheus.Gauge
+	shardsRead prometheus.Counter
+
+	lastFull int64 // the tick of the last sweep of every owned shard
 }
 
 // New returns a sweeper of db.
@@ -80,6 +83,9 @@ func New(db store.DB, opts Options) *Sweeper {
 		lag: f.NewGauge(prometheus.GaugeOpts{
 			Name: "sweeper_lag_ticks", Help: "Clock ticks between the newest tick and the one last swept.",
 		}),
+		shardsRead: f.NewCounter(prometheus.CounterOpts{
+			Name: "sweeper_shards_read_total", Help: "Shards whose due entries sweeps read: those the due summary marked, and every owned shard once a minute.",
+		}),
 	}
 }
 
@@ -101,21 +107,47 @@ func (s *Sweeper) Run(ctx context.Context) error {
 	return nil
 }
 
+// FullSweepEvery is how many ticks apart a sweeper reads every owned
+// shard, not only those the due summary marks: entries written without a
+// mark (by a layerd of an earlier version) are found that late at worst.
+const FullSweepEvery = 60
+
 // Sweep expires, in each owned shard, the sessions due at tick, and
-// reaps its containers and TTL nodes due. What is due in every owned
-// shard is read in one transaction (znode.ReadDue).
+// reaps its containers and TTL nodes due. It reads the due summary and
+// then only the owned shards it marks (every owned shard once every
+// FullSweepEvery ticks), all in one transaction (znode.ReadDue); then it
+// clears the marks of the shards it emptied.
 func (s *Sweeper) Sweep(ctx context.Context, tick int64) error {
-	var owned []int
-	for shard := range keys.Shards {
-		if s.opts.Owns == nil || s.opts.Owns(shard) {
-			owned = append(owned, shard)
+	owns := func(shard int) bool { return s.opts.Owns == nil || s.opts.Owns(shard) }
+	marked, err := znode.MarkedShards(ctx, s.db, s.opts.Root, tick)
+	if err != nil {
+		return err
+	}
+	var mine, read []int
+	for _, shard := range marked {
+		if owns(shard) {
+			mine = append(mine, shard)
 		}
 	}
-	s.owned.Set(float64(len(owned)))
-	if len(owned) == 0 {
+	owned := 0
+	full := s.lastFull == 0 || tick-s.lastFull >= FullSweepEvery
+	for shard := range keys.Shards {
+		if owns(shard) {
+			owned++
+			if full {
+				read = append(read, shard)
+			}
+		}
+	}
+	if !full {
+		read = mine
+	}
+	s.owned.Set(float64(owned))
+	s.shardsRead.Add(float64(len(read)))
+	if len(read) == 0 {
 		return nil
 	}
-	due, err := znode.ReadDue(ctx, s.db, s.opts.Root, owned, tick)
+	due, err := znode.ReadDue(ctx, s.db, s.opts.Root, read, tick)
 	if err != nil {
 		return err
 	}
@@ -137,5 +169,8 @@ func (s *Sweeper) Sweep(ctx context.Context, tick int64) error {
 				zap.Int("sessions", sw.Expired), zap.Int("ephemerals", sw.Ephemerals))
 		}
 	}
-	return nil
+	if full {
+		s.lastFull = tick
+	}
+	return znode.ClearDue(ctx, s.db, s.opts.Root, mine, tick)
 }

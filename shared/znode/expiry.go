@@ -52,6 +52,8 @@ func (tr *Tree) nowTick(tx store.Tx) (int64, error) {
 func (tr *Tree) refresh(tx store.Tx, session, expiry, old int64) {
 	tx.Atomic(store.Max, tr.t.SessionExpiry(session), keys.EncodeInt64(expiry))
 	tx.Set(tr.t.Expiry(expiry, session), nil)
+	// Expired from the tick after its expiry tick: due then.
+	markDue(tx, tr.t.Root(), expiry+1, tr.t.ExpiryShard(session))
 	if old != 0 && old != expiry {
 		tx.Clear(tr.t.Expiry(old, session))
 	}
@@ -325,6 +327,7 @@ func ReapDue(ctx context.Context, db store.DB, root keys.Root, d Due, now int64,
 				tx.Clear(kv.Key)
 				if again {
 					tx.Set(tr.t.TTL(now+1, nt.Path), kv.Value)
+					markDue(tx, root, now+1, tr.t.NodeShard(nt.Path))
 				}
 				return struct{}{}, nil
 			}); err != nil {

@@ -23,6 +23,7 @@ import (
 	"zkfdb/shared/clock"
 	"zkfdb/shared/keys"
 	"zkfdb/shared/store"
+	"zkfdb/shared/store/metered"
 	"zkfdb/shared/sweep"
 	"zkfdb/shared/znode"
 )
@@ -45,6 +46,8 @@ type Config struct {
 	// Logger receives the logs; nil means none.
 	Logger *zap.Logger
 	// Registerer registers the metrics; nil leaves them unregistered.
+	// With one, what each operation costs the store is counted too
+	// (shared/store/metered: layerd_store_*_total{op}).
 	Registerer prometheus.Registerer
 }
 
@@ -73,6 +76,10 @@ func Start(ctx context.Context, db store.DB, cfg Config) (*Layer, error) {
 	if cfg.Tick <= 0 {
 		cfg.Tick = clock.DefaultInterval
 	}
+	if cfg.Registerer != nil {
+		db = metered.New(db, "layerd", cfg.Registerer)
+	}
+	ctx = metered.WithOp(ctx, "start")
 	if err := cfg.Root.EnsureLayout(ctx, db); err != nil {
 		return nil, err
 	}
@@ -91,10 +98,13 @@ func Start(ctx context.Context, db store.DB, cfg Config) (*Layer, error) {
 	if cfg.Sweep {
 		ticker := clock.NewTicker(db, clock.Options{Key: cfg.Root.Clock(), Interval: cfg.Tick, Logger: log, Registerer: cfg.Registerer})
 		sweeper := sweep.New(db, sweep.Options{Root: cfg.Root, Tick: cfg.Tick, Logger: log, Registerer: cfg.Registerer})
-		for name, run := range map[string]func(context.Context) error{"clock": ticker.Run, "sweeper": sweeper.Run} {
+		for _, w := range []struct {
+			name, op string // op labels its store cost (metered)
+			run      func(context.Context) error
+		}{{"clock", "clock", ticker.Run}, {"sweeper", "sweep", sweeper.Run}} {
 			l.bg.Go(func() {
-				if err := run(bg); err != nil {
-					l.failed <- fmt.Errorf("%s: %w", name, err)
+				if err := w.run(metered.WithOp(bg, w.op)); err != nil {
+					l.failed <- fmt.Errorf("%s: %w", w.name, err)
 				}
 			})
 		}

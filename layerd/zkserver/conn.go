@@ -16,6 +16,7 @@ import (
 	"zkfdb/layerd/zkwire"
 	"zkfdb/shared/keys"
 	"zkfdb/shared/store"
+	"zkfdb/shared/store/metered"
 	"zkfdb/shared/znode"
 )
 
@@ -76,6 +77,12 @@ func (c *conn) ctx() (context.Context, context.CancelFunc) {
 		d = handshakeTimeout
 	}
 	return context.WithTimeout(context.Background(), d)
+}
+
+// opCtx is ctx charging its store work to op (shared/store/metered).
+func (c *conn) opCtx(op string) (context.Context, context.CancelFunc) {
+	ctx, cancel := c.ctx()
+	return metered.WithOp(ctx, op), cancel
 }
 
 func (c *conn) serve() {
@@ -176,7 +183,7 @@ func (c *conn) handshake(req zkwire.ConnectRequest) bool {
 	timeout := time.Duration(req.TimeOut) * time.Millisecond
 	timeout = min(max(timeout, c.s.cfg.MinSessionTimeout), c.s.cfg.MaxSessionTimeout)
 	c.timeout = timeout
-	ctx, cancel := c.ctx()
+	ctx, cancel := c.opCtx("connect")
 	defer cancel()
 	latest, err := c.s.tree.Sync(ctx)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"zkfdb/shared/store/metered"
 	"zkfdb/shared/znode"
 )
 
@@ -64,6 +65,7 @@ func (s *Server) touch(c *conn) {
 // RunHeartbeats refreshes the sessions of this server's connections once
 // per tick of the cluster's clock until ctx ends. It returns nil then.
 func (s *Server) RunHeartbeats(ctx context.Context) error {
+	ctx = metered.WithOp(ctx, "heartbeat") // waiting for the clock too
 	s.tree.EachTick(ctx, func(tick int64) {
 		if err := s.heartbeat(ctx, tick); err != nil && ctx.Err() == nil {
 			s.log.Warn("session heartbeat failed; retrying next tick", zap.Error(err))

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"zkfdb/layerd/zkwire"
+	"zkfdb/shared/store/metered"
 	"zkfdb/shared/znode"
 )
 
@@ -39,7 +40,7 @@ func (c *conn) watched() { c.watching = true }
 
 // deliverUpTo sends the events logged at or before version.
 func (c *conn) deliverUpTo(version int64) bool {
-	ctx, cancel := c.ctx()
+	ctx, cancel := c.opCtx("events")
 	defer cancel()
 	events, next, err := c.s.tree.Events(ctx, c.wconn, c.cursor, version)
 	if err != nil {
@@ -57,7 +58,7 @@ func (c *conn) armNotify() bool {
 		c.notify.Cancel()
 		c.notify = nil
 	}
-	ctx, cancel := c.ctx()
+	ctx, cancel := c.opCtx("events")
 	defer cancel()
 	a, err := c.s.tree.ArmNotify(ctx, c.wconn, c.cursor)
 	if err != nil {
@@ -106,7 +107,7 @@ func (c *conn) dropWatches() {
 	if !c.watching || c.closed || c.s.isKilled() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(metered.WithOp(context.Background(), "events"), 10*time.Second)
 	defer cancel()
 	if err := c.s.tree.DropConnection(ctx, c.wconn); err != nil {
 		c.log.Warn("dropping a closed connection's watches failed; the session's expiry will", zap.Error(err))

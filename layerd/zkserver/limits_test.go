@@ -328,3 +328,111 @@ func testTransactionTooLarge(t *testing.T, e engines.Engine) {
 		t.Fatalf("the session after the refusals: %#x, %v (was %#x)", c.SessionID(), c.State(), session)
 	}
 }
+
+// createMany creates n children of parent, named name(i), with multis of
+// 1,000 creates from 4 writers at once (creates under one parent do not
+// conflict), through tree: far fewer round trips than n creates.
+func createMany(t *testing.T, tree *znode.Tree, parent string, n int, name func(int) string) {
+	t.Helper()
+	const batch, writers = 1000, 4
+	errs := make(chan error, writers)
+	for w := range writers {
+		go func() {
+			for b := w * batch; b < n; b += writers * batch {
+				ops := make([]znode.Op, 0, batch)
+				for i := b; i < min(b+batch, n); i++ {
+					ops = append(ops, znode.CreateOp{Path: parent + "/" + name(i), ACL: znode.OpenACLUnsafe, TTL: -1})
+				}
+				w, err := tree.Write(t.Context(), znode.Caller{Now: 1}, ops)
+				if err == nil {
+					err = w.Failed()
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Fatalf("creating %d children of %s: %v", n, parent, err)
+		}
+	}
+}
+
+// TestManyChildren: getChildren, getChildren2 with a watch and
+// getAllChildrenNumber of a parent with 200,000 children, through a real
+// client, each well within FoundationDB's 5-second window (one
+// consistent transaction; docs/fdb.md has the times); the watch fires on
+// the next child.
+func TestManyChildren(t *testing.T) { engines.Each(t, testManyChildren) }
+
+func testManyChildren(t *testing.T, e engines.Engine) {
+	const n = 200_000
+	addr, tree := serveWith(t, e.Open(t, engines.Options{}), Config{}, znode.Options{})
+	c := connect(t, addr)
+	acl := zk.WorldACL(zk.PermAll)
+	if _, err := c.Create("/many", nil, 0, acl); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	createMany(t, tree, "/many", n, func(i int) string { return fmt.Sprintf("c-%06d", i) })
+	t.Logf("%d children created in %v", n, time.Since(start))
+	// A few grandchildren, for the count.
+	for _, p := range []string{"/many/c-000007/g", "/many/c-000007/g/h", "/many/c-199999/g"} {
+		if _, err := c.Create(p, nil, 0, acl); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	start = time.Now()
+	kids, st, err := c.Children("/many")
+	took := time.Since(start)
+	if err != nil || len(kids) != n || st.NumChildren != n {
+		t.Fatalf("getChildren: %d names, numChildren %d, %v; want %d", len(kids), st.NumChildren, err, n)
+	}
+	seen := make(map[string]bool, n)
+	for _, k := range kids {
+		seen[k] = true
+	}
+	if len(seen) != n || !seen["c-000000"] || !seen["c-199999"] {
+		t.Fatalf("getChildren: %d distinct names", len(seen))
+	}
+	t.Logf("getChildren of %d children: %v", n, took)
+
+	start = time.Now()
+	kids, _, events, err := c.ChildrenW("/many")
+	if err != nil || len(kids) != n {
+		t.Fatalf("getChildren2 with a watch: %d names, %v", len(kids), err)
+	}
+	t.Logf("getChildren2 with a watch of %d children: %v", n, time.Since(start))
+
+	raw, _ := dialRaw(t, addr, zkwire.ConnectRequest{TimeOut: 30_000})
+	for i, tc := range []struct {
+		path string
+		want int32
+	}{{"/many", n + 3}, {"/many/c-000007", 2}, {"/", n + 3 + 1 + 3}} {
+		start = time.Now()
+		raw.send(raw.request(int32(i+1), &zkwire.GetAllChildrenNumber{Path: tc.path}))
+		h, body, err := raw.reply()
+		var count zkwire.GetAllChildrenNumberResponse
+		if err != nil || h.Err != zkwire.CodeOK || zkwire.Decode(body, &count) != nil || count.TotalNumber != tc.want {
+			t.Fatalf("getAllChildrenNumber(%s): %+v %d, %v; want %d", tc.path, h, count.TotalNumber, err, tc.want)
+		}
+		t.Logf("getAllChildrenNumber(%s) = %d: %v", tc.path, count.TotalNumber, time.Since(start))
+	}
+
+	if _, err := c.Create("/many/last", nil, 0, acl); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-events:
+		if ev.Type != zk.EventNodeChildrenChanged || ev.Path != "/many" {
+			t.Fatalf("watch event %+v", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no NodeChildrenChanged for /many")
+	}
+}

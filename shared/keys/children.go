@@ -63,3 +63,21 @@ func (t Tenant) ChildNames(parent Path) func(key []byte) (string, error) {
 		return string(name), nil
 	}
 }
+
+// Descendants returns the ranges that hold the index entries of all of
+// p's descendants, one entry per descendant, so that getAllChildrenNumber
+// counts keys without reading any node: the whole index for the root;
+// otherwise p's children, then the entries whose parent's path starts
+// with p+"/". Encoded, those paths lie between p+"/" and p+"0" ('0'
+// follows '/' in bytes, and the tuple escape keeps byte order and
+// prefixes), each without its terminating 0x00.
+func (t Tenant) Descendants(p Path) []store.Range {
+	if p.s == "/" {
+		return []store.Range{t.space.Sub(tenantChildren).Range()}
+	}
+	open := func(s string) []byte {
+		k := t.space.Pack(Tuple{tenantChildren, s})
+		return k[:len(k)-1]
+	}
+	return []store.Range{t.Children(p), {Begin: open(p.s + "/"), End: open(p.s + "0")}}
+}

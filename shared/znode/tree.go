@@ -21,7 +21,16 @@ type Options struct {
 	// session timeouts are counted in ticks of it. Default clock's
 	// DefaultInterval, 1 s.
 	Tick time.Duration
+	// ReadBudget is how long one transaction of a long listing
+	// (getChildren, getAllChildrenNumber) or of a batch of a session's end
+	// or of setWatches may read before the rest goes to a new
+	// transaction: well inside FoundationDB's 5-second window. Default
+	// DefaultReadBudget; tests shorten it to split small work.
+	ReadBudget time.Duration
 }
+
+// DefaultReadBudget is Options.ReadBudget's default.
+const DefaultReadBudget = 2 * time.Second
 
 // Tree is one tenant's znode tree. It is safe for concurrent use.
 type Tree struct {
@@ -34,6 +43,9 @@ type Tree struct {
 func New(db store.DB, t keys.Tenant, opts Options) *Tree {
 	if opts.Tick <= 0 {
 		opts.Tick = time.Second
+	}
+	if opts.ReadBudget <= 0 {
+		opts.ReadBudget = DefaultReadBudget
 	}
 	return &Tree{db: bounded(db), t: t, opts: opts}
 }
@@ -770,11 +782,129 @@ func (tr *Tree) exists(r store.Reader, a Auth, p string) (Read, error) {
 }
 
 // GetChildren returns p's children's names (unordered, as ZooKeeper's)
-// and p's Stat.
+// and p's Stat, read in one transaction unless the listing outgrows it
+// (listChildren).
 func (tr *Tree) GetChildren(ctx context.Context, a Auth, p string) (Read, error) {
-	return store.ReadTransact(ctx, tr.db, func(r store.Reader) (Read, error) {
-		return tr.getChildren(r, a, p)
+	rd, _, err := tr.listChildren(ctx, a, p)
+	return rd, err
+}
+
+// listChildren reads p's Stat and its children's names with scan: all in
+// one transaction, a consistent state at the reply's zxid, unless
+// reading them takes longer than the read budget. Then the rest of the
+// names are read in further transactions, each page consistent; the
+// whole is every child that existed throughout, and any that was created
+// or deleted meanwhile, or not; the Stat (numChildren) is the first
+// transaction's, the zxid the last's (docs/fdb.md). rv0 is the first
+// transaction's read version.
+func (tr *Tree) listChildren(ctx context.Context, a Auth, p string) (rd Read, rv0 int64, err error) {
+	if p == "" {
+		p = "/"
+	}
+	var n *node
+	first := func(r store.Reader) error {
+		var err error
+		n, _, err = tr.readable(r, a, p, false)
+		return err
+	}
+	kp, _ := key(p) // a path too long is no node: first fails
+	parse := tr.t.ChildNames(kp)
+	names := []string{}
+	rv0, rv, err := tr.scan(ctx, []store.Range{tr.t.Children(kp)}, first, func(k []byte) error {
+		name, err := parse(k)
+		names = append(names, name)
+		return err
 	})
+	if err != nil {
+		return Read{}, 0, err
+	}
+	return Read{Children: names, Stat: n.stat(noStamp), Zxid: ReadZxid(rv)}, rv0, nil
+}
+
+// listPage is how many keys one range read of a long listing returns.
+const listPage = 10_000
+
+// scan reads the keys of rs, in order, calling each for every key. It
+// reads in one read transaction while it can: first (if not nil) runs in
+// it before the scan, and its error ends the scan. When a transaction has
+// read for longer than the read budget, or a page of it fails with
+// transaction_too_old (its read version left FDB's 5-second window), the
+// transaction ends there and the rest is read in a new one from the key
+// after the last one read: a listing of any length completes, and a
+// short one is one consistent read. each sees only the keys of
+// transactions that succeeded, once. It returns the read versions of the
+// first and the last transaction.
+func (tr *Tree) scan(ctx context.Context, rs []store.Range, first func(store.Reader) error, each func(k []byte) error) (rv0, rv int64, err error) {
+	type progress struct {
+		keys [][]byte
+		at   int    // the range being read
+		from []byte // where its rest begins
+		rv   int64
+	}
+	cur := progress{at: 0}
+	if len(rs) > 0 {
+		cur.from = rs[0].Begin
+	}
+	firstTx := true
+	for {
+		next, err := store.ReadTransact(ctx, tr.db, func(r store.Reader) (progress, error) {
+			start := time.Now()
+			p := progress{at: cur.at, from: cur.from}
+			pages := 0
+			if firstTx && first != nil {
+				if err := first(r); err != nil {
+					return p, err
+				}
+			}
+			rv, err := r.GetReadVersion().Get()
+			if err != nil {
+				return p, err
+			}
+			p.rv = rv
+			for p.at < len(rs) {
+				pageRange := store.Range{Begin: p.from, End: rs[p.at].End}
+				rows, err := r.GetRange(pageRange, store.RangeOptions{Limit: listPage, Mode: store.StreamingWantAll}).GetSlice()
+				if errors.Is(err, store.ErrTransactionTooOld) && pages > 0 {
+					return p, nil // out of the window: the rest in a new transaction
+				}
+				if err != nil {
+					return p, err
+				}
+				pages++
+				for _, kv := range rows {
+					p.keys = append(p.keys, kv.Key)
+				}
+				if len(rows) < listPage {
+					p.at++
+					if p.at < len(rs) {
+						p.from = rs[p.at].Begin
+					}
+				} else {
+					p.from = store.KeyAfter(rows[len(rows)-1].Key)
+				}
+				if time.Since(start) > tr.opts.ReadBudget {
+					return p, nil
+				}
+			}
+			return p, nil
+		})
+		if err != nil {
+			return 0, 0, err
+		}
+		if firstTx {
+			rv0 = next.rv
+		}
+		firstTx = false
+		for _, k := range next.keys {
+			if err := each(k); err != nil {
+				return 0, 0, err
+			}
+		}
+		cur = progress{at: next.at, from: next.from, rv: next.rv}
+		if cur.at >= len(rs) {
+			return rv0, cur.rv, nil
+		}
+	}
 }
 
 func (tr *Tree) getChildren(r store.Reader, a Auth, p string) (Read, error) {
@@ -785,6 +915,52 @@ func (tr *Tree) getChildren(r store.Reader, a Auth, p string) (Read, error) {
 	names, err := tr.children(r, p)
 	if err != nil {
 		return Read{}, err
+	}
+	z, err := readZxid(r)
+	return Read{Children: names, Stat: n.stat(noStamp), Zxid: z}, err
+}
+
+// errSplit: a listing outgrew one transaction (Options.ReadBudget): the
+// caller reads it with scan instead.
+var errSplit = errors.New("znode: listing longer than one transaction")
+
+// getChildrenWithin is getChildren in pages that gives up with errSplit
+// once it has read for longer than the read budget since start, or when a
+// page after the first fails with transaction_too_old.
+func (tr *Tree) getChildrenWithin(r store.Reader, a Auth, p string, start time.Time) (Read, error) {
+	if p == "" {
+		p = "/"
+	}
+	n, _, err := tr.readable(r, a, p, false)
+	if err != nil {
+		return Read{}, err
+	}
+	kp, _ := key(p)
+	parse := tr.t.ChildNames(kp)
+	rg := tr.t.Children(kp)
+	names := []string{}
+	for page := 0; ; page++ {
+		rows, err := r.GetRange(rg, store.RangeOptions{Limit: listPage, Mode: store.StreamingWantAll}).GetSlice()
+		if errors.Is(err, store.ErrTransactionTooOld) && page > 0 {
+			return Read{}, errSplit
+		}
+		if err != nil {
+			return Read{}, err
+		}
+		for _, kv := range rows {
+			name, err := parse(kv.Key)
+			if err != nil {
+				return Read{}, err
+			}
+			names = append(names, name)
+		}
+		if len(rows) < listPage {
+			break
+		}
+		if time.Since(start) > tr.opts.ReadBudget {
+			return Read{}, errSplit
+		}
+		rg.Begin = store.KeyAfter(rows[len(rows)-1].Key)
 	}
 	z, err := readZxid(r)
 	return Read{Children: names, Stat: n.stat(noStamp), Zxid: z}, err
@@ -831,36 +1007,29 @@ func (tr *Tree) GetACL(ctx context.Context, a Auth, p string) (Read, error) {
 	})
 }
 
-// GetAllChildrenNumber counts p's descendants (not p).
+// GetAllChildrenNumber counts p's descendants (not p): one key each in
+// the children index (keys.Tenant.Descendants), read with scan, so in one
+// transaction (an exact count at the reply's zxid) unless the read
+// outgrows it; then descendants created or deleted during the count may
+// be counted or not (docs/fdb.md).
 func (tr *Tree) GetAllChildrenNumber(ctx context.Context, a Auth, p string) (Read, error) {
-	return store.ReadTransact(ctx, tr.db, func(r store.Reader) (Read, error) {
-		if _, _, err := tr.readable(r, a, p, false); err != nil {
-			return Read{}, err
-		}
-		if p == "" {
-			p = "/"
-		}
-		count := int32(0)
-		queue := []string{p}
-		for len(queue) > 0 {
-			cur := queue[0]
-			queue = queue[1:]
-			names, err := tr.children(r, cur)
-			if err != nil {
-				return Read{}, err
-			}
-			for _, name := range names {
-				count++
-				if cur == "/" {
-					queue = append(queue, "/"+name)
-				} else {
-					queue = append(queue, cur+"/"+name)
-				}
-			}
-		}
-		z, err := readZxid(r)
-		return Read{Count: count, Zxid: z}, err
+	if p == "" {
+		p = "/"
+	}
+	first := func(r store.Reader) error {
+		_, _, err := tr.readable(r, a, p, false)
+		return err
+	}
+	kp, _ := key(p) // a path too long is no node: first fails
+	count := int32(0)
+	_, rv, err := tr.scan(ctx, tr.t.Descendants(kp), first, func([]byte) error {
+		count++
+		return nil
 	})
+	if err != nil {
+		return Read{}, err
+	}
+	return Read{Count: count, Zxid: ReadZxid(rv)}, nil
 }
 
 // GetEphemerals returns the session's ephemeral nodes whose path starts

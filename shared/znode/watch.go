@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"time"
 
 	"zkfdb/shared/keys"
 	"zkfdb/shared/store"
@@ -156,7 +157,7 @@ func (tr *Tree) watchedRead(ctx context.Context, w Conn, read func(tx store.Tx, 
 		}
 		rd, regs, err := read(tx, r)
 		var se store.Error
-		if errors.As(err, &se) {
+		if errors.As(err, &se) || errors.Is(err, errSplit) {
 			return outcome{}, err
 		}
 		for _, reg := range regs {
@@ -245,15 +246,33 @@ func (tr *Tree) ExistsWatch(ctx context.Context, a Auth, w Conn, p string) (Read
 }
 
 // GetChildrenWatch is GetChildren that also sets a child watch on p when
-// the read succeeds.
+// the read succeeds. A listing that outgrows one transaction (listChildren)
+// is read first; then the watch is registered, and fired at once if a
+// child was created or deleted since the listing's first read (verify):
+// no change the reply may have missed goes without an event, at the cost
+// of an event for a change the reply already shows.
 func (tr *Tree) GetChildrenWatch(ctx context.Context, a Auth, w Conn, p string) (Read, error) {
-	return tr.watchedRead(ctx, w, func(tx store.Tx, r store.Reader) (Read, []registration, error) {
-		rd, err := tr.getChildren(r, a, p)
+	rd, err := tr.watchedRead(ctx, w, func(tx store.Tx, r store.Reader) (Read, []registration, error) {
+		rd, err := tr.getChildrenWithin(r, a, p, time.Now())
 		if err != nil {
 			return rd, nil, err
 		}
 		return rd, []registration{{p, keys.WatchChild, true}}, nil
 	})
+	if !errors.Is(err, errSplit) {
+		return rd, err
+	}
+	rd, rv0, err := tr.listChildren(ctx, a, p)
+	if err != nil {
+		return rd, err // no watch, as ZooKeeper sets none on a failed read
+	}
+	regs := []registration{{p, keys.WatchChild, true}}
+	if _, err := store.Transact(ctx, tr.db, func(tx store.Tx) (struct{}, error) {
+		return struct{}{}, tr.register(tx, w, p, keys.WatchChild)
+	}); err != nil {
+		return Read{}, err
+	}
+	return rd, tr.verify(ctx, w, regs, ReadZxid(rv0))
 }
 
 // AddWatch sets a persistent (AddWatchPersistent) or persistent recursive

@@ -225,6 +225,7 @@ func ExpireDue(ctx context.Context, db store.DB, root keys.Root, rows []store.Ke
 		type outcome struct {
 			expired bool
 			deleted int
+			stamp   store.FutureVersionstamp // the expiry's, whence its zxid
 		}
 		o, err := store.Transact(ctx, db, func(tx store.Tx) (outcome, error) {
 			tx.Clear(kv.Key)
@@ -256,7 +257,7 @@ func ExpireDue(ctx context.Context, db store.DB, root keys.Root, rows []store.Ke
 			// Wake the session's connection, wherever it is: it finds the
 			// session gone and closes.
 			tx.Atomic(store.Add, tr.t.Notify(e.Session), keys.EncodeInt64(1))
-			return outcome{true, len(gone)}, nil
+			return outcome{true, len(gone), tx.GetVersionstamp()}, nil
 		})
 		if err != nil {
 			return sw, err
@@ -264,6 +265,13 @@ func ExpireDue(ctx context.Context, db store.DB, root keys.Root, rows []store.Ke
 		if o.expired {
 			sw.Expired++
 			sw.Ephemerals += o.deleted
+			own, err := o.stamp.Get()
+			if err == nil {
+				err = checkOrder(own)
+			}
+			if err != nil {
+				return sw, err
+			}
 		} else {
 			sw.Stale++
 		}

@@ -201,6 +201,9 @@ func (tr *Tree) closeSession(ctx context.Context, w Conn, cursor keys.Versionsta
 	if err != nil {
 		return Closed{}, err
 	}
+	if err := checkOrder(own); err != nil {
+		return Closed{}, err
+	}
 	z := Zxid(own)
 	for i := range o.owed {
 		o.owed[i].Zxid = z

@@ -263,10 +263,16 @@ func (tr *Tree) Write(ctx context.Context, c Caller, ops []Op) (Written, error) 
 		return Written{}, err
 	}
 	if a.replay != nil {
+		if err := checkOrder(a.replay.own); err != nil {
+			return Written{}, err
+		}
 		return a.replay.written(len(ops)), nil
 	}
 	own, err := stamp.Get()
 	if err != nil {
+		return Written{}, err
+	}
+	if err := checkOrder(own); err != nil {
 		return Written{}, err
 	}
 	if a.failure != nil {
@@ -368,6 +374,7 @@ type lastWrite struct {
 	Token   [16]byte
 	Results []Result
 	Zxid    int64
+	own     store.Versionstamp // the write's, whence Zxid
 	failure *multiFailure
 }
 
@@ -524,7 +531,7 @@ func decodeLastWrite(b []byte) (lastWrite, bool) {
 	var own store.Versionstamp
 	copy(own[:], b[:10])
 	copy(lw.Token[:], b[10:26])
-	lw.Zxid = Zxid(own)
+	lw.Zxid, lw.own = Zxid(own), own
 	r := lastWriteReader{b: b[27:]}
 	if r.byte() == 1 {
 		at := r.uvarint()

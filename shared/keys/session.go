@@ -33,6 +33,19 @@ func (t Tenant) LastWrite(session int64) []byte {
 	return t.space.Pack(Tuple{tenantLastWrite, session})
 }
 
+// LastWriteChunk returns the key of part i (from 1) of a last-write record
+// longer than one value (FDB's 100,000 bytes: a multi of thousands of
+// ops): (10, session, i). The record's first part stays in LastWrite.
+func (t Tenant) LastWriteChunk(session int64, i int) []byte {
+	return t.space.Pack(Tuple{tenantLastWrite, session, i})
+}
+
+// LastWriteChunks returns the range of session's LastWriteChunk keys (not
+// LastWrite itself).
+func (t Tenant) LastWriteChunks(session int64) store.Range {
+	return t.space.Sub(tenantLastWrite, session).Range()
+}
+
 // SessionExpiry returns the key of session id's expiry tick, an 8-byte
 // little-endian int64 (EncodeInt64). layerd raises it with an atomic Max
 // when it refreshes the session, so two layerds refreshing one session (a

@@ -96,58 +96,298 @@ func (tr *Tree) Heartbeat(ctx context.Context, beats []Beat) ([]int64, error) {
 	})
 }
 
-// endSession deletes session id's ephemerals (firing their watches and
-// updating their parents as a client's deletes would), its watches and
-// its records, in tx. It returns the deleted paths. With conn set (a
-// client's closeSession through that connection) the session's own
-// watches fire too, and the events they owe conn are returned instead of
-// logged; on expiry (conn 0) the session is told nothing: its own
-// watches go first.
-func (tr *Tree) endSession(tx store.Tx, id, conn int64) ([]string, []Event, error) {
-	paths, err := tr.ephemerals(tx, id)
-	if err != nil {
-		return nil, nil, err
+// A session ends (it expires, or its client closes it) by losing its
+// ephemerals, which fire their watches and update their parents as a
+// client's deletes would, its watches and its records. ZooKeeper does it
+// in one transaction, with one zxid. One FoundationDB transaction holds a
+// few thousand ephemerals or watches (10 MB, 5 seconds), so a larger
+// session ends in several, each within the limits (endItems, endBytes,
+// halved while a transaction is still too large):
+//
+//  1. the first clears the session's record, expiry key and last write:
+//     from its commit the session is gone (a resume is refused, its
+//     writes and ephemeral creates fail with SESSIONEXPIRED, its refreshes
+//     find nothing), and an expired one's connections are woken;
+//  2. each transaction then clears a batch of its watches or deletes a
+//     batch of its ephemerals (each still the session's), in the order
+//     ZooKeeper's one transaction has: on expiry its watches first (it is
+//     told nothing), on close its ephemerals first (its own watches fire,
+//     and the events are the closing connection's);
+//  3. the last clears its event log and notify key and, for a sweeper,
+//     the expiry-index entry it swept. Until then the entry stays: a
+//     sweeper or layerd that stops midway leaves the rest to the next
+//     sweep of the entry, which finds the record gone but ephemerals or
+//     watches left (leftovers) and finishes.
+//
+// A small session ends in one transaction, with one zxid, as before. A
+// larger one's ephemerals go with one zxid per batch, the first batch in
+// the transaction that ends the session (docs/fdb.md).
+
+// Bounds of one transaction's share of a session's end: ephemerals
+// deleted or watches cleared, and their estimated bytes of mutations and
+// conflict ranges (a path's keys several times over).
+const (
+	endItems = 1000
+	endBytes = 2_000_000
+)
+
+// ending is a session's end in progress.
+type ending struct {
+	id int64
+	// conn is the connection closing the session (0: an expiry): its
+	// session's own watches fire on its ephemerals' deletion, and the
+	// events they owe it are kept (Owed) instead of logged.
+	conn int64
+	// entry is the expiry-index entry being swept, cleared by the last
+	// transaction (nil: none).
+	entry []byte
+	// limit is the items one transaction takes: endItems, halved while a
+	// transaction is too large.
+	limit int
+}
+
+// endStep is what one transaction of a session's end did.
+type endStep struct {
+	gone []string // ephemerals deleted
+	owed []Event  // events of the closing connection
+	done bool     // the session's end is complete
+}
+
+// endStep does one transaction's share of e in tx; first makes it the
+// transaction that ends the session (clears its records).
+func (tr *Tree) endStep(tx store.Tx, e *ending, first bool) (endStep, error) {
+	var st endStep
+	if first {
+		tx.Clear(tr.t.Session(e.id))
+		tx.Clear(tr.t.LastWrite(e.id))
+		tx.ClearRange(tr.t.LastWriteChunks(e.id))
+		tx.Clear(tr.t.SessionExpiry(e.id))
+		if e.conn == 0 {
+			// Wake the session's connections, wherever they are: they
+			// find the session gone and close.
+			tx.Atomic(store.Add, tr.t.Notify(e.id), keys.EncodeInt64(1))
+		}
 	}
 	x := tr.newTxn(tx, Caller{})
-	var gone []string
-	for _, p := range paths {
-		parentPath, ok := splitParent(p)
-		if !ok {
-			continue
+	x.capture = Conn{Session: e.id, ID: e.conn}
+	b := &endBudget{items: e.limit, bytes: endBytes}
+	phases := []func(*txn, *endBudget, *endStep) (bool, error){tr.endWatches, tr.endEphemerals}
+	if e.conn != 0 {
+		phases[0], phases[1] = phases[1], phases[0]
+	}
+	more := false
+	for _, phase := range phases {
+		var err error
+		if more, err = phase(x, b, &st); err != nil {
+			return st, err
 		}
-		n, err := x.load(p)
-		if err != nil {
-			return nil, nil, err
+		if more {
+			break
 		}
-		parent, err := x.load(parentPath)
+	}
+	if err := x.finish(); err != nil {
+		return st, err
+	}
+	st.owed = x.captured
+	if more {
+		return st, nil
+	}
+	tx.ClearRange(tr.t.Events(e.id))
+	if !first || e.conn != 0 {
+		tx.Clear(tr.t.Notify(e.id)) // (an expiry's first transaction leaves it bumped)
+	}
+	if e.entry != nil {
+		tx.Clear(e.entry)
+	}
+	st.done = true
+	return st, nil
+}
+
+// endBudget is what is left of one transaction's share of a session's end.
+type endBudget struct{ items, bytes int }
+
+// take reports whether an item touching keys of path p still fits, and
+// counts it.
+func (b *endBudget) take(p string, keysTouched int) bool {
+	cost := keysTouched * (len(p) + 64)
+	if b.items <= 0 || (b.bytes < cost && b.bytes < endBytes) {
+		return false // (the first item always fits)
+	}
+	b.items--
+	b.bytes -= cost
+	return true
+}
+
+// endWatches clears a batch of the session's watches; more is true if
+// some may be left.
+func (tr *Tree) endWatches(x *txn, b *endBudget, _ *endStep) (bool, error) {
+	if b.items <= 0 {
+		return true, nil
+	}
+	id := x.capture.Session
+	rows, err := x.tx.GetRange(tr.t.SessionWatches(id), store.RangeOptions{Limit: b.items, Mode: store.StreamingWantAll}).GetSlice()
+	if err != nil {
+		return false, err
+	}
+	limited := len(rows) == b.items
+	for _, kv := range rows {
+		wt, err := tr.t.ParseSessionWatch(kv.Key)
 		if err != nil {
-			return nil, nil, err
+			return false, err
+		}
+		if !b.take(wt.Path.String(), 8) {
+			return true, nil
+		}
+		unregister(x.tx, tr.t, wt)
+	}
+	return limited, nil
+}
+
+// endEphemerals deletes a batch of the session's ephemerals (those still
+// its own), their index entries with them; more is true if some may be
+// left.
+func (tr *Tree) endEphemerals(x *txn, b *endBudget, st *endStep) (bool, error) {
+	if b.items <= 0 {
+		return true, nil
+	}
+	id := x.capture.Session
+	rows, err := x.tx.GetRange(tr.t.Ephemerals(id), store.RangeOptions{Limit: b.items, Mode: store.StreamingWantAll}).GetSlice()
+	if err != nil {
+		return false, err
+	}
+	more := len(rows) == b.items
+	type item struct {
+		key    []byte
+		p      string
+		parent string
+	}
+	var batch []item
+	for _, kv := range rows {
+		_, kp, err := tr.t.ParseEphemeral(kv.Key)
+		if err != nil {
+			return false, err
+		}
+		if !b.take(kp.String(), 16) {
+			more = true
+			break
+		}
+		parent, _ := splitParent(kp.String())
+		batch = append(batch, item{kv.Key, kp.String(), parent})
+	}
+	// Their reads all at once (prefetch.go): each node, its parent, and
+	// both one's watchers.
+	for _, it := range batch {
+		x.preStat(it.p)
+		x.preWatchers(it.p)
+		x.preStat(it.parent)
+		x.preWatchers(it.parent)
+	}
+	if len(batch) > 0 {
+		x.preGet(tr.t.Counter(keys.CountRecursiveWatches))
+	}
+	for _, it := range batch {
+		x.tx.Clear(it.key)
+		n, err := x.load(it.p)
+		if err != nil {
+			return false, err
+		}
+		parent, err := x.load(it.parent)
+		if err != nil {
+			return false, err
 		}
 		if !n.exists || n.rec.owner != id || !parent.exists {
 			continue
 		}
-		x.remove(p, parentPath, n, parent)
-		gone = append(gone, p)
+		x.remove(it.p, it.parent, n, parent)
+		st.gone = append(st.gone, it.p)
 	}
-	if conn == 0 {
-		if err := tr.dropWatches(tx, id, 0); err != nil {
-			return nil, nil, err
+	return more, nil
+}
+
+// leftovers reports whether a session whose record is gone still has
+// ephemerals or watches: its end stopped midway.
+func (tr *Tree) leftovers(tx store.Tx, id int64) (bool, error) {
+	opts := store.RangeOptions{Limit: 1}
+	eph := tx.GetRange(tr.t.Ephemerals(id), opts)
+	w, err := tx.GetRange(tr.t.SessionWatches(id), opts).GetSlice()
+	if err != nil {
+		return false, err
+	}
+	e, err := eph.GetSlice()
+	return len(e)+len(w) > 0, err
+}
+
+// ended is what ending a session did.
+type ended struct {
+	ended bool // check let it proceed
+	first bool // its first transaction ended the session (the record was there)
+	gone  []string
+	owed  []Event // with the zxids of their transactions
+	zxid  int64   // the last transaction's
+}
+
+// endSession ends e's session in as many transactions as it takes. The
+// first runs check first, in its transaction: proceed false ends nothing
+// (the caller's writes in tx are committed), first true makes it end the
+// session (clear its records); nil check proceeds as first.
+func (tr *Tree) endSession(ctx context.Context, e *ending, check func(tx store.Tx) (proceed, first bool, err error)) (ended, error) {
+	var out ended
+	if e.limit <= 0 {
+		e.limit = endItems
+	}
+	started := false
+	for {
+		var stamp store.FutureVersionstamp
+		type result struct {
+			st       endStep
+			proceed  bool
+			first    bool
+			wroteAny bool
+		}
+		r, err := store.Transact(ctx, tr.db, func(tx store.Tx) (result, error) {
+			r := result{proceed: true, first: !started}
+			if !started && check != nil {
+				var err error
+				if r.proceed, r.first, err = check(tx); err != nil || !r.proceed {
+					return r, err
+				}
+			}
+			st, err := tr.endStep(tx, e, r.first)
+			r.st = st
+			stamp = tx.GetVersionstamp()
+			return r, err
+		})
+		if tooLarge(err) && e.limit > 1 {
+			e.limit /= 2
+			continue
+		}
+		if err != nil {
+			return out, err
+		}
+		if !r.proceed {
+			return out, nil
+		}
+		if !started {
+			out.ended, out.first = true, r.first
+		}
+		started = true
+		own, err := stamp.Get()
+		if err != nil {
+			return out, err
+		}
+		if err := checkOrder(own); err != nil {
+			return out, err
+		}
+		out.zxid = Zxid(own)
+		out.gone = append(out.gone, r.st.gone...)
+		for _, ev := range r.st.owed {
+			ev.Zxid = out.zxid
+			out.owed = append(out.owed, ev)
+		}
+		if r.st.done {
+			return out, nil
 		}
 	}
-	x.capture = Conn{Session: id, ID: conn}
-	if err := x.finish(); err != nil {
-		return nil, nil, err
-	}
-	if conn != 0 {
-		if err := tr.dropWatches(tx, id, 0); err != nil {
-			return nil, nil, err
-		}
-	}
-	tx.ClearRange(tr.t.Ephemerals(id))
-	tx.Clear(tr.t.Session(id))
-	tx.Clear(tr.t.LastWrite(id))
-	tx.Clear(tr.t.SessionExpiry(id))
-	return gone, x.captured, nil
 }
 
 // Sweep is what one sweep of a shard did.
@@ -211,9 +451,10 @@ func SweepExpired(ctx context.Context, db store.DB, root keys.Root, shard int, n
 }
 
 // ExpireDue expires the sessions of due expiry-index entries (ReadDue's
-// Sessions). Each session is expired in a transaction of its own that
-// first checks it is still expired, so two sweepers of one shard do no
-// harm.
+// Sessions). Each session's end (endSession, in one transaction or more)
+// first checks, in its first transaction, that the session is still
+// expired, so two sweepers of one shard do no harm; an entry of a session
+// whose end stopped midway finishes it.
 func ExpireDue(ctx context.Context, db store.DB, root keys.Root, rows []store.KeyValue, now int64) (Sweep, error) {
 	var sw Sweep
 	for _, kv := range rows {
@@ -222,56 +463,43 @@ func ExpireDue(ctx context.Context, db store.DB, root keys.Root, rows []store.Ke
 			return sw, err
 		}
 		tr := New(db, root.Tenant(e.Tenant), Options{})
-		type outcome struct {
-			expired bool
-			deleted int
-			stamp   store.FutureVersionstamp // the expiry's, whence its zxid
-		}
-		o, err := store.Transact(ctx, db, func(tx store.Tx) (outcome, error) {
-			tx.Clear(kv.Key)
+		check := func(tx store.Tx) (bool, bool, error) {
 			rec, err := tx.Get(tr.t.Session(e.Session)).Get()
 			if err != nil {
-				return outcome{}, err
+				return false, false, err
 			}
 			b, err := tx.Get(tr.t.SessionExpiry(e.Session)).Get()
 			if err != nil {
-				return outcome{}, err
+				return false, false, err
 			}
 			expiry, err := keys.DecodeInt64(b)
 			if err != nil {
-				return outcome{}, err
+				return false, false, err
 			}
 			if rec == nil {
+				left, err := tr.leftovers(tx, e.Session)
+				if err != nil || left {
+					return left, false, err // an end stopped midway: finish it
+				}
+				tx.Clear(kv.Key)
 				if b != nil {
 					tx.Clear(tr.t.SessionExpiry(e.Session)) // a refresh raced the end
 				}
-				return outcome{}, nil
+				return false, false, nil
 			}
 			if expiry >= now {
-				return outcome{}, nil // refreshed since: a stale entry
+				tx.Clear(kv.Key)
+				return false, false, nil // refreshed since: a stale entry
 			}
-			gone, _, err := tr.endSession(tx, e.Session, 0)
-			if err != nil {
-				return outcome{}, err
-			}
-			// Wake the session's connection, wherever it is: it finds the
-			// session gone and closes.
-			tx.Atomic(store.Add, tr.t.Notify(e.Session), keys.EncodeInt64(1))
-			return outcome{true, len(gone), tx.GetVersionstamp()}, nil
-		})
+			return true, true, nil
+		}
+		o, err := tr.endSession(ctx, &ending{id: e.Session, entry: kv.Key}, check)
 		if err != nil {
 			return sw, err
 		}
-		if o.expired {
+		if o.ended {
 			sw.Expired++
-			sw.Ephemerals += o.deleted
-			own, err := o.stamp.Get()
-			if err == nil {
-				err = checkOrder(own)
-			}
-			if err != nil {
-				return sw, err
-			}
+			sw.Ephemerals += len(o.gone)
 		} else {
 			sw.Stale++
 		}

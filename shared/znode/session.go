@@ -147,10 +147,11 @@ func (tr *Tree) ResumeSessionOn(ctx context.Context, id int64, password []byte, 
 	})
 }
 
-// CloseSession ends a session in one transaction: its ephemeral nodes are
-// deleted (each parent's Stat updated as a client's delete would), then
-// its record. It returns the transaction's zxid and the deleted paths.
-// Closing a session that is gone is a no-op.
+// CloseSession ends a session: its record goes, its ephemeral nodes are
+// deleted (each parent's Stat updated as a client's delete would), in
+// one transaction, or several for a session larger than one can hold
+// (expiry.go). It returns the last transaction's zxid and the deleted
+// paths. Closing a session that is gone is a no-op.
 func (tr *Tree) CloseSession(ctx context.Context, id int64) (int64, []string, error) {
 	c, err := tr.closeSession(ctx, Conn{Session: id}, keys.Versionstamp{})
 	return c.Zxid, c.Deleted, err
@@ -166,8 +167,9 @@ type Closed struct {
 }
 
 // CloseConn ends the session of connection w at its client's request, as
-// ZooKeeper's closeSession does: in one transaction its ephemerals are
-// deleted, firing the watches of every session, its own included. Owed
+// ZooKeeper's closeSession does: in one transaction (or several, for a
+// large session: expiry.go) its ephemerals are deleted, firing the
+// watches of every session, its own included. Owed
 // are the events w must send before the reply, as ZooKeeper does: those
 // logged for it after cursor and not yet sent, then those its own
 // watches fire on its ephemerals' deletion.
@@ -176,37 +178,20 @@ func (tr *Tree) CloseConn(ctx context.Context, w Conn, cursor keys.Versionstamp)
 }
 
 func (tr *Tree) closeSession(ctx context.Context, w Conn, cursor keys.Versionstamp) (Closed, error) {
-	var stamp store.FutureVersionstamp
-	type out struct {
-		deleted       []string
-		pending, owed []Event
-	}
-	o, err := store.Transact(ctx, tr.db, func(tx store.Tx) (out, error) {
-		var o out
+	var pending []Event
+	check := func(tx store.Tx) (bool, bool, error) {
 		if w.ID != 0 {
 			var err error
-			if o.pending, _, err = tr.readEvents(tx, w, cursor); err != nil {
-				return o, err
+			if pending, _, err = tr.readEvents(tx, w, cursor); err != nil {
+				return false, false, err
 			}
 		}
-		var err error
-		o.deleted, o.owed, err = tr.endSession(tx, w.Session, w.ID)
-		stamp = tx.GetVersionstamp()
-		return o, err
-	})
+		return true, true, nil
+	}
+	// In one transaction or, for a large session, several (expiry.go).
+	o, err := tr.endSession(ctx, &ending{id: w.Session, conn: w.ID}, check)
 	if err != nil {
 		return Closed{}, err
 	}
-	own, err := stamp.Get()
-	if err != nil {
-		return Closed{}, err
-	}
-	if err := checkOrder(own); err != nil {
-		return Closed{}, err
-	}
-	z := Zxid(own)
-	for i := range o.owed {
-		o.owed[i].Zxid = z
-	}
-	return Closed{Zxid: z, Deleted: o.deleted, Owed: append(o.pending, o.owed...)}, nil
+	return Closed{Zxid: o.zxid, Deleted: o.gone, Owed: append(pending, o.owed...)}, nil
 }

@@ -196,7 +196,7 @@ func (tr *Tree) Write(ctx context.Context, c Caller, ops []Op) (Written, error) 
 			tx.SetMaxRetryDelay(writeMaxRetryDelay)
 		}
 		if c.Session != 0 && retry {
-			b, err := tx.Get(tr.t.LastWrite(c.Session)).Get()
+			b, err := tr.readLastWrite(tx, c.Session)
 			if err != nil {
 				return at, err
 			}
@@ -232,7 +232,7 @@ func (tr *Tree) Write(ctx context.Context, c Caller, ops []Op) (Written, error) 
 				if err != nil {
 					return at, err
 				}
-				tx.SetVersionstampedValue(tr.t.LastWrite(c.Session), b)
+				tr.putLastWrite(tx, c.Session, b)
 				stamp = tx.GetVersionstamp()
 				at.failure = mf
 				return at, nil
@@ -247,7 +247,7 @@ func (tr *Tree) Write(ctx context.Context, c Caller, ops []Op) (Written, error) 
 			if err != nil {
 				return at, err
 			}
-			tx.SetVersionstampedValue(tr.t.LastWrite(c.Session), b)
+			tr.putLastWrite(tx, c.Session, b)
 		}
 		stamp = tx.GetVersionstamp()
 		return at, nil
@@ -519,6 +519,46 @@ func (r *lastWriteReader) stat() Stat {
 	}
 	r.b = r.b[statLength:]
 	return s
+}
+
+// putLastWrite stores template, a last-write record as a
+// SetVersionstampedValue template (encodeLastWrite), as session's last
+// write: in keys.LastWrite and, for a record longer than one FDB value
+// (100,000 bytes: a multi of about a thousand ops with their paths and
+// Stats), the rest in keys.LastWriteChunk keys of keys.ChunkSize bytes.
+// The chunks of an earlier, longer record are cleared, blindly.
+func (tr *Tree) putLastWrite(tx store.Tx, session int64, template []byte) {
+	tx.ClearRange(tr.t.LastWriteChunks(session))
+	body := template[:len(template)-4] // the stamp's offset (0) last
+	if len(body) <= store.MaxValueSize {
+		tx.SetVersionstampedValue(tr.t.LastWrite(session), template)
+		return
+	}
+	tx.SetVersionstampedValue(tr.t.LastWrite(session), store.AppendStampOffset(append([]byte(nil), body[:keys.ChunkSize]...), 0))
+	for i, rest := 1, body[keys.ChunkSize:]; len(rest) > 0; i++ {
+		n := min(len(rest), keys.ChunkSize)
+		tx.Set(tr.t.LastWriteChunk(session, i), rest[:n])
+		rest = rest[n:]
+	}
+}
+
+// readLastWrite reads session's last-write record (putLastWrite), nil if
+// there is none.
+func (tr *Tree) readLastWrite(tx store.Tx, session int64) ([]byte, error) {
+	first := tx.Get(tr.t.LastWrite(session))
+	rest := tx.GetRange(tr.t.LastWriteChunks(session), store.RangeOptions{Mode: store.StreamingWantAll})
+	b, err := first.Get()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := rest.GetSlice()
+	if err != nil || b == nil {
+		return b, err
+	}
+	for _, kv := range rows {
+		b = append(b, kv.Value...)
+	}
+	return b, nil
 }
 
 // decodeLastWrite reads a record; false if it is not one this version

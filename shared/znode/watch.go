@@ -1,6 +1,7 @@
 package znode
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -506,43 +507,48 @@ func (tr *Tree) ArmNotify(ctx context.Context, w Conn, cursor keys.Versionstamp)
 
 // DropConnection removes what connection w left: its watches and its
 // undelivered events. Watches and events of a newer connection of the
-// session are left alone.
+// session are left alone. A connection may hold more watches than one
+// transaction can clear (setWatches of 100,000 paths): they go in batches
+// (endItems, endBytes), each transaction on from where the last stopped.
 func (tr *Tree) DropConnection(ctx context.Context, w Conn) error {
-	_, err := store.Transact(ctx, tr.db, func(tx store.Tx) (struct{}, error) {
-		return struct{}{}, tr.dropWatches(tx, w.Session, w.ID)
-	})
-	return err
-}
-
-// dropWatches clears session's watches and events: those of connection
-// conn, or all of them when conn is 0.
-func (tr *Tree) dropWatches(tx store.Tx, session, conn int64) error {
-	rows, err := tx.GetRange(tr.t.SessionWatches(session), store.RangeOptions{Mode: store.StreamingWantAll}).GetSlice()
-	if err != nil {
-		return err
-	}
-	for _, kv := range rows {
-		if conn != 0 && connOf(kv.Value) != conn {
-			continue
-		}
-		wt, err := tr.t.ParseSessionWatch(kv.Key)
-		if err != nil {
-			return err
-		}
-		unregister(tx, tr.t, wt)
-	}
-	if conn == 0 {
-		tx.ClearRange(tr.t.Events(session))
-		tx.Clear(tr.t.Notify(session))
-		return nil
-	}
-	events, err := tx.GetRange(tr.t.Events(session), store.RangeOptions{Mode: store.StreamingWantAll}).GetSlice()
-	if err != nil {
-		return err
-	}
-	for _, kv := range events {
-		if connOf(kv.Value) == conn {
-			tx.Clear(kv.Key)
+	for _, rg := range []store.Range{tr.t.SessionWatches(w.Session), tr.t.Events(w.Session)} {
+		watches := bytes.Equal(rg.Begin, tr.t.SessionWatches(w.Session).Begin)
+		for from := rg.Begin; from != nil; {
+			next, err := store.Transact(ctx, tr.db, func(tx store.Tx) ([]byte, error) {
+				rows, err := tx.GetRange(store.Range{Begin: from, End: rg.End}, store.RangeOptions{Limit: endItems, Mode: store.StreamingWantAll}).GetSlice()
+				if err != nil {
+					return nil, err
+				}
+				b := &endBudget{items: endItems, bytes: endBytes}
+				for _, kv := range rows {
+					if connOf(kv.Value) != w.ID {
+						continue
+					}
+					if !watches {
+						if !b.take("", 4) {
+							return kv.Key, nil
+						}
+						tx.Clear(kv.Key)
+						continue
+					}
+					wt, err := tr.t.ParseSessionWatch(kv.Key)
+					if err != nil {
+						return nil, err
+					}
+					if !b.take(wt.Path.String(), 8) {
+						return kv.Key, nil
+					}
+					unregister(tx, tr.t, wt)
+				}
+				if len(rows) < endItems {
+					return nil, nil
+				}
+				return store.KeyAfter(rows[len(rows)-1].Key), nil
+			})
+			if err != nil {
+				return err
+			}
+			from = next
 		}
 	}
 	return nil

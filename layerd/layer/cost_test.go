@@ -15,6 +15,7 @@ import (
 
 	"zkfdb/internal/engines"
 	"zkfdb/layerd/layer"
+	"zkfdb/shared/store/embedded"
 )
 
 // cost is what one operation's requests cost the store, from the
@@ -245,5 +246,88 @@ func testOperationCosts(t *testing.T, e engines.Engine) {
 	t.Logf("all operations:\n%s", strings.Join(ops, "\n"))
 	if o := all["other"]; o.transactions != 0 {
 		t.Errorf("store work charged to no operation: %v", o)
+	}
+}
+
+// TestOperationRoundTrips times ZooKeeper requests against a layerd on
+// the embedded engine with FoundationDB's round trips simulated
+// (embedded.Faults: ReadLatency for every read-version fetch and read,
+// Latency for every commit), and logs how many round trips each waits
+// for: reads issued together wait one, dependent reads one each.
+func TestOperationRoundTrips(t *testing.T) {
+	const rtt = 20 * time.Millisecond
+	st := engines.EmbeddedEngine().Open(t, engines.Options{Faults: embedded.Faults{ReadLatency: rtt, Latency: rtt}})
+	l, err := layer.Start(t.Context(), st.DB, layer.Config{Root: st.Root, Sweep: true, Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go l.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		l.Shutdown(ctx)
+	})
+	c, events, err := zk.Connect([]string{ln.Addr().String()}, 10*time.Second, zk.WithLogger(quiet{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	for ev := range events {
+		if ev.State == zk.StateHasSession {
+			break
+		}
+	}
+	go func() {
+		for range events {
+		}
+	}()
+	acl := zk.WorldACL(zk.PermAll)
+	if _, err := c.Create("/app", []byte("x"), 0, acl); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := c.Create(fmt.Sprintf("/app/d%d", i), nil, 0, acl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	created, deleted := 0, 0
+	for _, tc := range []struct {
+		name string
+		max  float64 // round trips the design allows; 0: not asserted
+		run  func() error
+	}{
+		{"create", 0, func() error {
+			created++
+			_, err := c.Create(fmt.Sprintf("/app/n%d", created), []byte("1"), 0, acl)
+			return err
+		}},
+		{"setData", 0, func() error { _, err := c.Set("/app/n1", []byte("2"), -1); return err }},
+		// A read version, then its reads issued together.
+		{"getData", 2, func() error { _, _, err := c.Get("/app/n1"); return err }},
+		{"exists", 2, func() error { _, _, err := c.Exists("/app/n1"); return err }},
+		{"getChildren", 0, func() error { _, _, err := c.Children("/app"); return err }},
+		{"delete", 0, func() error { deleted++; return c.Delete(fmt.Sprintf("/app/d%d", deleted-1), -1) }},
+		{"getData with a watch", 0, func() error { _, _, _, err := c.GetW("/app/n1"); return err }},
+		{"getData of a watching connection", 0, func() error { _, _, err := c.Get("/app/n1"); return err }},
+	} {
+		var best time.Duration
+		for i := range 3 {
+			start := time.Now()
+			if err := tc.run(); err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			if d := time.Since(start); i == 0 || d < best {
+				best = d
+			}
+		}
+		trips := float64(best) / float64(rtt)
+		t.Logf("%-34s %4.1f round trips (%v)", tc.name, trips, best.Round(time.Millisecond))
+		if tc.max > 0 && trips >= tc.max+0.8 {
+			t.Errorf("%s: %.1f round trips, want at most %g", tc.name, trips, tc.max)
+		}
 	}
 }

@@ -43,6 +43,11 @@ const (
 // it is not part of "all".
 const Expiry Workload = "expiry"
 
+// Exists checks the session's own node (an exists without a watch). It is
+// run only when named: it costs what GetData does but for the data, and
+// is there to measure that (docs/fdb.md).
+const Exists Workload = "exists"
+
 // ExpiryTimeout is the session timeout of Expiry's sessions: the shortest
 // both ZooKeeper (2 ticks of 2 s) and layerd grant by default.
 const ExpiryTimeout = 4 * time.Second
@@ -51,7 +56,7 @@ const ExpiryTimeout = 4 * time.Second
 var Workloads = []Workload{Create, SetData, GetData, GetChildren, Mixed, Watch, Lock}
 
 // known lists every workload, "all" and the rest.
-var known = append(slices.Clone(Workloads), Expiry)
+var known = append(slices.Clone(Workloads), Expiry, Exists)
 
 // ParseWorkloads parses a comma-separated list of workload names, or "all".
 func ParseWorkloads(s string) ([]Workload, error) {

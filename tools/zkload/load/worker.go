@@ -184,6 +184,9 @@ func (w *worker) simple() (write bool, err error) {
 	case GetData:
 		_, _, err = w.conn.Get(w.node)
 		return false, err
+	case Exists:
+		_, _, err = w.conn.Exists(w.node)
+		return false, err
 	case GetChildren:
 		_, _, err = w.conn.Children(w.node)
 		return false, err
@@ -206,7 +209,7 @@ func setup(ctx context.Context, conns []*zk.Conn, w Workload, cfg Config, root s
 	var paths []string
 	var data []byte
 	switch w {
-	case Create, SetData, GetData, Mixed:
+	case Create, SetData, GetData, Mixed, Exists:
 		for i := range conns {
 			paths = append(paths, sessionNode(root, i))
 		}

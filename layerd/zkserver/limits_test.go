@@ -15,6 +15,7 @@ import (
 	"zkfdb/internal/engines"
 	"zkfdb/layerd/zkwire"
 	"zkfdb/shared/keys"
+	"zkfdb/shared/store"
 	"zkfdb/shared/znode"
 )
 
@@ -434,5 +435,129 @@ func testManyChildren(t *testing.T, e engines.Engine) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no NodeChildrenChanged for /many")
+	}
+}
+
+// TestSetWatchesMany: a reconnecting client's setWatches of 100,000 paths
+// (one frame, under a raised jute.maxbuffer; real clients split theirs
+// at 128 kB) is checked and registered in batches of transactions: what
+// changed since the client's zxid fires at once, before the reply, the
+// rest fires on the next change; the connection's watches are all
+// cleared when it closes.
+func TestSetWatchesMany(t *testing.T) { engines.Each(t, testSetWatchesMany) }
+
+func testSetWatchesMany(t *testing.T, e engines.Engine) {
+	const existing, missing = 40_000, 30_000
+	st := e.Open(t, engines.Options{})
+	addr, tree := serveWith(t, st, Config{MaxBuffer: 4 << 20}, znode.Options{})
+	c := connect(t, addr)
+	acl := zk.WorldACL(zk.PermAll)
+	if _, err := c.Create("/w", nil, 0, acl); err != nil {
+		t.Fatal(err)
+	}
+	name := func(i int) string { return fmt.Sprintf("n-%06d", i) }
+	createMany(t, tree, "/w", existing, name)
+	var data, child, exist []string
+	for i := range existing {
+		data = append(data, "/w/"+name(i))
+		if i < missing {
+			child = append(child, "/w/"+name(i))
+			exist = append(exist, fmt.Sprintf("/w/m-%06d", i))
+		}
+	}
+	// The client's last zxid; then 100 data changes and 50 deletes.
+	_, st0, err := c.Get("/w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel := st0.Pzxid
+	for i := range 100 {
+		if _, err := c.Set(data[i], []byte("x"), -1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 100; i < 150; i++ {
+		if err := c.Delete(data[i], -1); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	raw, resp := dialRaw(t, addr, zkwire.ConnectRequest{TimeOut: 30_000})
+	raw.nc.SetDeadline(time.Now().Add(60 * time.Second))
+	start := time.Now()
+	raw.send(raw.request(-8, &zkwire.SetWatches{RelativeZxid: rel, Data: data, Exist: exist, Child: child}))
+	counts := map[string]int{}
+	for {
+		h, body, err := raw.reply()
+		if err != nil {
+			t.Fatalf("setWatches of %d paths: %v", len(data)+len(exist)+len(child), err)
+		}
+		if h.Xid == -8 {
+			if h.Err != zkwire.CodeOK {
+				t.Fatalf("setWatches: %v", h.Err)
+			}
+			break
+		}
+		var ev zkwire.WatcherEvent
+		if err := zkwire.Decode(body, &ev); err != nil {
+			t.Fatal(err)
+		}
+		counts[fmt.Sprint(int32(ev.Type))]++
+	}
+	t.Logf("setWatches of %d paths: %v", len(data)+len(exist)+len(child), time.Since(start))
+	// 100 NodeDataChanged; 50 deleted nodes: data and child watches,
+	// 100 NodeDeleted.
+	if counts["3"] != 100 || counts["2"] != 100 || len(counts) != 2 {
+		t.Fatalf("immediate events by type: %v; want 100 NodeDataChanged (3), 100 NodeDeleted (2)", counts)
+	}
+	// The registered watches fire on the next changes.
+	if _, err := c.Create(exist[7], nil, 0, acl); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Set(data[existing-1], []byte("y"), -1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create(child[missing-1]+"/kid", nil, 0, acl); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"1 " + exist[7], "3 " + data[existing-1], "4 " + child[missing-1]}
+	raw.send(raw.request(1, &zkwire.Exists{Path: "/w"})) // a reply after the events
+	var got []string
+	for {
+		h, body, err := raw.reply()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Xid == 1 {
+			break
+		}
+		var ev zkwire.WatcherEvent
+		if err := zkwire.Decode(body, &ev); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%d %s", int32(ev.Type), ev.Path))
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("events after the changes: %q, want %q", got, want)
+	}
+
+	// Closing the connection drops its watches, in batches.
+	raw.nc.Close()
+	ten := st.Root.Tenant(keys.DefaultTenant)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		rows, err := store.ReadTransact(t.Context(), st.DB, func(r store.Reader) ([]store.KeyValue, error) {
+			return r.GetRange(ten.SessionWatches(resp.SessionID), store.RangeOptions{Limit: 1}).GetSlice()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the closed connection's watches are still there after 30 s")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"zkfdb/shared/keys"
@@ -349,45 +352,143 @@ func (tr *Tree) RemoveWatches(ctx context.Context, w Conn, p string, watcherType
 // SetWatches re-registers a reconnecting client's watches on w, checking
 // each against the state and the client's last zxid as ZooKeeper does:
 // what changed since fires at once (the returned events, to send before
-// the reply), the rest is registered.
+// the reply), the rest is registered. A client may send 100,000 paths and
+// more, more than one transaction can check and register (10 MB, 5 s):
+// they go in batches (endItems, endBytes, halved while still too large),
+// a few at once, each path checked and registered in one transaction, so
+// none misses a change; a batch's reads are issued at once.
 func (tr *Tree) SetWatches(ctx context.Context, w Conn, relZxid int64, data, exist, child, persistent, recursive []string) ([]Event, error) {
-	var regs []registration
+	type item = setWatchItem
+	var items []item
 	for _, list := range []struct {
 		paths   []string
 		kind    keys.WatchKind
 		existed bool
-	}{{data, keys.WatchData, true}, {exist, keys.WatchData, false}, {child, keys.WatchChild, true}} {
+		check   bool
+	}{
+		{data, keys.WatchData, true, true}, {exist, keys.WatchData, false, true}, {child, keys.WatchChild, true, true},
+		{persistent, keys.WatchPersistent, false, false}, {recursive, keys.WatchRecursive, false, false},
+	} {
 		for _, p := range list.paths {
-			regs = append(regs, registration{p, list.kind, list.existed})
+			items = append(items, item{registration{p, list.kind, list.existed}, list.check})
 		}
 	}
-	return store.Transact(ctx, tr.db, func(tx store.Tx) ([]Event, error) {
+	// Batches within the budget, run by a few transactions at once (each
+	// is a round trip of parallel reads and a commit); their events are
+	// returned in the order of the paths.
+	var batches [][]item
+	for start := 0; start < len(items); {
+		b := &endBudget{items: endItems, bytes: endBytes}
+		end := start
+		for end < len(items) && b.take(items[end].reg.path, 8) {
+			end++
+		}
+		batches = append(batches, items[start:end])
+		start = end
+	}
+	out := make([][]Event, len(batches))
+	errs := make([]error, len(batches))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(setWatchesWorkers, len(batches)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(batches); i = int(next.Add(1) - 1) {
+				if errs[i] = ctx.Err(); errs[i] != nil {
+					return
+				}
+				out[i], errs[i] = tr.setWatchesBatch(ctx, w, relZxid, batches[i])
+			}
+		})
+	}
+	wg.Wait()
+	var events []Event
+	for i := range batches {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		events = append(events, out[i]...)
+	}
+	return events, nil
+}
+
+// setWatchesWorkers is how many of setWatches' batches run at once.
+const setWatchesWorkers = 4
+
+// setWatchItem is one watch setWatches re-registers.
+type setWatchItem struct {
+	reg   registration
+	check bool // compared with the state; persistent kinds are only registered
+}
+
+// setWatchesBatch checks and registers items in one transaction, or, if
+// that is too large, in halves.
+func (tr *Tree) setWatchesBatch(ctx context.Context, w Conn, relZxid int64, items []setWatchItem) ([]Event, error) {
+	events, err := store.Transact(ctx, tr.db, func(tx store.Tx) ([]Event, error) {
+		// A data or exist watch needs the node's record (its mzxid), a
+		// child watch its pzxid too: a point read, or the node's stat
+		// range.
+		stats := make([]store.FutureValue, len(items))
+		nodes := make([]store.RangeResult, len(items))
+		paths := make([]keys.Path, len(items))
+		for i, it := range items {
+			p := it.reg.path
+			if p == "" {
+				p = "/"
+			}
+			kp, ok := key(p)
+			switch {
+			case !ok || !it.check:
+			case it.reg.kind == keys.WatchChild:
+				paths[i], nodes[i] = kp, tx.GetRange(tr.t.NodeStat(kp), rangeOpts)
+			default:
+				paths[i], stats[i] = kp, tx.Get(tr.t.Stat(kp))
+			}
+		}
 		var events []Event
-		for _, reg := range regs {
-			n, _, err := tr.readNode(tx, reg.path, false)
-			if err != nil {
-				return nil, err
+		for i, it := range items {
+			if it.check {
+				n := &node{}
+				if nodes[i] != nil {
+					rows, err := nodes[i].GetSlice()
+					if err != nil {
+						return nil, err
+					}
+					if n, _, err = decodeNode(tr.t, paths[i], rows); err != nil {
+						return nil, err
+					}
+				}
+				if stats[i] != nil {
+					b, err := stats[i].Get()
+					if err != nil {
+						return nil, err
+					}
+					if b != nil {
+						if n.rec, err = decodeRecord(b); err != nil {
+							return nil, fmt.Errorf("stat of %s: %w", it.reg.path, err)
+						}
+						n.exists = true
+					}
+				}
+				if typ := firedSince(n, it.reg, relZxid); typ != 0 {
+					events = append(events, Event{Type: typ, Path: it.reg.path, Zxid: -1})
+					continue
+				}
 			}
-			if typ := firedSince(n, reg, relZxid); typ != 0 {
-				events = append(events, Event{Type: typ, Path: reg.path, Zxid: -1})
-				continue
-			}
-			if err := tr.register(tx, w, reg.path, reg.kind); err != nil {
-				return nil, err
-			}
-		}
-		for _, p := range persistent {
-			if err := tr.register(tx, w, p, keys.WatchPersistent); err != nil {
-				return nil, err
-			}
-		}
-		for _, p := range recursive {
-			if err := tr.register(tx, w, p, keys.WatchRecursive); err != nil {
+			if err := tr.register(tx, w, it.reg.path, it.reg.kind); err != nil {
 				return nil, err
 			}
 		}
 		return events, nil
 	})
+	if !tooLarge(err) || len(items) < 2 {
+		return events, err
+	}
+	first, err := tr.setWatchesBatch(ctx, w, relZxid, items[:len(items)/2])
+	if err != nil {
+		return nil, err
+	}
+	rest, err := tr.setWatchesBatch(ctx, w, relZxid, items[len(items)/2:])
+	return append(first, rest...), err
 }
 
 // firedSince returns the event a watch set when reg's read saw its node

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"zkfdb/internal/zkref"
-	"zkfdb/layerd/difftest"
+	"zkfdb/internal/difftest"
 )
 
 // cliStep is one zkCli command and what it prints, normalized (see

@@ -87,6 +87,24 @@ func TestReadLatency(t *testing.T) {
 			}
 			get(t, fb, "2")
 		}},
+		// Issued at GetRange, as FDB's binding sends the first batch.
+		{"range reads issued together", false, rtt, 9 * rtt / 5, func(t *testing.T, tx store.Tx) {
+			ra := tx.GetRange(store.Range{Begin: ka, End: store.KeyAfter(ka)}, store.RangeOptions{})
+			rb := tx.Snapshot().GetRange(store.Range{Begin: kb, End: store.KeyAfter(kb)}, store.RangeOptions{})
+			for _, rr := range []store.RangeResult{ra, rb} {
+				if rows, err := rr.GetSlice(); err != nil || len(rows) != 1 {
+					t.Fatalf("GetRange = %v, %v", rows, err)
+				}
+			}
+		}},
+		{"range reads issued together, read version first", true, 2 * rtt, 14 * rtt / 5, func(t *testing.T, tx store.Tx) {
+			ra := tx.GetRange(store.Range{Begin: ka, End: store.KeyAfter(ka)}, store.RangeOptions{})
+			fb := tx.Get(kb)
+			if rows, err := ra.GetSlice(); err != nil || len(rows) != 1 {
+				t.Fatalf("GetRange = %v, %v", rows, err)
+			}
+			get(t, fb, "2")
+		}},
 		{"sequential range reads", false, 2 * rtt, 10 * rtt, func(t *testing.T, tx store.Tx) {
 			for range 2 {
 				it := tx.Snapshot().GetRange(store.Range{Begin: ka, End: []byte("c")}, store.RangeOptions{}).Iterator()

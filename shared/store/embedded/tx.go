@@ -314,7 +314,25 @@ func (e *entry) resolve(stored []byte) []byte {
 }
 
 func (t *tx) GetRange(r store.Range, opts store.RangeOptions) store.RangeResult {
-	return rangeResult{t: t, r: r, opts: opts}
+	return rangeResult{t: t, r: r, opts: opts, issued: t.issueRange()}
+}
+
+// issueRange returns when a range read is issued, for Faults.ReadLatency:
+// at GetRange, as FDB's Go binding sends its first batch's request there,
+// so that range reads issued together overlap (the rows are read from the
+// snapshot when they are wanted: the same rows). Like that request, it
+// fetches the read version if none is known. Zero without ReadLatency.
+func (t *tx) issueRange() time.Time {
+	if t.db.opts.Faults.ReadLatency <= 0 {
+		return time.Time{}
+	}
+	now := time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.rvKnown && t.errLocked() == nil {
+		t.ensureSnapLocked() // an error is the read's, reported when it is read
+	}
+	return now
 }
 
 func (t *tx) GetReadVersion() store.FutureVersion {
@@ -337,7 +355,7 @@ type snapshotReader struct{ t *tx }
 
 func (s snapshotReader) Get(k []byte) store.FutureValue { return s.t.get(k, true) }
 func (s snapshotReader) GetRange(r store.Range, opts store.RangeOptions) store.RangeResult {
-	return rangeResult{t: s.t, r: r, opts: opts, snapshot: true}
+	return rangeResult{t: s.t, r: r, opts: opts, snapshot: true, issued: s.t.issueRange()}
 }
 func (s snapshotReader) GetReadVersion() store.FutureVersion { return s.t.GetReadVersion() }
 
@@ -348,6 +366,7 @@ type rangeResult struct {
 	r        store.Range
 	opts     store.RangeOptions
 	snapshot bool
+	issued   time.Time // issueRange
 }
 
 func (rr rangeResult) GetSlice() ([]store.KeyValue, error) {
@@ -370,6 +389,7 @@ func (rr rangeResult) Iterator() store.RangeIterator { return rr.iterator(rr.opt
 func (rr rangeResult) iterator(mode store.StreamingMode) *rangeIter {
 	it := &rangeIter{
 		t:        rr.t,
+		issued:   rr.issued,
 		snapshot: rr.snapshot,
 		lo:       clone(rr.r.Begin),
 		hi:       clone(rr.r.End),
@@ -417,6 +437,7 @@ type rangeIter struct {
 	limit    int // rows left; 0: unlimited
 	batch    int
 	grow     bool
+	issued   time.Time // of the first batch (issueRange); later ones at fetch
 	buf      []store.KeyValue
 	i        int
 	cur      store.KeyValue
@@ -444,7 +465,12 @@ func (it *rangeIter) Err() error               { return it.err }
 // fetch reads the next batch, and waits for it as for a round trip
 // (Faults.ReadLatency).
 func (it *rangeIter) fetch() {
-	if ready := it.read(time.Now()); !ready.IsZero() && it.err == nil {
+	issued := it.issued
+	if issued.IsZero() {
+		issued = time.Now()
+	}
+	it.issued = time.Time{}
+	if ready := it.read(issued); !ready.IsZero() && it.err == nil {
 		if err := it.t.await(ready); err != nil {
 			it.err, it.buf, it.done = err, nil, true
 		}

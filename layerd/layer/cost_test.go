@@ -253,7 +253,9 @@ func testOperationCosts(t *testing.T, e engines.Engine) {
 // the embedded engine with FoundationDB's round trips simulated
 // (embedded.Faults: ReadLatency for every read-version fetch and read,
 // Latency for every commit), and logs how many round trips each waits
-// for: reads issued together wait one, dependent reads one each.
+// for: reads issued together wait one, dependent reads one each. A read
+// without a watch waits two (its read version, then its reads), a write
+// three (read version, reads, commit).
 func TestOperationRoundTrips(t *testing.T) {
 	const rtt = 20 * time.Millisecond
 	st := engines.EmbeddedEngine().Open(t, engines.Options{Faults: embedded.Faults{ReadLatency: rtt, Latency: rtt}})
@@ -300,17 +302,17 @@ func TestOperationRoundTrips(t *testing.T) {
 		max  float64 // round trips the design allows; 0: not asserted
 		run  func() error
 	}{
-		{"create", 0, func() error {
+		{"create", 3, func() error {
 			created++
 			_, err := c.Create(fmt.Sprintf("/app/n%d", created), []byte("1"), 0, acl)
 			return err
 		}},
-		{"setData", 0, func() error { _, err := c.Set("/app/n1", []byte("2"), -1); return err }},
+		{"setData", 3, func() error { _, err := c.Set("/app/n1", []byte("2"), -1); return err }},
 		// A read version, then its reads issued together.
 		{"getData", 2, func() error { _, _, err := c.Get("/app/n1"); return err }},
 		{"exists", 2, func() error { _, _, err := c.Exists("/app/n1"); return err }},
 		{"getChildren", 0, func() error { _, _, err := c.Children("/app"); return err }},
-		{"delete", 0, func() error { deleted++; return c.Delete(fmt.Sprintf("/app/d%d", deleted-1), -1) }},
+		{"delete", 3, func() error { deleted++; return c.Delete(fmt.Sprintf("/app/d%d", deleted-1), -1) }},
 		{"getData with a watch", 0, func() error { _, _, _, err := c.GetW("/app/n1"); return err }},
 		{"getData of a watching connection", 0, func() error { _, _, err := c.Get("/app/n1"); return err }},
 	} {

@@ -175,18 +175,28 @@ func (tr *Tree) endStep(tx store.Tx, e *ending, first bool) (endStep, error) {
 	if e.conn != 0 {
 		phases[0], phases[1] = phases[1], phases[0]
 	}
-	more := false
-	for _, phase := range phases {
+	more, fired := false, false
+	for i, phase := range phases {
 		var err error
 		if more, err = phase(x, b, &st); err != nil {
 			return st, err
+		}
+		if i == 0 && e.conn != 0 {
+			// A close fires its ephemerals' deletion before its own
+			// watches go: those are owed their events too.
+			if err := x.finish(); err != nil {
+				return st, err
+			}
+			fired = true
 		}
 		if more {
 			break
 		}
 	}
-	if err := x.finish(); err != nil {
-		return st, err
+	if !fired {
+		if err := x.finish(); err != nil {
+			return st, err
+		}
 	}
 	st.owed = x.captured
 	if more {

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"testing"
 
-	"zkfdb/internal/zkref"
 	"zkfdb/internal/difftest"
+	"zkfdb/internal/zkref"
 )
 
 // cliStep is one zkCli command and what it prints, normalized (see

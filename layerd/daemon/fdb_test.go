@@ -3,12 +3,16 @@
 package daemon
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -360,5 +364,85 @@ func awaitReady(t *testing.T, metrics string, code int) {
 			t.Fatalf("/readyz = %d for 30 s, want %d", got, code)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// manyConnections is how many client connections TestManyConnectionsOnFDB
+// holds on one layerd: more than FoundationDB's default max_watches
+// (10,000), each holding a watch. (20,000 would need more file
+// descriptors than this machine lets a process have: 20,000.)
+const manyConnections = 12_000
+
+// TestManyConnectionsOnFDB: a layerd on FoundationDB holds more client
+// connections than FDB's default max_watches, each with its session's
+// store watch, because it sets FDB's max_watches from --max-watches; all
+// of them answer, and a new client still works.
+func TestManyConnectionsOnFDB(t *testing.T) {
+	cf := sharedCluster(t)
+	if testing.Short() {
+		t.Skip("-short: 12,000 connections")
+	}
+	cfg := fdbConfig(t, cf)
+	cfg.TickTime = 15 * time.Second // sessions of 30 s: no ping needed meanwhile
+	cfg.ShutdownTimeout = time.Minute
+	d := startDaemon(t, cfg)
+
+	cmd := exec.Command(os.Args[0], "-test.run", "^$")
+	cmd.Env = append(os.Environ(), connDriverEnv+"="+d.addr+","+strconv.Itoa(manyConnections))
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		stdin.Close()
+		cmd.Wait()
+	}()
+	lines := bufio.NewScanner(stdout)
+	expect := func(word string) int {
+		t.Helper()
+		if !lines.Scan() {
+			t.Fatalf("the connection driver stopped before %q", word)
+		}
+		n, err := strconv.Atoi(strings.TrimPrefix(lines.Text(), word+" "))
+		if err != nil {
+			t.Fatalf("the connection driver said %q", lines.Text())
+		}
+		return n
+	}
+	start := time.Now()
+	if n := expect("connected"); n != manyConnections {
+		t.Fatalf("%d of %d connections got a session", n, manyConnections)
+	}
+	t.Logf("%d sessions in %v", manyConnections, time.Since(start).Round(time.Millisecond))
+	if _, body := httpGet(t, "http://"+d.metrics+"/metrics"); !strings.Contains(body, "num_alive_connections "+strconv.Itoa(manyConnections)) {
+		t.Errorf("num_alive_connections is not %d", manyConnections)
+	}
+	c, _ := connectZK(t, []string{d.addr}, 30*time.Second)
+	if _, err := c.Create("/after", []byte("x"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatalf("a new client beside %d connections: %v", manyConnections, err)
+	}
+	if _, _, ch, err := c.GetW("/after"); err != nil {
+		t.Fatal(err)
+	} else {
+		if _, err := c.Set("/after", []byte("y"), -1); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-ch:
+		case <-time.After(30 * time.Second):
+			t.Fatal("no watch event beside the other connections")
+		}
+	}
+	fmt.Fprintln(stdin, "ping")
+	if n := expect("pinged"); n != manyConnections {
+		t.Errorf("%d of %d connections answered a ping", n, manyConnections)
 	}
 }

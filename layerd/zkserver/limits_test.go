@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -559,5 +560,72 @@ func testSetWatchesMany(t *testing.T, e engines.Engine) {
 			t.Fatal("the closed connection's watches are still there after 30 s")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestDeleteAllLargeTree: zkCli's deleteall is client-side
+// (ZKUtil.deleteRecursive): it lists the tree breadth-first with
+// getChildren and deletes it deepest first in multis of 1,000 deletes.
+// Each such multi stays well within FoundationDB's limits (time and size
+// measured here), and the tree goes entirely.
+func TestDeleteAllLargeTree(t *testing.T) { engines.Each(t, testDeleteAllLargeTree) }
+
+func testDeleteAllLargeTree(t *testing.T, e engines.Engine) {
+	const fanout, leaves = 10, 1000 // 10,011 nodes
+	addr, tree := serveWith(t, e.Open(t, engines.Options{}), Config{}, znode.Options{})
+	c := connect(t, addr)
+	acl := zk.WorldACL(zk.PermAll)
+	if _, err := c.Create("/tree", nil, 0, acl); err != nil {
+		t.Fatal(err)
+	}
+	createMany(t, tree, "/tree", fanout, func(i int) string { return fmt.Sprintf("branch-with-a-longer-name-%03d", i) })
+	for i := range fanout {
+		createMany(t, tree, fmt.Sprintf("/tree/branch-with-a-longer-name-%03d", i), leaves, func(j int) string { return fmt.Sprintf("leaf-%06d", j) })
+	}
+	// A watcher on every branch, as applications have.
+	for i := range fanout {
+		if _, _, _, err := c.ChildrenW(fmt.Sprintf("/tree/branch-with-a-longer-name-%03d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	start := time.Now()
+	all := []string{"/tree"}
+	for i := 0; i < len(all); i++ {
+		kids, _, err := c.Children(all[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range kids {
+			all = append(all, all[i]+"/"+k)
+		}
+	}
+	listed := time.Since(start)
+	var slowest time.Duration
+	multis := 0
+	for end := len(all); end > 0; end -= 1000 {
+		var ops []any
+		for i := end - 1; i >= max(end-1000, 0); i-- {
+			ops = append(ops, &zk.DeleteRequest{Path: all[i], Version: -1})
+		}
+		t0 := time.Now()
+		res, err := c.Multi(ops...)
+		if err != nil {
+			t.Fatalf("multi of %d deletes: %v", len(ops), err)
+		}
+		for i, r := range res {
+			if r.Error != nil {
+				t.Fatalf("delete %d of the multi: %v", i, r.Error)
+			}
+		}
+		slowest = max(slowest, time.Since(t0))
+		multis++
+	}
+	t.Logf("deleteall of %d nodes: listed in %v, deleted by %d multis in %v, the slowest %v", len(all), listed, multis, time.Since(start)-listed, slowest)
+	if ok, _, err := c.Exists("/tree"); err != nil || ok {
+		t.Fatalf("/tree after deleteall: %v, %v", ok, err)
+	}
+	if kids, st, err := c.Children("/"); err != nil || slices.Contains(kids, "tree") || st.NumChildren != int32(len(kids)) {
+		t.Fatalf("/ after deleteall: %v %+v %v", kids, st, err)
 	}
 }

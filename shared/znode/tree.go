@@ -898,6 +898,15 @@ func (tr *Tree) scan(ctx context.Context, rs []store.Range, first func(store.Rea
 			start := time.Now()
 			p := progress{at: cur.at, from: cur.from}
 			pages := 0
+			page := func() store.RangeResult {
+				return r.GetRange(store.Range{Begin: p.from, End: rs[p.at].End}, store.RangeOptions{Limit: listPage, Mode: store.StreamingWantAll})
+			}
+			// The first page is read together with first's reads: one
+			// round trip for a short listing.
+			var pending store.RangeResult
+			if p.at < len(rs) {
+				pending = page()
+			}
 			if firstTx && first != nil {
 				if err := first(r); err != nil {
 					return p, err
@@ -909,8 +918,11 @@ func (tr *Tree) scan(ctx context.Context, rs []store.Range, first func(store.Rea
 			}
 			p.rv = rv
 			for p.at < len(rs) {
-				pageRange := store.Range{Begin: p.from, End: rs[p.at].End}
-				rows, err := r.GetRange(pageRange, store.RangeOptions{Limit: listPage, Mode: store.StreamingWantAll}).GetSlice()
+				if pending == nil {
+					pending = page()
+				}
+				rows, err := pending.GetSlice()
+				pending = nil
 				if errors.Is(err, store.ErrTransactionTooOld) && pages > 0 {
 					return p, nil // out of the window: the rest in a new transaction
 				}

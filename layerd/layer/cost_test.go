@@ -254,7 +254,8 @@ func testOperationCosts(t *testing.T, e engines.Engine) {
 // (embedded.Faults: ReadLatency for every read-version fetch and read,
 // Latency for every commit), and logs how many round trips each waits
 // for: reads issued together wait one, dependent reads one each. A read
-// without a watch waits two (its read version, then its reads), a write
+// without a watch waits two (its read version, then its reads; a sync
+// one), a write
 // three (read version, reads, commit).
 func TestOperationRoundTrips(t *testing.T) {
 	const rtt = 20 * time.Millisecond
@@ -311,7 +312,13 @@ func TestOperationRoundTrips(t *testing.T) {
 		// A read version, then its reads issued together.
 		{"getData", 2, func() error { _, _, err := c.Get("/app/n1"); return err }},
 		{"exists", 2, func() error { _, _, err := c.Exists("/app/n1"); return err }},
-		{"getChildren", 0, func() error { _, _, err := c.Children("/app"); return err }},
+		{"create sequential", 0, func() error { _, err := c.Create("/app/s-", nil, zk.FlagSequence, acl); return err }},
+		{"multi", 0, func() error {
+			_, err := c.Multi(&zk.SetDataRequest{Path: "/app/n1", Data: []byte("3"), Version: -1}, &zk.CheckVersionRequest{Path: "/app", Version: 0})
+			return err
+		}},
+		{"sync", 1, func() error { _, err := c.Sync("/app"); return err }},
+		{"getChildren", 2, func() error { _, _, err := c.Children("/app"); return err }},
 		{"delete", 3, func() error { deleted++; return c.Delete(fmt.Sprintf("/app/d%d", deleted-1), -1) }},
 		{"getData with a watch", 0, func() error { _, _, _, err := c.GetW("/app/n1"); return err }},
 		{"getData of a watching connection", 0, func() error { _, _, err := c.Get("/app/n1"); return err }},

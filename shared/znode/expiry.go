@@ -68,13 +68,31 @@ type Beat struct {
 	Old     int64
 }
 
-// Heartbeat refreshes sessions, all in one commit (a layerd sends one per
-// tick for the sessions that had traffic). It returns the sessions that no
-// longer exist (expired or closed), which it does not refresh.
+// heartbeatBatch bounds the sessions one commit of Heartbeat refreshes:
+// each costs about 250 bytes of mutations and conflict ranges, so one
+// FoundationDB transaction (10 MB) holds some 40,000.
+const heartbeatBatch = 10_000
+
+// Heartbeat refreshes sessions, in one commit per heartbeatBatch of them
+// (a layerd sends them once per tick for the sessions that had traffic).
+// It returns the sessions that no longer exist (expired or closed), which
+// it does not refresh. On an error the batches before it are written;
+// writing them again is harmless.
 func (tr *Tree) Heartbeat(ctx context.Context, beats []Beat) ([]int64, error) {
-	if len(beats) == 0 {
-		return nil, nil
+	var gone []int64
+	for len(beats) > 0 {
+		n := min(len(beats), heartbeatBatch)
+		g, err := tr.heartbeat(ctx, beats[:n])
+		if err != nil {
+			return nil, err
+		}
+		gone = append(gone, g...)
+		beats = beats[n:]
 	}
+	return gone, nil
+}
+
+func (tr *Tree) heartbeat(ctx context.Context, beats []Beat) ([]int64, error) {
 	return store.Transact(ctx, tr.db, func(tx store.Tx) ([]int64, error) {
 		futures := make([]store.FutureValue, len(beats))
 		for i, b := range beats {

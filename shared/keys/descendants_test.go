@@ -2,6 +2,7 @@ package keys
 
 import (
 	"bytes"
+	"encoding/hex"
 	"strings"
 	"testing"
 
@@ -52,5 +53,36 @@ func TestDescendants(t *testing.T) {
 		if in(ten.Stat(pp), rs) || in(root.Clock(), rs) {
 			t.Errorf("Descendants(%q) holds keys outside the children index", p)
 		}
+	}
+}
+
+// TestLastWriteChunk: a long last-write record's chunks lie in
+// LastWriteChunks, after LastWrite and in order, and the key is pinned
+// here (the layout golden file holds the other kinds).
+func TestLastWriteChunk(t *testing.T) {
+	root, err := NewRoot([]byte("r/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ten := root.Tenant(DefaultTenant)
+	rg := ten.LastWriteChunks(5)
+	lw := ten.LastWrite(5)
+	prev := lw
+	for i := 1; i <= 300; i++ {
+		k := ten.LastWriteChunk(5, i)
+		if bytes.Compare(k, rg.Begin) < 0 || bytes.Compare(k, rg.End) >= 0 || bytes.Compare(k, prev) <= 0 {
+			t.Fatalf("chunk %d at %x: outside %x..%x or not after %x", i, k, rg.Begin, rg.End, prev)
+		}
+		prev = k
+	}
+	if bytes.Compare(lw, rg.Begin) >= 0 && bytes.Compare(lw, rg.End) < 0 {
+		t.Fatal("LastWrite lies in LastWriteChunks")
+	}
+	if bytes.Compare(ten.LastWrite(6), rg.End) < 0 {
+		t.Fatal("another session's record lies in LastWriteChunks")
+	}
+	const want = "722f150114150a15051501" // "r/" (1, 0) (10, 5, 1)
+	if got := hex.EncodeToString(ten.LastWriteChunk(5, 1)); got != want {
+		t.Fatalf("LastWriteChunk(5, 1) = %s, want %s", got, want)
 	}
 }

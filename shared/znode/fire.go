@@ -35,6 +35,10 @@ type firing struct {
 	anyRec    *bool
 	events    map[int64][]sessionEvent
 	sessions  []int64 // in order of their first event
+	// fired are the one-shot watches fired already (forget), dropped
+	// from byPath when next read: a write firing n watches of one node
+	// does O(n) work, not O(n²).
+	fired map[keys.Watcher]bool
 }
 
 type sessionEvent struct {
@@ -141,20 +145,27 @@ func (x *txn) deliver(f *firing, we watchEntry, told map[int64]bool, e Event) {
 // forget drops a fired one-shot watch from the loaded ones, so that a
 // later op of the same multi does not fire it again.
 func (x *txn) forget(f *firing, we watchEntry) {
-	p := we.w.Path.String()
-	list := f.byPath[p]
-	for i, o := range list {
-		if o.w == we.w {
-			f.byPath[p] = append(list[:i:i], list[i+1:]...)
-			return
-		}
+	if f.fired == nil {
+		f.fired = map[keys.Watcher]bool{}
 	}
+	f.fired[we.w] = true
 }
 
-// watchers loads every watch on p (all kinds), once per transaction.
+// watchers loads every watch on p (all kinds), once per transaction, less
+// those fired since (forget).
 func (x *txn) watchers(f *firing, p string) ([]watchEntry, error) {
 	if list, ok := f.byPath[p]; ok {
-		return list, nil
+		if len(f.fired) == 0 {
+			return list, nil
+		}
+		live := make([]watchEntry, 0, len(list))
+		for _, we := range list {
+			if !f.fired[we.w] {
+				live = append(live, we)
+			}
+		}
+		f.byPath[p] = live
+		return live, nil
 	}
 	kp, ok := key(p)
 	if !ok {

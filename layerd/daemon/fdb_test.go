@@ -383,7 +383,7 @@ func TestManyConnectionsOnFDB(t *testing.T) {
 		t.Skip("-short: 12,000 connections")
 	}
 	cfg := fdbConfig(t, cf)
-	cfg.TickTime = 15 * time.Second // sessions of 30 s: no ping needed meanwhile
+	cfg.TickTime = 15 * time.Second // sessions up to 300 s: the driver's (driverSessionTimeout) are silent until the ping
 	cfg.ShutdownTimeout = time.Minute
 	d := startDaemon(t, cfg)
 

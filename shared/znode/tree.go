@@ -37,6 +37,7 @@ type Tree struct {
 	db   store.DB
 	t    keys.Tenant
 	opts Options
+	seq  *seqQueue // sequential creates, by parent (seqqueue.go)
 }
 
 // New returns the tree of tenant t in db. Call Init once before use.
@@ -47,7 +48,7 @@ func New(db store.DB, t keys.Tenant, opts Options) *Tree {
 	if opts.ReadBudget <= 0 {
 		opts.ReadBudget = DefaultReadBudget
 	}
-	return &Tree{db: bounded(db), t: t, opts: opts}
+	return &Tree{db: bounded(db), t: t, opts: opts, seq: newSeqQueue()}
 }
 
 // SuperDigest returns the configured super-user digest.
@@ -172,6 +173,11 @@ const writeMaxRetryDelay = 20 * time.Millisecond
 // ops before k report nil, op k its error, ops after k
 // ErrRuntimeInconsistency. err is for failures of the store, not of ops.
 func (tr *Tree) Write(ctx context.Context, c Caller, ops []Op) (Written, error) {
+	leave, err := tr.seq.enter(ctx, ops)
+	if err != nil {
+		return Written{}, err
+	}
+	defer leave()
 	var stamp store.FutureVersionstamp
 	type attempt struct {
 		results []pendingResult

@@ -259,6 +259,53 @@ func testSiblingCreatesDoNotConflict(t *testing.T, e engines.Engine) {
 	}
 }
 
+// Sequential creates under one parent through one Tree do not conflict:
+// they all read the parent's counter, and the Tree queues them by parent
+// (seqqueue.go) where they would otherwise retry one another (a lock
+// recipe's contenders, all at once).
+func TestSequentialCreatesQueueByParent(t *testing.T) {
+	engines.Each(t, testSequentialCreatesQueueByParent)
+}
+
+func testSequentialCreatesQueueByParent(t *testing.T, e engines.Engine) {
+	f := newFixture(t, e, embedded.Faults{})
+	f.mustCreate("/lock", 0)
+	f.mustCreate("/other", 0)
+	var wg sync.WaitGroup
+	for g := range 16 {
+		s, err := f.tree.CreateSession(t.Context(), 10_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() {
+			for i := range 10 {
+				c := f.caller()
+				c.Session = s.ID
+				// Every other one a multi that creates under both parents
+				// (two queues, taken in one order).
+				ops := []znode.Op{znode.CreateOp{Path: "/lock/lock-", ACL: znode.OpenACLUnsafe, Flags: 3, TTL: -1}}
+				if (g+i)%2 == 0 {
+					ops = append(ops, znode.CreateOp{Path: "/other/n-", ACL: znode.OpenACLUnsafe, Flags: 2, TTL: -1})
+				}
+				w, err := f.tree.Write(t.Context(), c, ops)
+				if err == nil {
+					err = w.Failed()
+				}
+				if err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if s := f.stat("/lock"); s.NumChildren != 160 {
+		t.Fatalf("/lock has %d children, want 160", s.NumChildren)
+	}
+	if n := f.commits.conflicts.Load(); n != 0 {
+		t.Fatalf("%v conflicts among queued sequential creates, want 0", n)
+	}
+}
+
 // commits counts the outcomes of a store's commits, on any engine (the
 // embedded engine's commit metrics have no FoundationDB counterpart).
 type commits struct {

@@ -10,12 +10,15 @@ import (
 // (the sequence number is its cversion) and write it: of n concurrent
 // ones, one commits and n−1 conflict and retry, and again. ZooKeeper
 // queues them. On FoundationDB, 64 lock contenders creating their nodes at
-// once under one parent took about 8 s and 4,000 conflicts before all had
+// once under one parent took about 8 s and 5,400 conflicts before all had
 // one (docs/benchmarks.md, "layerd on FoundationDB"). So a Tree queues its
 // own sequential creates by parent: one per parent is in flight from this
-// process at a time, and those of other processes conflict with it at most
-// once each. Parents share seqQueues queues by hash; two that share one
-// wait for each other, which costs only the overlap of their commits.
+// process at a time; those of other processes still conflict with it.
+// On the embedded engine, where a conflicted create retries into the next
+// commit batch at once, the queue costs a lock recipe about a tenth of its
+// throughput (each create waits for its predecessor's fsync) at the same
+// p99. Parents share seqQueues queues by hash; two that share one wait for
+// each other.
 const seqQueues = 256
 
 // seqQueue is a one-slot semaphore per queue, so that a wait ends with its

@@ -13,12 +13,17 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"zkfdb/tools/zkload/chart"
 	"zkfdb/tools/zkload/load"
 )
 
@@ -26,9 +31,13 @@ type config struct {
 	targets   []load.Target
 	workloads []load.Workload
 	load      load.Config
-	json      bool
-	cleanup   string
-	logLevel  string
+	// sessions are the session counts to run at, one run of every
+	// workload each (load.Sessions is the first).
+	sessions []int
+	json     bool
+	chart    string
+	cleanup  string
+	logLevel string
 }
 
 // parseFlags parses zkload's command line; usage and errors go to out.
@@ -36,8 +45,8 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	var (
 		c                                config
 		addr, label, compare, compareLbl string
-		workloads                        string
-		noWarmup                         bool
+		workloads, sessions              string
+		noWarmup, progress               bool
 	)
 	fs := flag.NewFlagSet("zkload", flag.ContinueOnError)
 	fs.SetOutput(out)
@@ -47,8 +56,10 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 zkload runs each workload (create, setData, getData, getChildren, mixed, watch, lock; expiry and exists only when named)
 against -addr, and with -compare against a second server right after it,
 with the same parameters, and prints ops/s, p50/p99/max latency and errors
-by code, then the ratios of -compare to -addr. Every run works under its
-own root (-prefix plus a random suffix) and deletes it at the end.
+by code, then the ratios of -compare to -addr. With a list of session
+counts it runs every workload at each, then prints the ratios at every
+concurrency; -chart draws them. Every run works under its own root
+(-prefix plus a random suffix) and deletes it at the end.
 Flags take one dash or two.
 
 `)
@@ -59,7 +70,7 @@ Flags take one dash or two.
 	fs.StringVar(&compare, "compare", "", "`host:port` of a second server to run the same workloads against")
 	fs.StringVar(&compareLbl, "compare-label", "", "name of -compare in reports (default: the address)")
 	fs.StringVar(&workloads, "workload", "all", "comma-separated `workloads`: create, setData, getData, getChildren, mixed, watch, lock, expiry, exists, or all (all but expiry and exists)")
-	fs.IntVar(&c.load.Sessions, "sessions", load.DefaultSessions, "concurrent sessions, each its own connection")
+	fs.StringVar(&sessions, "sessions", strconv.Itoa(load.DefaultSessions), "concurrent sessions, each its own connection; a comma-separated `list` runs every workload at each")
 	fs.IntVar(&c.load.Depth, "depth", load.DefaultDepth, "requests in flight per session (goroutines issuing synchronous requests)")
 	fs.IntVar(&c.load.ValueSize, "value", load.DefaultValueSize, "value size in `bytes`")
 	fs.DurationVar(&c.load.Duration, "duration", load.DefaultDuration, "measured time per workload and server")
@@ -73,8 +84,10 @@ Flags take one dash or two.
 	fs.DurationVar(&c.load.ConnectTimeout, "connect-timeout", load.DefaultConnectTimeout, "how long opening all sessions may take")
 	fs.BoolVar(&c.load.Keep, "keep", false, "leave each run's root in place (delete later with -cleanup)")
 	fs.StringVar(&c.cleanup, "cleanup", "", "delete this `root` (left by -keep or an interrupted run) on -addr and exit")
-	fs.BoolVar(&c.json, "json", false, "print the report as JSON instead of tables")
+	fs.BoolVar(&c.json, "json", false, "print the report as JSON instead of tables (one document per session count)")
+	fs.StringVar(&c.chart, "chart", "", "write to `dir` a PNG per workload: ops/s and p99 against concurrency, a line per server")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log `level` on stderr: debug, info, warn or error")
+	fs.BoolVar(&progress, "progress", stderrIsTerminal(), "redraw a progress line on stderr while each workload runs (default: when stderr is a terminal)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -94,11 +107,18 @@ Flags take one dash or two.
 		return c, fmt.Errorf("-addr and -compare are both named %q: set -label and -compare-label", c.targets[0].Name())
 	}
 	var err error
+	if c.sessions, err = sessionCounts(sessions); err != nil {
+		return c, fmt.Errorf("-sessions: %w", err)
+	}
+	c.load.Sessions = c.sessions[0]
+	if progress {
+		c.load.Progress = os.Stderr
+	}
 	if c.workloads, err = load.ParseWorkloads(workloads); err != nil {
 		return c, fmt.Errorf("-workload: %w", err)
 	}
 	positive := map[string]int64{
-		"sessions": int64(c.load.Sessions), "depth": int64(c.load.Depth), "duration": int64(c.load.Duration),
+		"depth": int64(c.load.Depth), "duration": int64(c.load.Duration),
 		"session-timeout": int64(c.load.SessionTimeout), "connect-timeout": int64(c.load.ConnectTimeout),
 	}
 	for name, v := range positive {
@@ -119,6 +139,27 @@ Flags take one dash or two.
 		return c, fmt.Errorf("-log-level: %w", err)
 	}
 	return c, nil
+}
+
+func stderrIsTerminal() bool {
+	fi, err := os.Stderr.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// sessionCounts parses -sessions: positive counts, in the order given.
+func sessionCounts(list string) ([]int, error) {
+	var out []int
+	for s := range strings.SplitSeq(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a number", s)
+		}
+		if n <= 0 {
+			return nil, errors.New("must be positive")
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func servers(list string) []string {
@@ -173,17 +214,98 @@ func main() {
 		return
 	}
 
-	rep, runErr := load.RunAll(ctx, log, cfg.targets, cfg.workloads, cfg.load)
-	if rep != nil && len(rep.Results) > 0 {
-		write := rep.WriteText
-		if cfg.json {
-			write = rep.WriteJSON
+	var (
+		reports []*load.Report
+		runErr  error
+	)
+	for i, n := range cfg.sessions {
+		lc := cfg.load
+		lc.Sessions = n
+		rep, err := load.RunAll(ctx, log, cfg.targets, cfg.workloads, lc)
+		if rep != nil && len(rep.Results) > 0 {
+			reports = append(reports, rep)
+			write := rep.WriteText
+			if cfg.json {
+				write = rep.WriteJSON
+			} else if i > 0 {
+				fmt.Println()
+			}
+			if err := write(os.Stdout); err != nil {
+				log.Fatal("writing the report failed", zap.Error(err))
+			}
 		}
-		if err := write(os.Stdout); err != nil {
+		if err != nil {
+			runErr = err
+			break
+		}
+	}
+	if !cfg.json {
+		if err := load.WriteSweepText(os.Stdout, reports); err != nil {
 			log.Fatal("writing the report failed", zap.Error(err))
 		}
+	}
+	if cfg.chart != "" && len(reports) > 0 {
+		paths, err := writeCharts(cfg.chart, reports)
+		if err != nil {
+			log.Fatal("writing the charts failed", zap.Error(err))
+		}
+		log.Info("charts written", zap.Strings("files", paths))
 	}
 	if runErr != nil {
 		log.Fatal("run failed", zap.Error(runErr))
 	}
+}
+
+// writeCharts writes dir/<workload>.png for every workload of reports (one
+// report per session count): ops/s and p99 against concurrency, a line per
+// target.
+func writeCharts(dir string, reports []*load.Report) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var (
+		workloads []load.Workload
+		series    = map[load.Workload]map[string]*chart.Series{}
+		targets   []string
+	)
+	for _, rep := range reports {
+		for _, t := range rep.Targets {
+			if !slices.Contains(targets, t) {
+				targets = append(targets, t)
+			}
+		}
+		for _, res := range rep.Results {
+			byTarget := series[res.Workload]
+			if byTarget == nil {
+				workloads = append(workloads, res.Workload)
+				byTarget = map[string]*chart.Series{}
+				series[res.Workload] = byTarget
+			}
+			s := byTarget[res.Target]
+			if s == nil {
+				s = &chart.Series{Target: res.Target}
+				byTarget[res.Target] = s
+			}
+			s.Points = append(s.Points, chart.Point{
+				Concurrency: rep.Config.Sessions * rep.Config.Depth,
+				OpsPerSec:   res.OpsPerSec(),
+				P99Ms:       float64(res.Latency.Quantile(0.99)) / float64(time.Millisecond),
+			})
+		}
+	}
+	var paths []string
+	for _, w := range workloads {
+		var ss []chart.Series
+		for _, t := range targets {
+			if s := series[w][t]; s != nil {
+				ss = append(ss, *s)
+			}
+		}
+		path := filepath.Join(dir, string(w)+".png")
+		if err := chart.WritePNG(path, string(w), ss); err != nil {
+			return paths, err
+		}
+		paths = append(paths, path)
+	}
+	return paths, nil
 }

@@ -2,6 +2,7 @@ package load
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -138,6 +139,9 @@ type Config struct {
 	// Keep leaves the run's root in place instead of deleting it (for
 	// inspection; Cleanup deletes it later).
 	Keep bool
+	// Progress, if set, gets a progress line, redrawn every second, while
+	// a measured phase runs (a terminal: zkload gives its stderr).
+	Progress io.Writer
 }
 
 // withDefaults returns c with zero fields set to their defaults, or an

@@ -323,3 +323,49 @@ func roundPtr(x float64, digits int) *float64 {
 	x = round(x, digits)
 	return &x
 }
+
+// WriteSweepText writes, after the reports of a run at several session
+// counts (one report each, in order), the ratios of every one side by
+// side: a row per workload, target and concurrency (sessions × depth).
+// It writes nothing unless there are two or more reports with ratios.
+func WriteSweepText(out io.Writer, reports []*Report) error {
+	type row struct {
+		x           Ratio
+		concurrency int
+	}
+	var rows []row
+	for _, rep := range reports {
+		for _, x := range rep.Ratios() {
+			rows = append(rows, row{x, rep.Config.Sessions * rep.Config.Depth})
+		}
+	}
+	if len(reports) < 2 || len(rows) == 0 {
+		return nil
+	}
+	// Workloads in the order they first ran, then targets, then
+	// concurrency.
+	order := map[Workload]int{}
+	for _, r := range rows {
+		if _, ok := order[r.x.Workload]; !ok {
+			order[r.x.Workload] = len(order)
+		}
+	}
+	slices.SortStableFunc(rows, func(a, b row) int {
+		if c := order[a.x.Workload] - order[b.x.Workload]; c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.x.Target, b.x.Target); c != 0 {
+			return c
+		}
+		return a.concurrency - b.concurrency
+	})
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nratios against %s at every concurrency (sessions x depth)\n\n", rows[0].x.Baseline)
+	table := [][]string{{"workload", "target", "concurrency", "ops/s ratio", "p99 ratio"}}
+	for _, r := range rows {
+		table = append(table, []string{string(r.x.Workload), r.x.Target, fmt.Sprint(r.concurrency), ratioText(r.x.OpsPerSec), ratioText(r.x.P99)})
+	}
+	writeTable(&b, table, 2, 5)
+	_, err := io.WriteString(out, b.String())
+	return err
+}

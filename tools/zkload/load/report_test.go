@@ -279,3 +279,35 @@ func TestConfigDefaults(t *testing.T) {
 		}
 	}
 }
+
+// The ratios of a sweep are listed by workload, target and concurrency;
+// one report alone gets no sweep table.
+func TestWriteSweepText(t *testing.T) {
+	var reports []*Report
+	for _, n := range []int{64, 1} {
+		rep := testReport()
+		rep.Config.Sessions, rep.Config.Depth = n, 2
+		rep.Results[1].OK = int64(n * 10) // layerd's creates: 640/s, then 10/s
+		reports = append(reports, rep)
+	}
+	var one bytes.Buffer
+	if err := WriteSweepText(&one, reports[:1]); err != nil || one.Len() != 0 {
+		t.Fatalf("one report: %q, %v", one.String(), err)
+	}
+	var b bytes.Buffer
+	if err := WriteSweepText(&b, reports); err != nil {
+		t.Fatal(err)
+	}
+	want := `
+ratios against zookeeper at every concurrency (sessions x depth)
+
+workload  target  concurrency  ops/s ratio  p99 ratio
+create    layerd            2         0.01       2.00
+create    layerd          128         0.64       2.00
+getData   layerd            2         0.00        n/a
+getData   layerd          128         0.00        n/a
+`
+	if b.String() != want {
+		t.Errorf("sweep table:\n%s\nwant:\n%s", b.String(), want)
+	}
+}

@@ -148,7 +148,13 @@ func Run(ctx context.Context, log *zap.Logger, t Target, w Workload, cfg Config)
 	} else {
 		p.deadline = time.Now().Add(cfg.Duration)
 	}
+	if cfg.Progress != nil {
+		p.progress = startProgress(cfg.Progress, string(w)+" against "+t.Name(), cfg, progressEvery)
+	}
 	sum, elapsed, err := runPhase(ctx, workers, p)
+	if p.progress != nil {
+		p.progress.end()
+	}
 	if err != nil {
 		return res, fmt.Errorf("measure: %w", err)
 	}

@@ -287,6 +287,8 @@ type phase struct {
 	tickets  *atomic.Int64
 	deadline time.Time
 	record   bool
+	// progress, if set, counts the successful requests as they finish.
+	progress *progress
 }
 
 func (p *phase) next() bool {
@@ -340,6 +342,9 @@ func runPhase(ctx context.Context, workers []*worker, p *phase) (*tally, time.Du
 					continue
 				}
 				t.ok++
+				if p.progress != nil {
+					p.progress.ok.Add(1)
+				}
 				if write {
 					t.writes++
 				}

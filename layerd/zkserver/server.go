@@ -182,8 +182,10 @@ func (s *Server) handle(nc net.Conn) {
 	}
 	if max := s.cfg.MaxConnections; max > 0 && len(s.conns) >= max {
 		s.mu.Unlock()
-		nc.Close()
+		// Counted before the close, which the client sees: the metric
+		// never lags what a client observed.
 		s.metrics.refused.Inc()
+		nc.Close()
 		s.log.Warn("too many connections; closing a new one", zap.Int("max_connections", max), zap.Stringer("remote", nc.RemoteAddr()))
 		return
 	}

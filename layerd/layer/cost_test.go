@@ -141,6 +141,14 @@ func testOperationCosts(t *testing.T, e engines.Engine) {
 	acl := zk.WorldACL(zk.PermAll)
 	_, err = c.Create("/app", []byte("x"), 0, acl)
 	must(err)
+	// A request is counted after its reply leaves: wait for this one, or
+	// it lands in the first measure (it did once, under CI's load).
+	for deadline := time.Now().Add(5 * time.Second); costs(t, reg)["create"].requests < 1; {
+		if time.Now().After(deadline) {
+			t.Fatal("the set-up's create was never counted")
+		}
+		time.Sleep(time.Millisecond)
+	}
 
 	const (
 		read = iota

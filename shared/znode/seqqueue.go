@@ -64,6 +64,9 @@ func (q *seqQueue) enter(ctx context.Context, ops []Op) (leave func(), err error
 			held = append(held, i)
 		}
 	}
+	if len(held) == 0 {
+		return func() {}, nil // every write passes here: no closure to allocate
+	}
 	slices.Sort(held)
 	leave = func() {
 		for _, i := range held {

@@ -228,29 +228,9 @@ func TestSiblingCreatesDoNotConflict(t *testing.T) { engines.Each(t, testSibling
 func testSiblingCreatesDoNotConflict(t *testing.T, e engines.Engine) {
 	f := newFixture(t, e, embedded.Faults{})
 	f.mustCreate("/p", 0)
-	// One session per goroutine: a session's own writes do serialize (on
-	// its last-write record), as ZooKeeper runs them in order.
-	var wg sync.WaitGroup
-	for g := range 16 {
-		s, err := f.tree.CreateSession(t.Context(), 10_000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wg.Go(func() {
-			for i := range 20 {
-				c := f.caller()
-				c.Session = s.ID
-				w, err := f.tree.Write(t.Context(), c, []znode.Op{znode.CreateOp{Path: fmt.Sprintf("/p/c-%d-%d", g, i), ACL: znode.OpenACLUnsafe, TTL: -1}})
-				if err == nil {
-					err = w.Failed()
-				}
-				if err != nil {
-					t.Error(err)
-				}
-			}
-		})
-	}
-	wg.Wait()
+	f.writeConcurrently(16, 20, func(g, i int) []znode.Op {
+		return []znode.Op{znode.CreateOp{Path: fmt.Sprintf("/p/c-%d-%d", g, i), ACL: znode.OpenACLUnsafe, TTL: -1}}
+	})
 	if s := f.stat("/p"); s.NumChildren != 320 || s.Cversion != 320 {
 		t.Fatalf("parent stat %+v, want 320 children", s)
 	}
@@ -271,39 +251,50 @@ func testSequentialCreatesQueueByParent(t *testing.T, e engines.Engine) {
 	f := newFixture(t, e, embedded.Faults{})
 	f.mustCreate("/lock", 0)
 	f.mustCreate("/other", 0)
-	var wg sync.WaitGroup
-	for g := range 16 {
-		s, err := f.tree.CreateSession(t.Context(), 10_000)
-		if err != nil {
-			t.Fatal(err)
+	f.writeConcurrently(16, 10, func(g, i int) []znode.Op {
+		// Every other one a multi that creates under both parents (two
+		// queues, taken in one order).
+		ops := []znode.Op{znode.CreateOp{Path: "/lock/lock-", ACL: znode.OpenACLUnsafe, Flags: 3, TTL: -1}}
+		if (g+i)%2 == 0 {
+			ops = append(ops, znode.CreateOp{Path: "/other/n-", ACL: znode.OpenACLUnsafe, Flags: 2, TTL: -1})
 		}
-		wg.Go(func() {
-			for i := range 10 {
-				c := f.caller()
-				c.Session = s.ID
-				// Every other one a multi that creates under both parents
-				// (two queues, taken in one order).
-				ops := []znode.Op{znode.CreateOp{Path: "/lock/lock-", ACL: znode.OpenACLUnsafe, Flags: 3, TTL: -1}}
-				if (g+i)%2 == 0 {
-					ops = append(ops, znode.CreateOp{Path: "/other/n-", ACL: znode.OpenACLUnsafe, Flags: 2, TTL: -1})
-				}
-				w, err := f.tree.Write(t.Context(), c, ops)
-				if err == nil {
-					err = w.Failed()
-				}
-				if err != nil {
-					t.Error(err)
-				}
-			}
-		})
-	}
-	wg.Wait()
+		return ops
+	})
 	if s := f.stat("/lock"); s.NumChildren != 160 {
 		t.Fatalf("/lock has %d children, want 160", s.NumChildren)
 	}
 	if n := f.commits.conflicts.Load(); n != 0 {
 		t.Fatalf("%v conflicts among queued sequential creates, want 0", n)
 	}
+}
+
+// writeConcurrently runs sessions goroutines, each with a session of its
+// own, each writing ops(g, i) for i in [0, each): a session's own writes
+// do serialize (on its last-write record), as ZooKeeper runs them in
+// order, so concurrency needs sessions.
+func (f *fixture) writeConcurrently(sessions, each int, ops func(g, i int) []znode.Op) {
+	f.t.Helper()
+	var wg sync.WaitGroup
+	for g := range sessions {
+		s, err := f.tree.CreateSession(f.t.Context(), 10_000)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		wg.Go(func() {
+			for i := range each {
+				c := f.caller()
+				c.Session = s.ID
+				w, err := f.tree.Write(f.t.Context(), c, ops(g, i))
+				if err == nil {
+					err = w.Failed()
+				}
+				if err != nil {
+					f.t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // commits counts the outcomes of a store's commits, on any engine (the

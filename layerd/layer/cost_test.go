@@ -141,13 +141,21 @@ func testOperationCosts(t *testing.T, e engines.Engine) {
 	acl := zk.WorldACL(zk.PermAll)
 	_, err = c.Create("/app", []byte("x"), 0, acl)
 	must(err)
-	// A request is counted after its reply leaves: wait for this one, or
-	// it lands in the first measure (it did once, under CI's load).
-	for deadline := time.Now().Add(5 * time.Second); costs(t, reg)["create"].requests < 1; {
-		if time.Now().After(deadline) {
-			t.Fatal("the set-up's create was never counted")
+	// A request is counted after its reply leaves: counted returns what
+	// op cost since before once at least one more request of op is
+	// counted (or 5 s passed).
+	counted := func(op string, before cost) cost {
+		got := costs(t, reg)[op].minus(before)
+		for deadline := time.Now().Add(5 * time.Second); got.requests < 1 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+			got = costs(t, reg)[op].minus(before)
 		}
-		time.Sleep(time.Millisecond)
+		return got
+	}
+	// Wait for the set-up's create, or it lands in the first measure (it
+	// did once, under CI's load).
+	if counted("create", cost{}).requests < 1 {
+		t.Fatal("the set-up's create was never counted")
 	}
 
 	const (
@@ -164,13 +172,8 @@ func testOperationCosts(t *testing.T, e engines.Engine) {
 		t.Helper()
 		before := costs(t, reg)[tc.op]
 		must(tc.run())
-		// The reply leaves before the request is counted; its store
-		// work is counted before the reply.
-		got := costs(t, reg)[tc.op].minus(before)
-		for deadline := time.Now().Add(5 * time.Second); got.requests < 1 && time.Now().Before(deadline); {
-			time.Sleep(time.Millisecond)
-			got = costs(t, reg)[tc.op].minus(before)
-		}
+		// Its store work is counted before the reply.
+		got := counted(tc.op, before)
 		t.Logf("%-34s %v", tc.name, got)
 		if got.requests != 1 {
 			t.Fatalf("%s: %g %s requests counted, want 1", tc.name, got.requests, tc.op)

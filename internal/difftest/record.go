@@ -71,6 +71,9 @@ type Session struct {
 	mu     sync.Mutex
 	events []zk.Event
 	closed bool
+	// established is closed and replaced each time the client has its
+	// session on a connection, first or again after a lost connection.
+	established chan struct{}
 	// The client's network connection, and whether Kill cut it: a killed
 	// client dials no more.
 	nc     net.Conn
@@ -113,13 +116,16 @@ func (r *R) S(i int) *Session {
 }
 
 func (s *Session) connect() error {
-	var (
-		has     = make(chan struct{})
-		hasOnce sync.Once
-	)
+	s.mu.Lock()
+	s.established = make(chan struct{})
+	has := s.established
+	s.mu.Unlock()
 	cb := func(ev zk.Event) {
 		if ev.Type == zk.EventSession && ev.State == zk.StateHasSession {
-			hasOnce.Do(func() { close(has) })
+			s.mu.Lock()
+			close(s.established)
+			s.established = make(chan struct{})
+			s.mu.Unlock()
 		}
 		if ev.Type > 0 { // watch events; session events are not compared
 			s.mu.Lock()
@@ -200,15 +206,39 @@ func (s *Session) call(f func() error) error {
 	if s.closed {
 		return zk.ErrConnectionClosed
 	}
+	s.mu.Lock()
+	next := s.established // closed by the next session establishment
+	s.mu.Unlock()
 	done := make(chan error, 1)
 	go func() { done <- f() }()
 	select {
 	case err := <-done:
+		if errors.Is(err, zk.ErrConnectionClosed) {
+			s.awaitReconnect(next)
+		}
 		return err
 	case <-time.After(stepTimeout):
 		s.closeConn()
 		<-done
 		return errStepTimeout
+	}
+}
+
+// awaitReconnect waits (bounded) until the client has its session again
+// after the server closed its connection. Without it the next step races
+// go-zookeeper's reconnect loop, on either server alike: a request queued
+// before the loop finds it has tried every address fails with "no
+// server", one queued after waits for the new connection.
+func (s *Session) awaitReconnect(next chan struct{}) {
+	s.mu.Lock()
+	gone := s.killed || s.closed
+	s.mu.Unlock()
+	if gone {
+		return
+	}
+	select {
+	case <-next:
+	case <-time.After(connectTimeout):
 	}
 }
 

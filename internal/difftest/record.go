@@ -213,7 +213,7 @@ func (s *Session) call(f func() error) error {
 	go func() { done <- f() }()
 	select {
 	case err := <-done:
-		if errors.Is(err, zk.ErrConnectionClosed) {
+		if codeOf(err) == "CONNECTIONCLOSED" {
 			s.awaitReconnect(next)
 		}
 		return err
@@ -225,15 +225,16 @@ func (s *Session) call(f func() error) error {
 }
 
 // awaitReconnect waits (bounded) until the client has its session again
-// after the server closed its connection. Without it the next step races
-// go-zookeeper's reconnect loop, on either server alike: a request queued
-// before the loop finds it has tried every address fails with "no
-// server", one queued after waits for the new connection.
+// after the server closed its connection (however the client named the
+// close: codeOf). Without it the next step races go-zookeeper's reconnect
+// loop, on either server alike: a request queued before the loop finds it
+// has tried every address fails with "no server", one queued after waits
+// for the new connection. A killed client dials no more.
 func (s *Session) awaitReconnect(next chan struct{}) {
 	s.mu.Lock()
-	gone := s.killed || s.closed
+	killed := s.killed
 	s.mu.Unlock()
-	if gone {
+	if killed {
 		return
 	}
 	select {

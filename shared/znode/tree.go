@@ -1,6 +1,7 @@
 package znode
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -531,10 +532,19 @@ func (r *lastWriteReader) stat() Stat {
 // SetVersionstampedValue template (encodeLastWrite), as session's last
 // write: in keys.LastWrite and, for a record longer than one FDB value
 // (100,000 bytes: a multi of about a thousand ops with their paths and
-// Stats), the rest in keys.LastWriteChunk keys of keys.ChunkSize bytes.
-// The chunks of an earlier, longer record are cleared, blindly.
+// Stats), the rest in keys.LastWriteChunk keys of keys.ChunkSize bytes,
+// each after the versionstamp of the record it belongs to.
+//
+// The chunks of an earlier, longer record are left where they are: the
+// stamp tells readLastWrite they are not this record's. Clearing them
+// blindly on every write, as this did before, cost every write a clear
+// range, which the embedded engine's committer resolves alone and by
+// opening a Pebble iterator (9 % of layerd's CPU under setData, 64
+// sessions); the session's end clears them all (expiry.go).
+// stampSize is the length of a versionstamp.
+const stampSize = len(store.Versionstamp{})
+
 func (tr *Tree) putLastWrite(tx store.Tx, session int64, template []byte) {
-	tx.ClearRange(tr.t.LastWriteChunks(session))
 	body := template[:len(template)-4] // the stamp's offset (0) last
 	if len(body) <= store.MaxValueSize {
 		tx.SetVersionstampedValue(tr.t.LastWrite(session), template)
@@ -543,13 +553,17 @@ func (tr *Tree) putLastWrite(tx store.Tx, session int64, template []byte) {
 	tx.SetVersionstampedValue(tr.t.LastWrite(session), store.AppendStampOffset(append([]byte(nil), body[:keys.ChunkSize]...), 0))
 	for i, rest := 1, body[keys.ChunkSize:]; len(rest) > 0; i++ {
 		n := min(len(rest), keys.ChunkSize)
-		tx.Set(tr.t.LastWriteChunk(session, i), rest[:n])
+		chunk := make([]byte, stampSize, stampSize+n+4)
+		chunk = append(chunk, rest[:n]...)
+		tx.SetVersionstampedValue(tr.t.LastWriteChunk(session, i), store.AppendStampOffset(chunk, 0))
 		rest = rest[n:]
 	}
 }
 
 // readLastWrite reads session's last-write record (putLastWrite), nil if
-// there is none.
+// there is none. It joins the chunks that follow the first part in order
+// (1, 2, ...) and carry its versionstamp; the first that does not is an
+// earlier record's, and ends this one.
 func (tr *Tree) readLastWrite(tx store.Tx, session int64) ([]byte, error) {
 	first := tx.Get(tr.t.LastWrite(session))
 	rest := tx.GetRange(tr.t.LastWriteChunks(session), store.RangeOptions{Mode: store.StreamingWantAll})
@@ -558,11 +572,16 @@ func (tr *Tree) readLastWrite(tx store.Tx, session int64) ([]byte, error) {
 		return nil, err
 	}
 	rows, err := rest.GetSlice()
-	if err != nil || b == nil {
+	if err != nil || len(b) < stampSize {
 		return b, err
 	}
-	for _, kv := range rows {
-		b = append(b, kv.Value...)
+	stamp := b[:stampSize]
+	for i, kv := range rows {
+		if !bytes.Equal(kv.Key, tr.t.LastWriteChunk(session, i+1)) ||
+			len(kv.Value) < stampSize || !bytes.Equal(kv.Value[:stampSize], stamp) {
+			break
+		}
+		b = append(b, kv.Value[stampSize:]...)
 	}
 	return b, nil
 }
@@ -590,7 +609,7 @@ func decodeLastWrite(b []byte) (lastWrite, bool) {
 		} else {
 			r.bad = true
 		}
-		if r.bad || at > maxOps {
+		if r.bad || at > maxOps || len(r.b) != 0 {
 			return lw, false
 		}
 		lw.failure = &multiFailure{at: int(at), err: err}
@@ -620,7 +639,9 @@ func decodeLastWrite(b []byte) (lastWrite, bool) {
 		}
 		lw.Results = append(lw.Results, res)
 	}
-	return lw, true
+	// A record is read whole and alone: bytes after it would be a part
+	// that is not its own (readLastWrite).
+	return lw, len(r.b) == 0
 }
 
 // sentinels are the errors a recorded failure can name, by code: the

@@ -85,6 +85,62 @@ type snapEntry struct {
 	mu      sync.RWMutex // readers hold it shared; closing takes it
 	snap    *pebble.Snapshot
 	closed  bool
+
+	// idle holds iterators over snap whose scans have ended, for the next
+	// scan to reposition instead of building its own: building one
+	// (Snapshot.NewIter) sets up an iterator per memtable and level, and
+	// a write's few small scans (a node's stat, its watchers) paid that
+	// each time. Most transactions read the newest snapshot, so only it
+	// keeps idle iterators: publishing the next one retires it, closing
+	// them, so that the MVCC window's thousands of older snapshots hold
+	// none (an iterator pins its memtables and tables).
+	idleMu  sync.Mutex
+	idle    []*pebble.Iterator
+	retired bool
+}
+
+// maxIdleIters bounds the idle iterators of a snapshot: about as many as
+// scans run at once.
+const maxIdleIters = 16
+
+// iter returns an iterator over [lo, hi) of the snapshot; the caller
+// holds e.mu shared and hands it back with release.
+func (e *snapEntry) iter(lo, hi []byte) (*pebble.Iterator, error) {
+	e.idleMu.Lock()
+	if n := len(e.idle); n > 0 {
+		it := e.idle[n-1]
+		e.idle = e.idle[:n-1]
+		e.idleMu.Unlock()
+		it.SetBounds(lo, hi) // copies the bounds; the caller must reposition
+		return it, nil
+	}
+	e.idleMu.Unlock()
+	return e.snap.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+}
+
+// release takes back an iterator from iter, keeping it for the next scan
+// unless the snapshot is retired or keeps enough already.
+func (e *snapEntry) release(it *pebble.Iterator) {
+	e.idleMu.Lock()
+	if !e.retired && len(e.idle) < maxIdleIters && it.Error() == nil {
+		e.idle = append(e.idle, it)
+		e.idleMu.Unlock()
+		return
+	}
+	e.idleMu.Unlock()
+	it.Close()
+}
+
+// retire closes the idle iterators and keeps no more: a newer snapshot
+// serves most reads now.
+func (e *snapEntry) retire() {
+	e.idleMu.Lock()
+	idle := e.idle
+	e.idle, e.retired = nil, true
+	e.idleMu.Unlock()
+	for _, it := range idle {
+		it.Close()
+	}
 }
 
 // Open opens (creating if needed) the engine in opts.Dir, or in memory.
@@ -290,6 +346,7 @@ func (db *DB) publish(v int64) *snapEntry {
 	e := &snapEntry{version: v, snap: db.pdb.NewSnapshot()}
 	var doomed []*snapEntry
 	db.mu.Lock()
+	prev := db.snaps[len(db.snaps)-1]
 	db.snaps = append(db.snaps, e)
 	db.committed = v
 	db.inflight = false
@@ -307,6 +364,7 @@ func (db *DB) publish(v int64) *snapEntry {
 	close(db.published)
 	db.published = make(chan struct{})
 	db.mu.Unlock()
+	prev.retire()
 	for _, d := range doomed {
 		d.close()
 	}
@@ -319,6 +377,7 @@ func (e *snapEntry) close() {
 	defer e.mu.Unlock()
 	if !e.closed {
 		e.closed = true
+		e.retire() // no scan runs: they hold mu shared
 		e.snap.Close()
 	}
 }

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
-
 	"zkfdb/shared/store"
 )
 
@@ -550,17 +548,17 @@ func (t *tx) scanLocked(lo, hi []byte, reverse bool, n int) ([]store.KeyValue, b
 	if s.closed {
 		return nil, false, store.ErrTransactionTooOld
 	}
-	opts := &pebble.IterOptions{LowerBound: lo, UpperBound: hi}
+	lower := lo
 	if len(lo) == 0 {
 		// The empty key is the keyspace's start. Pebble built with its
 		// invariants (race builds) reads key[0] of a non-nil empty bound.
-		opts.LowerBound = nil
+		lower = nil
 	}
-	it, err := s.snap.NewIter(opts)
+	it, err := s.iter(lower, hi)
 	if err != nil {
 		return nil, false, err
 	}
-	defer it.Close()
+	defer s.release(it)
 	// NextPrefix, not Next: every key has one prefix (the default
 	// comparer), so it moves to the next key by seeking past the older
 	// versions of this one, which the MVCC window's snapshots keep; a

@@ -49,6 +49,12 @@ const Expiry Workload = "expiry"
 // is there to measure that (docs/fdb.md).
 const Exists Workload = "exists"
 
+// Session opens a new session and closes it: a request is the handshake
+// (ZooKeeper's createSession, a write) and closeSession, on a connection
+// of its own, spoken without go-zookeeper so that the load tool stays
+// light (rawSession). It is run only when named.
+const Session Workload = "session"
+
 // ExpiryTimeout is the session timeout of Expiry's sessions: the shortest
 // both ZooKeeper (2 ticks of 2 s) and layerd grant by default.
 const ExpiryTimeout = 4 * time.Second
@@ -57,7 +63,7 @@ const ExpiryTimeout = 4 * time.Second
 var Workloads = []Workload{Create, SetData, GetData, GetChildren, Mixed, Watch, Lock}
 
 // known lists every workload, "all" and the rest.
-var known = append(slices.Clone(Workloads), Expiry, Exists)
+var known = append(slices.Clone(Workloads), Expiry, Exists, Session)
 
 // ParseWorkloads parses a comma-separated list of workload names, or "all".
 func ParseWorkloads(s string) ([]Workload, error) {

@@ -35,6 +35,9 @@ var codes = []struct {
 
 // errorCode returns the ZooKeeper name of err's code, or "OTHER".
 func errorCode(err error) string {
+	if re := (replyError{}); errors.As(err, &re) {
+		return re.code.String()
+	}
 	for _, c := range codes {
 		if errors.Is(err, c.err) {
 			return c.code

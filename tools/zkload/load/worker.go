@@ -41,6 +41,8 @@ type worker struct {
 	servers []string
 	log     *zap.Logger
 	root    string
+	// sessionTimeout is what Session's sessions ask for.
+	sessionTimeout time.Duration
 }
 
 // eventTimeout bounds the wait for a watch event.
@@ -76,6 +78,8 @@ func (w *worker) do() (write bool, d time.Duration, err error) {
 	case Expiry:
 		d, err := w.expireOnce()
 		return true, d, err
+	case Session:
+		return true, 0, w.sessionOnce()
 	}
 	write, err = w.simple()
 	return write, 0, err
@@ -171,6 +175,17 @@ func (w *worker) expireOnce() (time.Duration, error) {
 	}
 }
 
+// sessionOnce opens a session on one of the servers and closes it.
+func (w *worker) sessionOnce() error {
+	ctx, cancel := context.WithTimeout(context.Background(), eventTimeout)
+	defer cancel()
+	s, err := openRaw(ctx, w.servers[w.rng.IntN(len(w.servers))], w.sessionTimeout)
+	if err != nil {
+		return err
+	}
+	return s.close()
+}
+
 // simple issues one request of the one-request workloads.
 func (w *worker) simple() (write bool, err error) {
 	switch w.workload {
@@ -224,7 +239,7 @@ func setup(ctx context.Context, conns []*zk.Conn, w Workload, cfg Config, root s
 		}
 	case Lock:
 		paths = []string{root + "/lock"}
-	case Expiry:
+	case Expiry, Session:
 	case GetChildren:
 		if _, err := conns[0].Create(root+"/children", nil, 0, acl); err != nil {
 			return nil, fmt.Errorf("create %s/children: %w", root, err)
@@ -247,13 +262,14 @@ func setup(ctx context.Context, conns []*zk.Conn, w Workload, cfg Config, root s
 	for i, c := range conns {
 		for lane := range cfg.Depth {
 			wk := &worker{
-				conn:        c,
-				workload:    w,
-				node:        sessionNode(root, i),
-				prefix:      fmt.Sprintf("%s/n%d-", sessionNode(root, i), lane),
-				value:       value,
-				readPercent: cfg.ReadPercent,
-				rng:         rand.New(rand.NewPCG(uint64(i), uint64(lane))),
+				conn:           c,
+				workload:       w,
+				node:           sessionNode(root, i),
+				prefix:         fmt.Sprintf("%s/n%d-", sessionNode(root, i), lane),
+				value:          value,
+				readPercent:    cfg.ReadPercent,
+				rng:            rand.New(rand.NewPCG(uint64(i), uint64(lane))),
+				sessionTimeout: cfg.SessionTimeout,
 			}
 			switch w {
 			case GetChildren:

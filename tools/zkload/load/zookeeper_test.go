@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"zkfdb/internal/zkref"
+	"zkfdb/layerd/zkwire"
 )
 
 // startZooKeeper starts Debian's ZooKeeper for one test. ZooKeeper allows
@@ -288,5 +289,49 @@ func TestUnreachableServer(t *testing.T) {
 	_, err := Run(ctx, zaptest.NewLogger(t), Target{Servers: []string{"127.0.0.1:1"}}, GetData, cfg)
 	if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
 		t.Fatalf("Run against 127.0.0.1:1 = %v (test context: %v); want the connect timeout", err, ctx.Err())
+	}
+}
+
+// TestRawSessionAgainstZooKeeper: a session spoken without go-zookeeper
+// gets the timeout ZooKeeper negotiates (at least 2 ticks of 2 s), answers
+// pings, and after closeSession the server closes its connection.
+func TestRawSessionAgainstZooKeeper(t *testing.T) {
+	target := startZooKeeper(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	s, err := openRaw(ctx, target.Servers[0], time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.id == 0 || s.timeout != 4*time.Second {
+		t.Errorf("session %#x, timeout %v; want an id and ZooKeeper's minimum of 4s", s.id, s.timeout)
+	}
+	for range 3 {
+		if err := s.ping(); err != nil {
+			t.Fatalf("ping: %v", err)
+		}
+	}
+	if err := s.call(zkwire.OpCloseSession, s.timeout); err != nil {
+		t.Fatalf("closeSession: %v", err)
+	}
+	defer s.nc.Close()
+	if err := s.ping(); errorCode(err) != "CONNECTIONLOSS" {
+		t.Errorf("ping after closeSession: %v; want the connection closed", err)
+	}
+}
+
+// TestSessionWorkloadAgainstZooKeeper: every request of the session
+// workload opens and closes a session, and counts as a write.
+func TestSessionWorkloadAgainstZooKeeper(t *testing.T) {
+	target := startZooKeeper(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cfg := Config{Sessions: 2, Depth: 4, Ops: 200, Warmup: -1, Prefix: "/zkloadses"}
+	res, err := Run(ctx, zaptest.NewLogger(t), target, Session, cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.OK != cfg.Ops || res.Writes != cfg.Ops || len(res.Errors) != 0 {
+		t.Errorf("ok %d, writes %d, errors %v; want %d, %d, none", res.OK, res.Writes, res.Errors, cfg.Ops, cfg.Ops)
 	}
 }

@@ -15,10 +15,10 @@ import (
 
 // rawSession is a session spoken over ZooKeeper's wire protocol directly,
 // without go-zookeeper: the Session workload opens and closes thousands a
-// second and Hold keeps up to 100,000 open, and go-zookeeper gives each
-// connection three goroutines and two 1.5 MiB buffers, which would make the
-// load tool, not the server, the limit. It handles only what those need:
-// the handshake, pings and closeSession, one request at a time.
+// second, and go-zookeeper gives each connection three goroutines and two
+// 1.5 MiB buffers, which would make the load tool, not the server, the
+// limit. It handles only the handshake, pings and closeSession, one request
+// at a time.
 type rawSession struct {
 	nc      net.Conn
 	r       *bufio.Reader

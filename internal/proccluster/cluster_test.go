@@ -3,47 +3,39 @@
 package proccluster
 
 import (
+	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
-
-	"github.com/go-zookeeper/zk"
 )
 
-type quiet struct{}
-
-func (quiet) Printf(string, ...any) {}
-
-// connect opens a go-zookeeper session on the given layerds.
-func connect(t *testing.T, addrs []string, timeout time.Duration) (*zk.Conn, <-chan zk.Event) {
-	t.Helper()
-	conn, events, err := zk.Connect(addrs, timeout, zk.WithLogger(quiet{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(conn.Close)
-	deadline := time.After(30 * time.Second)
-	for {
-		select {
-		case ev := <-events:
-			if ev.State == zk.StateHasSession {
-				return conn, events
-			}
-		case <-deadline:
-			t.Fatal("no session within 30 s")
-		}
-	}
-}
-
 // TestClusterServes: three hosts, each with an fdbserver and a sweeperd,
-// and three layerds; a write through one layerd is read through each.
+// and three layerds; FDB sees three machines in three zones and keeps two
+// replicas; a write through one layerd is read through each; the
+// sweeperds share every expiry shard among them.
 func TestClusterServes(t *testing.T) {
 	c := StartT(t, daemons(t), Options{})
-	w, _ := connect(t, c.Addrs()[:1], 4*time.Second)
-	if _, err := w.Create("/served", []byte("v1"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+	// status json is incomplete for a moment after the database is
+	// created: ask until it names the machines.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		machines, zones, mode, err := fdbTopology(t, c)
+		if err == nil && machines == 3 && zones == 3 && mode == "double" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("FDB sees %d machines, %d zones, redundancy %q (%v); want 3, 3, double", machines, zones, mode, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+
+	w := connect(t, c.Addrs()[:1], 4*time.Second)
+	if _, err := w.Create("/served", []byte("v1"), 0, open); err != nil {
 		t.Fatal(err)
 	}
 	for _, addr := range c.Addrs() {
-		r, _ := connect(t, []string{addr}, 4*time.Second)
+		r := connect(t, []string{addr}, 4*time.Second)
 		if _, err := r.Sync("/served"); err != nil {
 			t.Fatal(err)
 		}
@@ -52,9 +44,37 @@ func TestClusterServes(t *testing.T) {
 			t.Fatalf("get through %s = %q, %v; want v1", addr, got, err)
 		}
 	}
-	out, err := c.CLI(t.Context(), "status")
+	awaitShards(t, c, c.Sweepers)
+}
+
+// fdbTopology reads from status json how many machines and zones FDB
+// sees and its redundancy mode.
+func fdbTopology(t testing.TB, c *Cluster) (machines, zones int, mode string, err error) {
+	out, err := c.CLI(t.Context(), "status json")
 	if err != nil {
-		t.Fatal(err)
+		return 0, 0, "", fmt.Errorf("status json: %v: %s", err, out)
 	}
-	t.Log(out)
+	var status struct {
+		Cluster struct {
+			Machines  map[string]json.RawMessage `json:"machines"`
+			Processes map[string]struct {
+				Locality map[string]string `json:"locality"`
+			} `json:"processes"`
+			Configuration struct {
+				RedundancyMode string `json:"redundancy_mode"`
+			} `json:"configuration"`
+		} `json:"cluster"`
+	}
+	i := strings.IndexByte(out, '{')
+	if i < 0 {
+		return 0, 0, "", fmt.Errorf("status json: %s", out)
+	}
+	if err := json.Unmarshal([]byte(out[i:]), &status); err != nil {
+		return 0, 0, "", fmt.Errorf("status json: %v", err)
+	}
+	zoneSet := map[string]bool{}
+	for _, p := range status.Cluster.Processes {
+		zoneSet[p.Locality["zoneid"]] = true
+	}
+	return len(status.Cluster.Machines), len(zoneSet), status.Cluster.Configuration.RedundancyMode, nil
 }

@@ -1,0 +1,170 @@
+//go:build fdb
+
+package proccluster
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// holderTimeout is the session timeout of the clients whose sessions,
+// ephemerals and watches a fault must not lose: 6 ticks of 1 s.
+const holderTimeout = 6 * time.Second
+
+// holder is a client with an ephemeral node and a data watch, whose
+// layerd the test then harms.
+type holder struct {
+	*client
+	session int64
+	watch   <-chan zk.Event
+}
+
+func newHolder(t *testing.T, c *Cluster, admin *client) *holder {
+	t.Helper()
+	if _, err := admin.Create("/w", nil, 0, open); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+		t.Fatal(err)
+	}
+	h := &holder{client: connect(t, c.Addrs(), holderTimeout)}
+	h.session = h.SessionID()
+	if _, err := h.Create("/holder", nil, zk.FlagEphemeral, open); err != nil {
+		t.Fatal(err)
+	}
+	_, _, ch, err := h.GetW("/w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.watch = ch
+	return h
+}
+
+// check asserts that the holder kept its session, ephemeral and watch:
+// a write to /w through admin fires the watch exactly once.
+func (h *holder) check(t *testing.T, admin *client) {
+	t.Helper()
+	if h.SessionID() != h.session || h.sawExpiry() {
+		t.Fatalf("the holder's session: %x now, expired %v; want %x kept", h.SessionID(), h.sawExpiry(), h.session)
+	}
+	retry(t, "exists /holder", func() error {
+		ok, _, err := admin.Exists("/holder")
+		if err == nil && !ok {
+			t.Fatal("the holder's ephemeral is gone")
+		}
+		return err
+	})
+	retry(t, "set /w", func() error { _, err := admin.Set("/w", []byte("changed"), -1); return err })
+	if ev := awaitEvent(t, h.watch, 30*time.Second); ev.Type != zk.EventNodeDataChanged || ev.Path != "/w" {
+		t.Fatalf("the holder's watch: %+v, want NodeDataChanged /w", ev)
+	}
+	// Exactly once: a sync through the holder's connection comes after
+	// any second notification its server would send.
+	retry(t, "sync", func() error { _, err := h.Sync("/w"); return err })
+	if n := h.eventCount(zk.EventNodeDataChanged, "/w"); n != 1 {
+		t.Fatalf("the holder heard NodeDataChanged /w %d times, want once", n)
+	}
+}
+
+// TestKillLayerd: kill -9 of a layerd under load. Its clients reconnect
+// to another layerd within their timeout with their sessions, ephemerals
+// and watches (setWatches); the registers' history stays linearizable;
+// restarted, the layerd serves again.
+func TestKillLayerd(t *testing.T) {
+	c := StartT(t, daemons(t), Options{})
+	admin := connect(t, c.Addrs(), holderTimeout)
+	reg, stop := load(t, c, admin, "/reg")
+	h := newHolder(t, c, admin)
+	awaitOps(t, reg, 200)
+
+	victim := layerdAt(t, c, h.Server())
+	victim.Kill()
+	took := h.awaitSession(t, holderTimeout)
+	t.Logf("the holder's session was back on another layerd %v after its layerd was killed", took.Round(time.Millisecond))
+	if h.Server() == victim.Addr {
+		t.Fatalf("the holder is back on the killed layerd %s", victim.Addr)
+	}
+	awaitOps(t, reg, 200)
+	h.check(t, admin)
+
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := AwaitReady(t.Context(), victim); err != nil {
+		t.Fatal(err)
+	}
+	back := connect(t, []string{victim.Addr}, holderTimeout)
+	if _, err := back.Sync("/w"); err != nil {
+		t.Fatal(err)
+	}
+	if data, _, err := back.Get("/w"); err != nil || string(data) != "changed" {
+		t.Fatalf("through the restarted layerd: %q, %v", data, err)
+	}
+	awaitOps(t, reg, 200)
+	stop()
+}
+
+// TestPauseLayerd: SIGSTOP of a layerd for twice its clients' timeout,
+// then SIGCONT. Its clients move to other layerds with their sessions;
+// a write that reached the stopped layerd's socket before its client
+// moved is never applied (the session moved: ZooKeeper's SESSIONMOVED),
+// and the stale process neither expires nor closes sessions it no
+// longer serves.
+func TestPauseLayerd(t *testing.T) {
+	c := StartT(t, daemons(t), Options{})
+	admin := connect(t, c.Addrs(), holderTimeout)
+	if _, err := admin.Create("/late", []byte("before"), 0, open); err != nil {
+		t.Fatal(err)
+	}
+	reg, stop := load(t, c, admin, "/reg")
+	h := newHolder(t, c, admin)
+	awaitOps(t, reg, 200)
+
+	victim := layerdAt(t, c, h.Server())
+	if err := victim.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	paused := time.Now()
+	// Sent to the stopped layerd: it waits in its socket, unanswered,
+	// until the client gives up on the connection.
+	late := make(chan error, 1)
+	go func() { _, err := h.Set("/late", []byte("stale"), -1); late <- err }()
+	h.awaitSession(t, 2*holderTimeout)
+	t.Logf("the holder's session was back on another layerd %v after its layerd was stopped", time.Since(paused).Round(time.Millisecond))
+	if err := <-late; err == nil {
+		t.Fatal("a write to the stopped layerd was acknowledged")
+	}
+	if h.Server() == victim.Addr {
+		t.Fatalf("the holder is back on the stopped layerd %s", victim.Addr)
+	}
+	if _, err := h.Set("/late", []byte("fresh"), -1); err != nil {
+		t.Fatal(err)
+	}
+	// Stopped for twice the timeout in all: longer than any session it
+	// served could live without it.
+	time.Sleep(time.Until(paused.Add(2 * holderTimeout)))
+	if err := victim.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	// The stale layerd now reads what waited in its sockets: the late
+	// write, then the end of the connection its client gave up on. Once
+	// it holds no connection, it has read them all.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n, ok := metric(victim, "num_alive_connections")
+		if ok && n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the resumed layerd still holds %v connections after 30 s (metrics answered: %v)", n, ok)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	awaitOps(t, reg, 200)
+	data, _, err := admin.Get("/late")
+	if err != nil || string(data) != "fresh" {
+		t.Fatalf("/late = %q, %v; want \"fresh\": the stale layerd applied a write of a session that had moved", data, err)
+	}
+	h.check(t, admin)
+	stop()
+}

@@ -1,0 +1,116 @@
+//go:build fdb
+
+package proccluster
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// pids returns the process ids of the layerds and sweeperds.
+func pids(c *Cluster) map[string]int {
+	out := map[string]int{}
+	for _, p := range append(append([]*Proc{}, c.Layerds...), c.Sweepers...) {
+		out[p.Name] = p.Pid()
+	}
+	return out
+}
+
+// checkNoRestart asserts that every layerd and sweeperd is the process
+// it was.
+func checkNoRestart(t *testing.T, c *Cluster, before map[string]int) {
+	t.Helper()
+	for name, pid := range pids(c) {
+		if pid == 0 || pid != before[name] {
+			t.Errorf("%s: pid %d, was %d: it exited during the fault", name, pid, before[name])
+		}
+	}
+}
+
+// TestKillFDBServer: kill -9 of one of the three fdbservers (a
+// coordinator, with a replica of some data). FDB recovers with the two
+// left; the layerds and sweeperds ride it out without a restart; no
+// session expires, the registers stay linearizable, a dead client's
+// ephemerals still go in time and the clock keeps its pace.
+func TestKillFDBServer(t *testing.T) {
+	c := StartT(t, daemons(t), Options{})
+	db, root := openStore(t, c)
+	admin := connect(t, c.Addrs(), holderTimeout)
+	reg, stop := load(t, c, admin, "/reg")
+	h := newHolder(t, c, admin)
+	awaitOps(t, reg, 200)
+	clk := watchClock(t, db, root)
+	before := pids(c)
+
+	c.FDB[2].Kill()
+	killed := time.Now()
+	awaitOps(t, reg, 200)
+	t.Logf("200 more operations done %v after the kill", time.Since(killed).Round(time.Millisecond))
+	// While FDB recovered nothing committed, the clock's tick neither.
+	clk.restart()
+	checkDeadClient(t, c, db, root, admin, "one-fdbserver-down")
+	clk.check("one fdbserver down")
+	h.check(t, admin)
+
+	if err := c.FDB[2].Start(); err != nil {
+		t.Fatal(err)
+	}
+	awaitOps(t, reg, 200)
+	clk.restart() // the server's return is a recovery too
+	awaitOps(t, reg, 200)
+	clk.check("fdbserver back")
+	checkNoRestart(t, c, before)
+	stop()
+}
+
+// TestFDBOutage: every fdbserver killed, and started again 10 s later
+// (longer than the clients' 6 s timeout). Clients see CONNECTIONLOSS,
+// then carry on with the same sessions: nothing expires because of the
+// outage, the holder keeps its ephemeral and its watch, and the daemons
+// ride it out without a restart.
+func TestFDBOutage(t *testing.T) {
+	const outage = 10 * time.Second
+	c := StartT(t, daemons(t), Options{})
+	db, root := openStore(t, c)
+	admin := connect(t, c.Addrs(), holderTimeout)
+	reg, stop := load(t, c, admin, "/reg")
+	h := newHolder(t, c, admin)
+	awaitOps(t, reg, 200)
+	before := pids(c)
+
+	for _, p := range c.FDB {
+		p.Kill()
+	}
+	down := time.Now()
+	// A request during the outage ends in CONNECTIONLOSS (go-zookeeper:
+	// ErrConnectionClosed), not in a hang, within the session timeout.
+	_, err := h.Set("/w", []byte("during"), -1)
+	if !errors.Is(err, zk.ErrConnectionClosed) {
+		t.Errorf("setData during the outage: %v, want CONNECTIONLOSS", err)
+	}
+	t.Logf("setData during the outage failed after %v: %v", time.Since(down).Round(time.Millisecond), err)
+	time.Sleep(time.Until(down.Add(outage))) // the fault's length, not a wait for an event
+	for _, p := range c.FDB {
+		if err := p.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	if err := c.AwaitFDB(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("FoundationDB available %v after the servers started again", time.Since(down.Add(outage)).Round(time.Millisecond))
+	h.awaitSession(t, time.Minute)
+	awaitOps(t, reg, 200)
+	h.check(t, admin)
+	clk := watchClock(t, db, root)
+	checkDeadClient(t, c, db, root, admin, "after-outage")
+	clk.check("after the outage")
+	checkNoRestart(t, c, before)
+	stop()
+}

@@ -199,7 +199,11 @@ func now(t testing.TB, db store.DB, root keys.Root) int64 {
 
 // metric returns the sum of a metric's samples on a daemon's /metrics,
 // and false if the daemon does not answer.
-func metric(p *Proc, name string) (float64, bool) {
+func metric(p *Proc, name string) (float64, bool) { return metricWith(p, name, "") }
+
+// metricWith is metric over the samples whose labels contain label
+// (`code="1021"`); "" means all.
+func metricWith(p *Proc, name, label string) (float64, bool) {
 	client := &http.Client{Timeout: 2 * time.Second}
 	resp, err := client.Get("http://" + p.MetricsAddr + "/metrics")
 	if err != nil {
@@ -214,7 +218,7 @@ func metric(p *Proc, name string) (float64, bool) {
 			continue
 		}
 		rest := line[len(name):]
-		if rest == "" || (rest[0] != ' ' && rest[0] != '{') {
+		if rest == "" || (rest[0] != ' ' && rest[0] != '{') || !strings.Contains(rest, label) {
 			continue
 		}
 		f := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
@@ -269,8 +273,17 @@ func load(t *testing.T, c *Cluster, admin *client, base string) (reg *Registers,
 		if err != nil {
 			t.Errorf("registers: %v", err)
 		}
-		t.Logf("registers: %d ops checked linearizable (%d writes, %d reads, %d BADVERSION, %d of unknown outcome, %d reads failed)",
-			reg.Ops(), counts.Writes, counts.Reads, counts.BadVersions, counts.Unknown, counts.ReadErrors)
+		retry(t, "reading the sequential nodes", func() error {
+			err := reg.CheckSequentials(admin.Conn)
+			if err != nil && !errors.Is(err, zk.ErrConnectionClosed) && !errors.Is(err, zk.ErrNoServer) {
+				t.Errorf("sequential creates: %v", err)
+				return nil
+			}
+			return err
+		})
+		t.Logf("registers: %d ops checked linearizable (%d writes, %d reads, %d BADVERSION, %d of unknown outcome, %d reads failed); "+
+			"%d sequential creates all there once, %d of unknown outcome at most once",
+			reg.Ops(), counts.Writes, counts.Reads, counts.BadVersions, counts.Unknown, counts.ReadErrors, counts.SeqCreates, counts.SeqUnknown)
 		return counts
 	}
 	t.Cleanup(func() { stop() })

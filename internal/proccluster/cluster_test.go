@@ -78,3 +78,36 @@ func fdbTopology(t testing.TB, c *Cluster) (machines, zones int, mode string, er
 	}
 	return len(status.Cluster.Machines), len(zoneSet), status.Cluster.Configuration.RedundancyMode, nil
 }
+
+// fdbRoles returns, by process address, the roles FDB gives it (status
+// json), such as commit_proxy, log, storage.
+func fdbRoles(t testing.TB, c *Cluster) (map[string][]string, error) {
+	out, err := c.CLI(t.Context(), "status json")
+	if err != nil {
+		return nil, fmt.Errorf("status json: %v: %s", err, out)
+	}
+	var status struct {
+		Cluster struct {
+			Processes map[string]struct {
+				Address string `json:"address"`
+				Roles   []struct {
+					Role string `json:"role"`
+				} `json:"roles"`
+			} `json:"processes"`
+		} `json:"cluster"`
+	}
+	i := strings.IndexByte(out, '{')
+	if i < 0 {
+		return nil, fmt.Errorf("status json: %s", out)
+	}
+	if err := json.Unmarshal([]byte(out[i:]), &status); err != nil {
+		return nil, fmt.Errorf("status json: %v", err)
+	}
+	roles := map[string][]string{}
+	for _, p := range status.Cluster.Processes {
+		for _, r := range p.Roles {
+			roles[p.Address] = append(roles[p.Address], r.Role)
+		}
+	}
+	return roles, nil
+}

@@ -5,6 +5,7 @@ package proccluster
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -32,8 +33,12 @@ func checkNoRestart(t *testing.T, c *Cluster, before map[string]int) {
 }
 
 // TestKillFDBServer: kill -9 of one of the three fdbservers (a
-// coordinator, with a replica of some data). FDB recovers with the two
-// left; the layerds and sweeperds ride it out without a restart; no
+// coordinator, with a replica of some data): the one with a commit proxy
+// and a transaction log, under write load, so that some commits end in
+// commit_unknown_result (the layerds' store retries with code 1021 are
+// reported) and their retries must neither lose nor repeat a write (the
+// registers' history and the sequential creates are checked). FDB
+// recovers with the two left; the layerds and sweeperds ride it out without a restart; no
 // session expires, the registers stay linearizable, a dead client's
 // ephemerals still go in time and the clock keeps its pace.
 func TestKillFDBServer(t *testing.T) {
@@ -46,7 +51,18 @@ func TestKillFDBServer(t *testing.T) {
 	clk := watchClock(t, db, root)
 	before := pids(c)
 
-	c.FDB[2].Kill()
+	victim := c.FDB[2]
+	if roles, err := fdbRoles(t, c); err == nil {
+		for _, p := range c.FDB {
+			r := roles[p.Addr]
+			if slices.Contains(r, "commit_proxy") && slices.Contains(r, "log") {
+				victim = p
+			}
+		}
+		t.Logf("roles: %v; killing %s", roles, victim.Name)
+	}
+	unknown0 := commitUnknown(c)
+	victim.Kill()
 	killed := time.Now()
 	awaitOps(t, reg, 200)
 	t.Logf("200 more operations done %v after the kill", time.Since(killed).Round(time.Millisecond))
@@ -56,7 +72,8 @@ func TestKillFDBServer(t *testing.T) {
 	clk.check("one fdbserver down")
 	h.check(t, admin)
 
-	if err := c.FDB[2].Start(); err != nil {
+	t.Logf("commits of unknown result (1021) the layerds retried: %v", commitUnknown(c)-unknown0)
+	if err := victim.Start(); err != nil {
 		t.Fatal(err)
 	}
 	awaitOps(t, reg, 200)
@@ -65,6 +82,17 @@ func TestKillFDBServer(t *testing.T) {
 	clk.check("fdbserver back")
 	checkNoRestart(t, c, before)
 	stop()
+}
+
+// commitUnknown sums the layerds' store retries after
+// commit_unknown_result.
+func commitUnknown(c *Cluster) float64 {
+	var n float64
+	for _, p := range c.Layerds {
+		v, _ := metricWith(p, "layerd_store_retries_total", `code="1021"`)
+		n += v
+	}
+	return n
 }
 
 // TestFDBOutage: every fdbserver killed, and started again 10 s later

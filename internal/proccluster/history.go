@@ -42,11 +42,17 @@ type Registers struct {
 	ops     []porcupine.Operation
 	counts  RegisterCounts
 	expired []int64 // sessions that saw StateExpired
+	// Sequential creates under Base/seq: acknowledged ones by their data,
+	// with the path they were given; those of unknown outcome by data.
+	seqAcked   map[string]string
+	seqUnknown map[string]bool
 }
 
 // RegisterCounts sums up a run.
 type RegisterCounts struct {
 	Writes, Reads, BadVersions, Unknown, ReadErrors int
+	// Sequential creates: acknowledged, and of unknown outcome.
+	SeqCreates, SeqUnknown int
 }
 
 type regInput struct {
@@ -147,6 +153,10 @@ func (r *Registers) Setup(conn *zk.Conn) error {
 			return fmt.Errorf("create %s: %w", r.path(k), err)
 		}
 	}
+	if _, err := conn.Create(r.Base+"/seq", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		return fmt.Errorf("create %s/seq: %w", r.Base, err)
+	}
+	r.seqAcked, r.seqUnknown = map[string]string{}, map[string]bool{}
 	r.start = time.Now()
 	return nil
 }
@@ -190,6 +200,10 @@ func (r *Registers) client(ctx context.Context, id int, conn *zk.Conn) error {
 	rng := rand.New(rand.NewPCG(uint64(id), uint64(time.Now().UnixNano())))
 	lastVersion := map[int]int32{}
 	for seq := 0; ctx.Err() == nil; seq++ {
+		if rng.IntN(10) == 0 {
+			r.createSequential(ctx, conn, fmt.Sprintf("c%d-%d", id, seq))
+			continue
+		}
 		k := rng.IntN(r.Keys)
 		in := regInput{key: k, version: -1}
 		switch p := rng.IntN(10); {
@@ -252,6 +266,68 @@ func (r *Registers) client(ctx context.Context, id int, conn *zk.Conn) error {
 			case <-ctx.Done():
 			case <-time.After(50 * time.Millisecond):
 			}
+		}
+	}
+	return nil
+}
+
+// createSequential creates a sequential child of Base/seq holding data,
+// and records what came back.
+func (r *Registers) createSequential(ctx context.Context, conn *zk.Conn, data string) {
+	path, err := conn.Create(r.Base+"/seq/n-", []byte(data), zk.FlagSequence, zk.WorldACL(zk.PermAll))
+	r.mu.Lock()
+	if err == nil {
+		r.seqAcked[data] = path
+		r.counts.SeqCreates++
+	} else {
+		r.seqUnknown[data] = true
+		r.counts.SeqUnknown++
+	}
+	r.mu.Unlock()
+	if err != nil {
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// CheckSequentials reads Base/seq through conn and checks that every
+// acknowledged sequential create is there, at the path it was given and
+// once, and that a create of unknown outcome made at most one node: a
+// retry after commit_unknown_result must not create twice.
+func (r *Registers) CheckSequentials(conn *zk.Conn) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, err := conn.Sync(r.Base + "/seq"); err != nil {
+		return err
+	}
+	children, _, err := conn.Children(r.Base + "/seq")
+	if err != nil {
+		return err
+	}
+	seen := map[string]string{}
+	for _, name := range children {
+		path := r.Base + "/seq/" + name
+		data, _, err := conn.Get(path)
+		if err != nil {
+			return fmt.Errorf("get %s: %w", path, err)
+		}
+		d := string(data)
+		if other, dup := seen[d]; dup {
+			return fmt.Errorf("one create made two nodes: %s and %s hold %q", other, path, d)
+		}
+		seen[d] = path
+		if acked, ok := r.seqAcked[d]; ok && acked != path {
+			return fmt.Errorf("%q was acknowledged at %s but is at %s", d, acked, path)
+		}
+		if _, ok := r.seqAcked[d]; !ok && !r.seqUnknown[d] {
+			return fmt.Errorf("%s holds %q, which no create wrote", path, d)
+		}
+	}
+	for d, path := range r.seqAcked {
+		if _, ok := seen[d]; !ok {
+			return fmt.Errorf("acknowledged create of %s (%q) is lost", path, d)
 		}
 	}
 	return nil

@@ -46,7 +46,7 @@ func TestKillFDBServer(t *testing.T) {
 	db, root := openStore(t, c)
 	admin := connect(t, c.Addrs(), holderTimeout)
 	reg, stop := load(t, c, admin, "/reg")
-	h := newHolder(t, c, admin)
+	h := newHolder(t, c, admin, "")
 	awaitOps(t, reg, 200)
 	clk := watchClock(t, db, root)
 	before := pids(c)
@@ -106,7 +106,7 @@ func TestFDBOutage(t *testing.T) {
 	db, root := openStore(t, c)
 	admin := connect(t, c.Addrs(), holderTimeout)
 	reg, stop := load(t, c, admin, "/reg")
-	h := newHolder(t, c, admin)
+	h := newHolder(t, c, admin, "")
 	awaitOps(t, reg, 200)
 	before := pids(c)
 

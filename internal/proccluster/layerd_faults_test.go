@@ -18,21 +18,29 @@ const holderTimeout = 6 * time.Second
 // layerd the test then harms.
 type holder struct {
 	*client
-	session int64
-	watch   <-chan zk.Event
+	session   int64
+	ephemeral string // its ephemeral node
+	watched   string // the node it watches
+	watch     <-chan zk.Event
 }
 
-func newHolder(t *testing.T, c *Cluster, admin *client) *holder {
+// newHolder starts a holder of /holder, watching /w; a name other than ""
+// makes them /holder-name and /w-name.
+func newHolder(t *testing.T, c *Cluster, admin *client, name string) *holder {
 	t.Helper()
-	if _, err := admin.Create("/w", nil, 0, open); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+	h := &holder{ephemeral: "/holder", watched: "/w"}
+	if name != "" {
+		h.ephemeral, h.watched = h.ephemeral+"-"+name, h.watched+"-"+name
+	}
+	if _, err := admin.Create(h.watched, nil, 0, open); err != nil && !errors.Is(err, zk.ErrNodeExists) {
 		t.Fatal(err)
 	}
-	h := &holder{client: connect(t, c.Addrs(), holderTimeout)}
+	h.client = connect(t, c.Addrs(), holderTimeout)
 	h.session = h.SessionID()
-	if _, err := h.Create("/holder", nil, zk.FlagEphemeral, open); err != nil {
+	if _, err := h.Create(h.ephemeral, nil, zk.FlagEphemeral, open); err != nil {
 		t.Fatal(err)
 	}
-	_, _, ch, err := h.GetW("/w")
+	_, _, ch, err := h.GetW(h.watched)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,28 +49,29 @@ func newHolder(t *testing.T, c *Cluster, admin *client) *holder {
 }
 
 // check asserts that the holder kept its session, ephemeral and watch:
-// a write to /w through admin fires the watch exactly once.
+// a write to the watched node through admin fires the watch exactly
+// once.
 func (h *holder) check(t *testing.T, admin *client) {
 	t.Helper()
 	if h.SessionID() != h.session || h.sawExpiry() {
 		t.Fatalf("the holder's session: %x now, expired %v; want %x kept", h.SessionID(), h.sawExpiry(), h.session)
 	}
-	retry(t, "exists /holder", func() error {
-		ok, _, err := admin.Exists("/holder")
+	retry(t, "exists "+h.ephemeral, func() error {
+		ok, _, err := admin.Exists(h.ephemeral)
 		if err == nil && !ok {
 			t.Fatal("the holder's ephemeral is gone")
 		}
 		return err
 	})
-	retry(t, "set /w", func() error { _, err := admin.Set("/w", []byte("changed"), -1); return err })
-	if ev := awaitEvent(t, h.watch, 30*time.Second); ev.Type != zk.EventNodeDataChanged || ev.Path != "/w" {
-		t.Fatalf("the holder's watch: %+v, want NodeDataChanged /w", ev)
+	retry(t, "set "+h.watched, func() error { _, err := admin.Set(h.watched, []byte("changed"), -1); return err })
+	if ev := awaitEvent(t, h.watch, 30*time.Second); ev.Type != zk.EventNodeDataChanged || ev.Path != h.watched {
+		t.Fatalf("the holder's watch: %+v, want NodeDataChanged %s", ev, h.watched)
 	}
 	// Exactly once: a sync through the holder's connection comes after
 	// any second notification its server would send.
-	retry(t, "sync", func() error { _, err := h.Sync("/w"); return err })
-	if n := h.eventCount(zk.EventNodeDataChanged, "/w"); n != 1 {
-		t.Fatalf("the holder heard NodeDataChanged /w %d times, want once", n)
+	retry(t, "sync", func() error { _, err := h.Sync(h.watched); return err })
+	if n := h.eventCount(zk.EventNodeDataChanged, h.watched); n != 1 {
+		t.Fatalf("the holder heard NodeDataChanged %s %d times, want once", h.watched, n)
 	}
 }
 
@@ -74,7 +83,7 @@ func TestKillLayerd(t *testing.T) {
 	c := StartT(t, daemons(t), Options{})
 	admin := connect(t, c.Addrs(), holderTimeout)
 	reg, stop := load(t, c, admin, "/reg")
-	h := newHolder(t, c, admin)
+	h := newHolder(t, c, admin, "")
 	awaitOps(t, reg, 200)
 
 	victim := layerdAt(t, c, h.Server())
@@ -117,7 +126,7 @@ func TestPauseLayerd(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg, stop := load(t, c, admin, "/reg")
-	h := newHolder(t, c, admin)
+	h := newHolder(t, c, admin, "")
 	awaitOps(t, reg, 200)
 
 	victim := layerdAt(t, c, h.Server())

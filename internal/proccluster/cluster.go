@@ -100,6 +100,11 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			return nil, fmt.Errorf("proccluster: %w (build with -tags fdb)", err)
 		}
 	}
+	// A cluster's data is only good with its cluster file, which names
+	// ports chosen afresh each start: a directory is for one cluster.
+	if _, err := os.Stat(filepath.Join(opts.Dir, "fdb.cluster")); err == nil {
+		return nil, fmt.Errorf("proccluster: %s holds a cluster already; give a new directory", opts.Dir)
+	}
 	logs := filepath.Join(opts.Dir, "logs")
 	if err := os.MkdirAll(logs, 0o755); err != nil {
 		return nil, err

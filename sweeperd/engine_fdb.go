@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -101,7 +102,11 @@ func run(ctx context.Context, cfg config, log *zap.Logger, reg *prometheus.Regis
 	}()
 
 	ticker := clock.NewTicker(db, clock.Options{Key: root.Clock(), Logger: log, Registerer: reg})
-	sweeper := sweep.New(db, sweep.Options{Root: root, Owns: member.Owns, Logger: log, Registerer: reg})
+	host, _, _ := net.SplitHostPort(member.Addr())
+	sweeper := sweep.New(db, sweep.Options{
+		Root: root, Owns: member.Owns, Local: func(shard int) bool { return slices.Contains(locality.preferred(shard), host) },
+		Logger: log, Registerer: reg,
+	})
 	clockCtx, stopClock := context.WithCancel(ctx)
 	defer stopClock()
 	clockErr := make(chan error, 3)

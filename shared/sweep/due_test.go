@@ -7,6 +7,7 @@ import (
 
 	"zkfdb/internal/engines"
 	"zkfdb/shared/clock"
+	"zkfdb/shared/keys"
 	"zkfdb/shared/store"
 	"zkfdb/shared/sweep"
 	"zkfdb/shared/znode"
@@ -16,7 +17,7 @@ import (
 // summary marks: none while nothing is due (but for the full sweep of
 // every owned shard once every FullSweepEvery ticks), one when a session
 // of it expires; and it clears the marks it emptied, so the summary ends
-// empty.
+// empty. The reads of shards local to its host are counted apart.
 func TestSweepReadsWhatIsDue(t *testing.T) { engines.Each(t, testSweepReadsWhatIsDue) }
 
 func testSweepReadsWhatIsDue(t *testing.T, e engines.Engine) {
@@ -36,7 +37,8 @@ func testSweepReadsWhatIsDue(t *testing.T, e engines.Engine) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	sw := sweep.New(db, sweep.Options{Root: root, Registerer: reg})
+	// The even shards have a replica on this sweeper's host.
+	sw := sweep.New(db, sweep.Options{Root: root, Registerer: reg, Local: func(shard int) bool { return shard%2 == 0 }})
 	read := func() float64 { return gauge(t, reg, "sweeper_shards_read_total") }
 
 	// The first sweep reads every shard; the next ones nothing, until
@@ -45,6 +47,9 @@ func testSweepReadsWhatIsDue(t *testing.T, e engines.Engine) {
 		t.Fatal(err)
 	}
 	full := read()
+	if local, owned := gauge(t, reg, "sweeper_shards_read_local_total"), gauge(t, reg, "sweeper_shards_owned_local"); local != full/2 || owned != keys.Shards/2 {
+		t.Fatalf("the full sweep read %v shards, %v local, and owns %v local; want half of them local", full, local, owned)
+	}
 	for tick := int64(101); tick <= 104; tick++ {
 		if err := sw.Sweep(ctx, tick); err != nil {
 			t.Fatal(err)

@@ -26,6 +26,11 @@ type Options struct {
 	Root keys.Root
 	// Owns reports whether this sweeper owns a shard now; nil: every shard.
 	Owns func(shard int) bool
+	// Local reports whether a storage server on this sweeper's host holds
+	// a shard's range (FoundationDB's locality API), so that its reads
+	// are served locally; nil: none known. It only feeds the metrics of
+	// local reads.
+	Local func(shard int) bool
 	// Tick is the length of a tick of the cluster's clock (TTLs are
 	// counted in it); default 1 s.
 	Tick time.Duration
@@ -47,8 +52,10 @@ type Sweeper struct {
 	stale      prometheus.Counter
 	reaped     prometheus.Counter
 	owned      prometheus.Gauge
+	ownedLocal prometheus.Gauge
 	lag        prometheus.Gauge
 	shardsRead prometheus.Counter
+	readLocal  prometheus.Counter
 
 	lastFull int64 // the tick of the last sweep of every owned shard
 }
@@ -80,11 +87,17 @@ func New(db store.DB, opts Options) *Sweeper {
 		owned: f.NewGauge(prometheus.GaugeOpts{
 			Name: "sweeper_shards_owned", Help: "Expiry-index shards this sweeper owns.",
 		}),
+		ownedLocal: f.NewGauge(prometheus.GaugeOpts{
+			Name: "sweeper_shards_owned_local", Help: "Owned expiry-index shards with a replica on this sweeper's host.",
+		}),
 		lag: f.NewGauge(prometheus.GaugeOpts{
 			Name: "sweeper_lag_ticks", Help: "Clock ticks between the newest tick and the one last swept.",
 		}),
 		shardsRead: f.NewCounter(prometheus.CounterOpts{
 			Name: "sweeper_shards_read_total", Help: "Shards whose due entries sweeps read: those the due summary marked, and every owned shard once a minute.",
+		}),
+		readLocal: f.NewCounter(prometheus.CounterOpts{
+			Name: "sweeper_shards_read_local_total", Help: "Shard reads of sweeper_shards_read_total served by a storage server on this sweeper's host.",
 		}),
 	}
 }
@@ -129,11 +142,15 @@ func (s *Sweeper) Sweep(ctx context.Context, tick int64) error {
 			mine = append(mine, shard)
 		}
 	}
-	owned := 0
+	local := func(shard int) bool { return s.opts.Local != nil && s.opts.Local(shard) }
+	owned, ownedLocal := 0, 0
 	full := s.lastFull == 0 || tick-s.lastFull >= FullSweepEvery
 	for shard := range keys.Shards {
 		if owns(shard) {
 			owned++
+			if local(shard) {
+				ownedLocal++
+			}
 			if full {
 				read = append(read, shard)
 			}
@@ -143,7 +160,13 @@ func (s *Sweeper) Sweep(ctx context.Context, tick int64) error {
 		read = mine
 	}
 	s.owned.Set(float64(owned))
+	s.ownedLocal.Set(float64(ownedLocal))
 	s.shardsRead.Add(float64(len(read)))
+	for _, shard := range read {
+		if local(shard) {
+			s.readLocal.Inc()
+		}
+	}
 	if len(read) == 0 {
 		return nil
 	}

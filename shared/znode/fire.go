@@ -259,7 +259,9 @@ func encodeEvent(conn int64, e Event) []byte {
 var errBadEvent = errors.New("znode: corrupt event record")
 
 func decodeEvent(b []byte) (int64, Event, error) {
-	if len(b) < 12 {
+	// The check flag is 0 or 1: another value is a corrupt byte, which
+	// read as 0 would deliver the event without the ACL check.
+	if len(b) < 12 || b[9] > 1 {
 		return 0, Event{}, errBadEvent
 	}
 	conn := int64(binary.BigEndian.Uint64(b))

@@ -37,7 +37,9 @@ func (s Session) encode() []byte {
 }
 
 func decodeSession(id int64, b []byte) (Session, error) {
-	if len(b) < 20 { // records written before Conn have none
+	// Records written before Conn have none (20 bytes); one of 21 to 27
+	// bytes is cut short, and its Conn would read as 0 (none named).
+	if len(b) < 20 || len(b) > 20 && len(b) < sessionRecordLength {
 		return Session{}, fmt.Errorf("znode: corrupt session record of %#x (%d bytes)", id, len(b))
 	}
 	s := Session{ID: id, Timeout: int32(binary.BigEndian.Uint32(b[16:]))}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"zkfdb/shared/keys"
 )
 
 // TestClusterServes: three hosts, each with an fdbserver and a sweeperd,
@@ -45,6 +47,33 @@ func TestClusterServes(t *testing.T) {
 		}
 	}
 	awaitShards(t, c, c.Sweepers)
+
+	// Each sweeperd owns the shards whose index has a replica on its own
+	// host (FDB's locality API): every shard owned is local, and so is
+	// every sweep read.
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		var local, reads, readsLocal float64
+		var report []string
+		for _, p := range c.Sweepers {
+			owned, _ := metric(p, "sweeper_shards_owned")
+			ownedLocal, _ := metric(p, "sweeper_shards_owned_local")
+			read, _ := metric(p, "sweeper_shards_read_total")
+			readLocal, _ := metric(p, "sweeper_shards_read_local_total")
+			local += ownedLocal
+			reads += read
+			readsLocal += readLocal
+			report = append(report, fmt.Sprintf("%s owns %v shards, %v local; read %v, %v local", p.Name, owned, ownedLocal, read, readLocal))
+		}
+		if local == keys.Shards && reads > 0 {
+			t.Logf("locality: %s; %.0f%% of sweep reads local", strings.Join(report, "; "), 100*readsLocal/reads)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 60 s, %v of %d shards are owned by a sweeperd on a host with a replica: %s", local, keys.Shards, strings.Join(report, "; "))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // fdbTopology reads from status json how many machines and zones FDB

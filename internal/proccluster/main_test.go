@@ -35,6 +35,10 @@ func daemons(t *testing.T) string {
 		if bin.err != nil {
 			return
 		}
+		// Open to every user: TestGossipCut runs a sweeperd as nobody.
+		if bin.err = os.Chmod(bin.dir, 0o755); bin.err != nil {
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
 		bin.err = Build(ctx, bin.dir)

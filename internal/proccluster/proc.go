@@ -25,6 +25,10 @@ type Proc struct {
 	// MetricsAddr is the /metrics address of a layerd or a sweeperd.
 	MetricsAddr string
 
+	// Credential, if set, is the user and group the process runs as
+	// from its next Start (the harness runs as root to do so).
+	Credential *syscall.Credential
+
 	path    string
 	args    []string
 	logPath string
@@ -53,7 +57,7 @@ func (p *Proc) Start() error {
 	// Its own process group, so that a signal to the test's terminal does
 	// not reach it; and killed if the harness dies, so that nothing it
 	// started outlives it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: p.Credential}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("%s: %w", p.Name, err)
 	}

@@ -281,9 +281,9 @@ func load(t *testing.T, c *Cluster, admin *client, base string) (reg *Registers,
 			}
 			return err
 		})
-		t.Logf("registers: %d ops checked linearizable (%d writes, %d reads, %d BADVERSION, %d of unknown outcome, %d reads failed); "+
+		t.Logf("registers and children: %d ops checked linearizable (%d writes, %d reads, %d BADVERSION, %d children-set ops, %d of unknown outcome, %d reads failed); "+
 			"%d sequential creates all there once, %d of unknown outcome at most once",
-			reg.Ops(), counts.Writes, counts.Reads, counts.BadVersions, counts.Unknown, counts.ReadErrors, counts.SeqCreates, counts.SeqUnknown)
+			reg.Ops(), counts.Writes, counts.Reads, counts.BadVersions, counts.SetOps, counts.Unknown, counts.ReadErrors, counts.SeqCreates, counts.SeqUnknown)
 		return counts
 	}
 	t.Cleanup(func() { stop() })

@@ -24,7 +24,10 @@ import (
 // returns the latest value and version. A call that fails without a
 // definite answer (connection loss, a session moved) may or may not have
 // applied: it is recorded as returning at the end of time, which lets the
-// checker place it anywhere after its call, or nowhere.
+// checker place it anywhere after its call, or nowhere. The same clients
+// create and delete children of one parent and list them, checked against
+// a children-set model (childrenModel), and make sequential nodes, checked
+// by CheckSequentials.
 type Registers struct {
 	// Addrs is the connect string's servers.
 	Addrs []string
@@ -46,6 +49,8 @@ type Registers struct {
 	// with the path they were given; those of unknown outcome by data.
 	seqAcked   map[string]string
 	seqUnknown map[string]bool
+	// The children-set model's history.
+	setOps []porcupine.Operation
 }
 
 // RegisterCounts sums up a run.
@@ -53,6 +58,8 @@ type RegisterCounts struct {
 	Writes, Reads, BadVersions, Unknown, ReadErrors int
 	// Sequential creates: acknowledged, and of unknown outcome.
 	SeqCreates, SeqUnknown int
+	// Operations of the children-set model recorded.
+	SetOps int
 }
 
 type regInput struct {
@@ -135,6 +142,80 @@ var registerModel = porcupine.Model{
 	},
 }
 
+// The children-set model: the children of Base/set, among setMembers
+// names m0, m1, ..., as a bit set. getChildren (after sync) returns the
+// set; create of a member applies if it is absent (else NODEEXISTS),
+// delete if it is present (else NONODE). A call without a definite
+// answer may have applied or not, as for the registers.
+const setMembers = 6
+
+type setOpKind int
+
+const (
+	setList setOpKind = iota
+	setCreate
+	setDelete
+)
+
+func (k setOpKind) String() string {
+	return [...]string{"getChildren", "create", "delete"}[k]
+}
+
+type setInput struct {
+	op     setOpKind
+	member int
+}
+
+type setOutput struct {
+	members uint8 // of a list
+	failed  bool  // NODEEXISTS or NONODE
+	unknown bool
+}
+
+var childrenModel = porcupine.Model{
+	Init: func() any { return uint8(0) },
+	Step: func(state, input, output any) (bool, any) {
+		s, in, out := state.(uint8), input.(setInput), output.(setOutput)
+		bit := uint8(1) << in.member
+		present := s&bit != 0
+		switch in.op {
+		case setList:
+			return out.members == s, s
+		case setCreate:
+			switch {
+			case out.unknown && present:
+				return true, s
+			case out.unknown, !out.failed:
+				return !present, s | bit
+			default:
+				return present, s
+			}
+		default:
+			switch {
+			case out.unknown && !present:
+				return true, s
+			case out.unknown, !out.failed:
+				return present, s &^ bit
+			default:
+				return !present, s
+			}
+		}
+	},
+	Equal: func(a, b any) bool { return a.(uint8) == b.(uint8) },
+	DescribeOperation: func(input, output any) string {
+		in, out := input.(setInput), output.(setOutput)
+		switch {
+		case in.op == setList:
+			return fmt.Sprintf("getChildren -> %06b", out.members)
+		case out.unknown:
+			return fmt.Sprintf("%v(m%d) -> unknown", in.op, in.member)
+		default:
+			return fmt.Sprintf("%v(m%d) -> failed %v", in.op, in.member, out.failed)
+		}
+	},
+	DescribeState: func(state any) string { return fmt.Sprintf("%06b", state.(uint8)) },
+}
+
 func (r *Registers) path(k int) string { return fmt.Sprintf("%s/r%d", r.Base, k) }
 
 // Setup creates the registers, each with value "init" at version 0.
@@ -153,8 +234,10 @@ func (r *Registers) Setup(conn *zk.Conn) error {
 			return fmt.Errorf("create %s: %w", r.path(k), err)
 		}
 	}
-	if _, err := conn.Create(r.Base+"/seq", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
-		return fmt.Errorf("create %s/seq: %w", r.Base, err)
+	for _, sub := range []string{"/seq", "/set"} {
+		if _, err := conn.Create(r.Base+sub, nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+			return fmt.Errorf("create %s%s: %w", r.Base, sub, err)
+		}
 	}
 	r.seqAcked, r.seqUnknown = map[string]string{}, map[string]bool{}
 	r.start = time.Now()
@@ -200,8 +283,12 @@ func (r *Registers) client(ctx context.Context, id int, conn *zk.Conn) error {
 	rng := rand.New(rand.NewPCG(uint64(id), uint64(time.Now().UnixNano())))
 	lastVersion := map[int]int32{}
 	for seq := 0; ctx.Err() == nil; seq++ {
-		if rng.IntN(10) == 0 {
+		switch p := rng.IntN(20); {
+		case p < 2:
 			r.createSequential(ctx, conn, fmt.Sprintf("c%d-%d", id, seq))
+			continue
+		case p < 6:
+			r.setOp(ctx, id, conn, setInput{op: setOpKind(rng.IntN(3)), member: rng.IntN(setMembers)})
 			continue
 		}
 		k := rng.IntN(r.Keys)
@@ -271,6 +358,54 @@ func (r *Registers) client(ctx context.Context, id int, conn *zk.Conn) error {
 	return nil
 }
 
+// setOp runs one operation of the children-set model and records it.
+func (r *Registers) setOp(ctx context.Context, id int, conn *zk.Conn, in setInput) {
+	dir := r.Base + "/set"
+	call := time.Since(r.start).Nanoseconds()
+	var out setOutput
+	var err error
+	switch in.op {
+	case setList:
+		if _, err = conn.Sync(dir); err == nil {
+			var names []string
+			if names, _, err = conn.Children(dir); err == nil {
+				for _, n := range names {
+					var m int
+					if _, serr := fmt.Sscanf(n, "m%d", &m); serr != nil || m < 0 || m >= setMembers {
+						err = fmt.Errorf("unexpected child %q", n)
+						break
+					}
+					out.members |= 1 << m
+				}
+			}
+		}
+	case setCreate:
+		_, err = conn.Create(fmt.Sprintf("%s/m%d", dir, in.member), nil, 0, zk.WorldACL(zk.PermAll))
+		if errors.Is(err, zk.ErrNodeExists) {
+			out.failed, err = true, nil
+		}
+	case setDelete:
+		err = conn.Delete(fmt.Sprintf("%s/m%d", dir, in.member), -1)
+		if errors.Is(err, zk.ErrNoNode) {
+			out.failed, err = true, nil
+		}
+	}
+	ret := time.Since(r.start).Nanoseconds()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case err == nil:
+	case in.op == setList:
+		r.counts.ReadErrors++
+		return
+	default:
+		out.unknown, ret = true, math.MaxInt64
+		r.counts.Unknown++
+	}
+	r.counts.SetOps++
+	r.setOps = append(r.setOps, porcupine.Operation{ClientId: id, Input: in, Call: call, Output: out, Return: ret})
+}
+
 // createSequential creates a sequential child of Base/seq holding data,
 // and records what came back.
 func (r *Registers) createSequential(ctx context.Context, conn *zk.Conn, data string) {
@@ -338,11 +473,18 @@ func (r *Registers) CheckSequentials(conn *zk.Conn) error {
 func (r *Registers) Check(timeout time.Duration) (RegisterCounts, error) {
 	r.mu.Lock()
 	ops := append([]porcupine.Operation(nil), r.ops...)
+	setOps := append([]porcupine.Operation(nil), r.setOps...)
 	counts := r.counts
 	expired := append([]int64(nil), r.expired...)
 	r.mu.Unlock()
 	if len(expired) > 0 {
 		return counts, fmt.Errorf("sessions expired during the run: %x", expired)
+	}
+	switch porcupine.CheckOperationsTimeout(childrenModel, setOps, timeout) {
+	case porcupine.Illegal:
+		return counts, fmt.Errorf("the children-set history of %d operations is not linearizable", len(setOps))
+	case porcupine.Unknown:
+		return counts, fmt.Errorf("linearizability check of %d children-set operations timed out after %v", len(setOps), timeout)
 	}
 	res, info := porcupine.CheckOperationsVerbose(registerModel, ops, timeout)
 	switch res {
@@ -362,11 +504,11 @@ func (r *Registers) Check(timeout time.Duration) (RegisterCounts, error) {
 	return counts, errors.New(b.String())
 }
 
-// Ops returns how many operations the history holds.
+// Ops returns how many operations the histories hold.
 func (r *Registers) Ops() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.ops)
+	return len(r.ops) + len(r.setOps)
 }
 
 type nopLogger struct{}

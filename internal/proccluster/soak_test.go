@@ -143,6 +143,7 @@ func TestSoak(t *testing.T) {
 		total.Unknown += counts.Unknown
 		total.SeqCreates += counts.SeqCreates
 		total.SeqUnknown += counts.SeqUnknown
+		total.SetOps += counts.SetOps
 		if t.Failed() {
 			break
 		}
@@ -150,7 +151,7 @@ func TestSoak(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	t.Logf("soak: %v, %d rounds, faults %v; %d operations in %d histories, all linearizable (%d writes, %d reads, %d BADVERSION, %d of unknown outcome); "+
+	t.Logf("soak: %v, %d rounds, faults %v; %d operations in %d histories, all linearizable (%d writes, %d reads, %d BADVERSION, %d children-set ops, %d of unknown outcome); "+
 		"%d sequential creates, none lost or doubled; 0 live sessions expired",
-		length, histories, faults, ops, histories, total.Writes, total.Reads, total.BadVersions, total.Unknown, total.SeqCreates)
+		length, histories, faults, ops, histories, total.Writes, total.Reads, total.BadVersions, total.SetOps, total.Unknown, total.SeqCreates)
 }

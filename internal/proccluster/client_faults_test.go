@@ -32,7 +32,6 @@ func TestClientVanishesDuringMulti(t *testing.T) {
 	for i := range dying {
 		dying[i] = connect(t, c.Addrs(), dyingTimeout)
 	}
-	diedAt := now(t, db, root)
 	var wg sync.WaitGroup
 	answered := make([]error, clients)
 	for i, cl := range dying {
@@ -53,6 +52,10 @@ func TestClientVanishesDuringMulti(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	// Dead from here: every multi has returned, each with its connection
+	// closed. (A multi that reached its layerd refreshed its session, so
+	// the timeout counts from it, not from the first death.)
+	diedAt := now(t, db, root)
 
 	// Every ephemeral goes: wait on a child watch of /mv until none is
 	// left.

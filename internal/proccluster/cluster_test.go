@@ -76,30 +76,46 @@ func TestClusterServes(t *testing.T) {
 	}
 }
 
-// fdbTopology reads from status json how many machines and zones FDB
-// sees and its redundancy mode.
-func fdbTopology(t testing.TB, c *Cluster) (machines, zones int, mode string, err error) {
+// fdbStatus is what the tests read of FDB's status json.
+type fdbStatus struct {
+	Cluster struct {
+		Machines  map[string]json.RawMessage `json:"machines"`
+		Processes map[string]struct {
+			Address  string            `json:"address"`
+			Locality map[string]string `json:"locality"`
+			Roles    []struct {
+				Role string `json:"role"`
+			} `json:"roles"`
+		} `json:"processes"`
+		Configuration struct {
+			RedundancyMode string `json:"redundancy_mode"`
+		} `json:"configuration"`
+	} `json:"cluster"`
+}
+
+// readStatus runs fdbcli's status json.
+func readStatus(t testing.TB, c *Cluster) (fdbStatus, error) {
+	var status fdbStatus
 	out, err := c.CLI(t.Context(), "status json")
 	if err != nil {
-		return 0, 0, "", fmt.Errorf("status json: %v: %s", err, out)
-	}
-	var status struct {
-		Cluster struct {
-			Machines  map[string]json.RawMessage `json:"machines"`
-			Processes map[string]struct {
-				Locality map[string]string `json:"locality"`
-			} `json:"processes"`
-			Configuration struct {
-				RedundancyMode string `json:"redundancy_mode"`
-			} `json:"configuration"`
-		} `json:"cluster"`
+		return status, fmt.Errorf("status json: %v: %s", err, out)
 	}
 	i := strings.IndexByte(out, '{')
 	if i < 0 {
-		return 0, 0, "", fmt.Errorf("status json: %s", out)
+		return status, fmt.Errorf("status json: %s", out)
 	}
 	if err := json.Unmarshal([]byte(out[i:]), &status); err != nil {
-		return 0, 0, "", fmt.Errorf("status json: %v", err)
+		return status, fmt.Errorf("status json: %v", err)
+	}
+	return status, nil
+}
+
+// fdbTopology reads from status json how many machines and zones FDB
+// sees and its redundancy mode.
+func fdbTopology(t testing.TB, c *Cluster) (machines, zones int, mode string, err error) {
+	status, err := readStatus(t, c)
+	if err != nil {
+		return 0, 0, "", err
 	}
 	zoneSet := map[string]bool{}
 	for _, p := range status.Cluster.Processes {
@@ -111,26 +127,9 @@ func fdbTopology(t testing.TB, c *Cluster) (machines, zones int, mode string, er
 // fdbRoles returns, by process address, the roles FDB gives it (status
 // json), such as commit_proxy, log, storage.
 func fdbRoles(t testing.TB, c *Cluster) (map[string][]string, error) {
-	out, err := c.CLI(t.Context(), "status json")
+	status, err := readStatus(t, c)
 	if err != nil {
-		return nil, fmt.Errorf("status json: %v: %s", err, out)
-	}
-	var status struct {
-		Cluster struct {
-			Processes map[string]struct {
-				Address string `json:"address"`
-				Roles   []struct {
-					Role string `json:"role"`
-				} `json:"roles"`
-			} `json:"processes"`
-		} `json:"cluster"`
-	}
-	i := strings.IndexByte(out, '{')
-	if i < 0 {
-		return nil, fmt.Errorf("status json: %s", out)
-	}
-	if err := json.Unmarshal([]byte(out[i:]), &status); err != nil {
-		return nil, fmt.Errorf("status json: %v", err)
+		return nil, err
 	}
 	roles := map[string][]string{}
 	for _, p := range status.Cluster.Processes {

@@ -303,29 +303,63 @@ func awaitOps(t testing.TB, reg *Registers, n int) {
 	}
 }
 
-// awaitShards waits until the sweeperds in live own every expiry shard
-// between them, and returns how long that took. One may own none: each
-// prefers the shards whose index has a replica on its own host, and on a
-// small database one FDB shard, on two hosts, holds the whole index.
+// ownedShards reads how many expiry shards each sweeperd of ps owns,
+// their total, and whether every one answered.
+func ownedShards(ps []*Proc) (owned []float64, total float64, answered bool) {
+	answered = true
+	for _, p := range ps {
+		n, ok := metric(p, "sweeper_shards_owned")
+		owned = append(owned, n)
+		total += n
+		answered = answered && ok
+	}
+	return owned, total, answered
+}
+
+// awaitShards waits up to 60 s until the sweeperds in live own every
+// expiry shard between them, and returns how long that took. One may own
+// none: each prefers the shards whose index has a replica on its own
+// host, and on a small database one FDB shard, on two hosts, holds the
+// whole index.
 func awaitShards(t testing.TB, c *Cluster, live []*Proc) time.Duration {
 	t.Helper()
+	return awaitShardsWithin(t, c, live, 60*time.Second)
+}
+
+func awaitShardsWithin(t testing.TB, c *Cluster, live []*Proc, within time.Duration) time.Duration {
+	t.Helper()
 	start := time.Now()
-	deadline := start.Add(60 * time.Second)
+	deadline := start.Add(within)
 	for {
-		total, answered := 0.0, true
-		var owned []float64
-		for _, p := range live {
-			n, ok := metric(p, "sweeper_shards_owned")
-			owned = append(owned, n)
-			total += n
-			answered = answered && ok
-		}
+		owned, total, answered := ownedShards(live)
 		if answered && total == keys.Shards {
 			return time.Since(start)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("shards owned by the live sweeperds after 60 s: %v, want %d in all", owned, keys.Shards)
+			t.Fatalf("shards owned by the live sweeperds after %v: %v, want %d in all", within, owned, keys.Shards)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// restart starts a stopped daemon again and waits until it is ready.
+func restart(t *testing.T, p *Proc) {
+	t.Helper()
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := AwaitReady(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// running returns the processes of ps that run.
+func running(ps []*Proc) []*Proc {
+	var out []*Proc
+	for _, p := range ps {
+		if p.Running() {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -68,12 +68,7 @@ func TestClientsFailOver(t *testing.T) {
 	// zkCli's one-shot mode runs its command on the first server it
 	// tries, without moving on from a dead one: bring the killed layerd
 	// back first.
-	if err := victim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if err := AwaitReady(ctx, victim); err != nil {
-		t.Fatal(err)
-	}
+	restart(t, victim)
 	if _, err := zkref.ZkCli(ctx, c.ConnectString(), "create", "/zkcli", "through-the-cluster"); err != nil {
 		t.Fatal(err)
 	}

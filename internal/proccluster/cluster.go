@@ -248,8 +248,7 @@ func (c *Cluster) configure(ctx context.Context, command string) error {
 	}
 }
 
-// AwaitFDB waits until the database is available and fully replicated
-// (status json: available, no data movement pending for lost replicas).
+// AwaitFDB waits until the database is available (status minimal).
 func (c *Cluster) AwaitFDB(ctx context.Context) error {
 	for {
 		out, _ := c.CLI(ctx, "status minimal")

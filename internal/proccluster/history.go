@@ -270,13 +270,11 @@ func (r *Registers) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	close(errs)
-	return errors.Join(func() []error {
-		var all []error
-		for err := range errs {
-			all = append(all, err)
-		}
-		return all
-	}()...)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
 }
 
 func (r *Registers) client(ctx context.Context, id int, conn *zk.Conn) error {

@@ -96,12 +96,7 @@ func TestKillLayerd(t *testing.T) {
 	awaitOps(t, reg, 200)
 	h.check(t, admin)
 
-	if err := victim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if err := AwaitReady(t.Context(), victim); err != nil {
-		t.Fatal(err)
-	}
+	restart(t, victim)
 	back := connect(t, []string{victim.Addr}, holderTimeout)
 	if _, err := back.Sync("/w"); err != nil {
 		t.Fatal(err)

@@ -156,25 +156,9 @@ func testGossipCut(t *testing.T) {
 	for i := range rules {
 		ns.ip("rule", "del", "pref", strconv.Itoa(10+i))
 	}
-	healedAt := time.Now()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		var owned []float64
-		total := 0.0
-		for _, p := range c.Sweepers {
-			n, _ := metric(p, "sweeper_shards_owned")
-			owned = append(owned, n)
-			total += n
-		}
-		if total == keys.Shards {
-			t.Logf("%v after the cut healed, the three own every shard once: %v", time.Since(healedAt).Round(time.Millisecond), owned)
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("90 s after the cut healed, the sweeperds own %v shards", owned)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	took := awaitShardsWithin(t, c, c.Sweepers, 90*time.Second)
+	owned, _, _ := ownedShards(c.Sweepers)
+	t.Logf("%v after the cut healed, the three own every shard once: %v", took.Round(time.Millisecond), owned)
 	checkDeadClient(t, c, db, root, admin, "healed")
 	clk.check("healed")
 	stop()

@@ -70,26 +70,6 @@ var soakFaults = []struct {
 	}},
 }
 
-func restart(t *testing.T, p *Proc) {
-	t.Helper()
-	if err := p.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if err := AwaitReady(t.Context(), p); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func running(ps []*Proc) []*Proc {
-	var out []*Proc
-	for _, p := range ps {
-		if p.Running() {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // TestSoak mixes the faults at random under load, round after round,
 // for ZKFDB_SOAK (default 45 s). Each round runs a fresh registers
 // workload through every layerd, injects one fault, lets the workload

@@ -140,14 +140,8 @@ func TestKillSweeperds(t *testing.T) {
 	}
 
 	for _, p := range c.Sweepers {
-		if p.Running() {
-			continue
-		}
-		if err := p.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if err := AwaitReady(t.Context(), p); err != nil {
-			t.Fatal(err)
+		if !p.Running() {
+			restart(t, p)
 		}
 	}
 	// Back: the three share the shards again, the returned ones among
@@ -155,13 +149,11 @@ func TestKillSweeperds(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		awaitShards(t, c, c.Sweepers)
-		var owned []float64
+		owned, _, _ := ownedShards(c.Sweepers)
 		returned := 0.0
-		for _, p := range c.Sweepers {
-			n, _ := metric(p, "sweeper_shards_owned")
-			owned = append(owned, n)
+		for i, p := range c.Sweepers {
 			if !slices.Contains(live, p) {
-				returned += n
+				returned += owned[i]
 			}
 		}
 		if returned > 0 {

@@ -26,7 +26,7 @@ import (
 var open = zk.WorldACL(zk.PermAll)
 
 // client is a go-zookeeper session that records what it hears: its
-// session states in order, and how many times each watch event came. Its
+// session states, and its watch events in the order they came. Its
 // connection can be cut as a dying client's is.
 type client struct {
 	*zk.Conn
@@ -36,12 +36,12 @@ type client struct {
 	nc      net.Conn
 	dead    bool
 	expired bool
-	events  map[string]int // "type path" of watch events -> count
+	heard   []string // "type path" of each watch event, in order
 }
 
 func connect(t testing.TB, addrs []string, timeout time.Duration) *client {
 	t.Helper()
-	c := &client{states: make(chan zk.State, 1000), events: map[string]int{}}
+	c := &client{states: make(chan zk.State, 1000)}
 	dial := func(network, address string, d time.Duration) (net.Conn, error) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -71,7 +71,7 @@ func connect(t testing.TB, addrs []string, timeout time.Duration) *client {
 				default:
 				}
 			} else {
-				c.events[fmt.Sprintf("%v %s", ev.Type, ev.Path)]++
+				c.heard = append(c.heard, eventName(ev.Type, ev.Path))
 			}
 			c.mu.Unlock()
 		}
@@ -118,10 +118,13 @@ func (c *client) awaitDisconnect(t testing.TB, within time.Duration) {
 	}
 }
 
-func (c *client) eventCount(typ zk.EventType, path string) int {
+func eventName(typ zk.EventType, path string) string { return fmt.Sprintf("%v %s", typ, path) }
+
+// watchEvents returns the watch events the client has heard, in order.
+func (c *client) watchEvents() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.events[fmt.Sprintf("%v %s", typ, path)]
+	return append([]string(nil), c.heard...)
 }
 
 func (c *client) sawExpiry() bool {

@@ -4,6 +4,7 @@ package proccluster
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -14,25 +15,34 @@ import (
 // ephemerals and watches a fault must not lose: 6 ticks of 1 s.
 const holderTimeout = 6 * time.Second
 
-// holder is a client with an ephemeral node and a data watch, whose
-// layerd the test then harms.
+// holder is a client with an ephemeral node and three watches of
+// different kinds, whose layerd the test then harms.
 type holder struct {
 	*client
 	session   int64
 	ephemeral string // its ephemeral node
-	watched   string // the node it watches
-	watch     <-chan zk.Event
+	watched   string // the node whose data it watches
+	parent    string // the node whose children it watches
+	absent    string // the node whose creation it watches (exists)
+	watches   []<-chan zk.Event
 }
 
-// newHolder starts a holder of /holder, watching /w; a name other than ""
-// makes them /holder-name and /w-name.
+// newHolder starts a holder of /holder, watching the data of /w, the
+// children of /w-dir and the creation of /w-new; a name other than ""
+// makes them /holder-name, /w-name, /w-name-dir and /w-name-new.
 func newHolder(t *testing.T, c *Cluster, admin *client, name string) *holder {
 	t.Helper()
 	h := &holder{ephemeral: "/holder", watched: "/w"}
 	if name != "" {
 		h.ephemeral, h.watched = h.ephemeral+"-"+name, h.watched+"-"+name
 	}
-	if _, err := admin.Create(h.watched, nil, 0, open); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+	h.parent, h.absent = h.watched+"-dir", h.watched+"-new"
+	for _, p := range []string{h.watched, h.parent} {
+		if _, err := admin.Create(p, nil, 0, open); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+			t.Fatal(err)
+		}
+	}
+	if err := admin.Delete(h.absent, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
 		t.Fatal(err)
 	}
 	h.client = connect(t, c.Addrs(), holderTimeout)
@@ -40,17 +50,26 @@ func newHolder(t *testing.T, c *Cluster, admin *client, name string) *holder {
 	if _, err := h.Create(h.ephemeral, nil, zk.FlagEphemeral, open); err != nil {
 		t.Fatal(err)
 	}
-	_, _, ch, err := h.GetW(h.watched)
+	_, _, data, err := h.GetW(h.watched)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.watch = ch
+	_, _, children, err := h.ChildrenW(h.parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, _, exists, err := h.ExistsW(h.absent)
+	if err != nil || ok {
+		t.Fatalf("exists %s: %v, %v; want absent", h.absent, ok, err)
+	}
+	h.watches = []<-chan zk.Event{data, children, exists}
 	return h
 }
 
-// check asserts that the holder kept its session, ephemeral and watch:
-// a write to the watched node through admin fires the watch exactly
-// once.
+// check asserts that the holder kept its session, ephemeral and watches:
+// three writes through admin, one after the other, fire its three
+// watches exactly once each, in the order of the writes (ZooKeeper's
+// order: a session sees the events of its watches in zxid order).
 func (h *holder) check(t *testing.T, admin *client) {
 	t.Helper()
 	if h.SessionID() != h.session || h.sawExpiry() {
@@ -63,15 +82,41 @@ func (h *holder) check(t *testing.T, admin *client) {
 		}
 		return err
 	})
+	if heard := h.watchEvents(); len(heard) != 0 {
+		t.Fatalf("the holder heard %v before any write to what it watches", heard)
+	}
+	// Each write is acknowledged before the next is sent, so their zxids
+	// increase in this order; a retried create that finds its node made
+	// by the first try counts as done.
+	child := h.parent + "/c"
+	retry(t, "create "+child, func() error {
+		_, err := admin.Create(child, nil, 0, open)
+		if errors.Is(err, zk.ErrNodeExists) {
+			return nil
+		}
+		return err
+	})
 	retry(t, "set "+h.watched, func() error { _, err := admin.Set(h.watched, []byte("changed"), -1); return err })
-	if ev := awaitEvent(t, h.watch, 30*time.Second); ev.Type != zk.EventNodeDataChanged || ev.Path != h.watched {
-		t.Fatalf("the holder's watch: %+v, want NodeDataChanged %s", ev, h.watched)
+	retry(t, "create "+h.absent, func() error {
+		_, err := admin.Create(h.absent, nil, 0, open)
+		if errors.Is(err, zk.ErrNodeExists) {
+			return nil
+		}
+		return err
+	})
+	for _, ch := range h.watches {
+		awaitEvent(t, ch, 30*time.Second)
 	}
 	// Exactly once: a sync through the holder's connection comes after
-	// any second notification its server would send.
+	// any further notification its server would send.
 	retry(t, "sync", func() error { _, err := h.Sync(h.watched); return err })
-	if n := h.eventCount(zk.EventNodeDataChanged, h.watched); n != 1 {
-		t.Fatalf("the holder heard NodeDataChanged %s %d times, want once", h.watched, n)
+	want := []string{
+		eventName(zk.EventNodeChildrenChanged, h.parent),
+		eventName(zk.EventNodeDataChanged, h.watched),
+		eventName(zk.EventNodeCreated, h.absent),
+	}
+	if heard := h.watchEvents(); !slices.Equal(heard, want) {
+		t.Fatalf("the holder heard %q, want each watch once, in the writes' order: %q", heard, want)
 	}
 }
 

@@ -203,7 +203,7 @@ func (t *Ticker) observe(c int64) time.Time {
 	defer t.mu.Unlock()
 	switch {
 	case c > t.seen:
-		t.seen, t.seenAt = c, time.Now()
+		t.advanced(c, time.Now())
 	case c < t.seen:
 		// Never in a healthy cluster: the key was rewritten or restored.
 		t.log.Warn("clock went back", zap.Int64("tick", c), zap.Int64("seen", t.seen))
@@ -215,10 +215,27 @@ func (t *Ticker) observe(c int64) time.Time {
 // won records a committed tick.
 func (t *Ticker) won(tick int64) {
 	t.mu.Lock()
-	t.seen, t.seenAt = tick, time.Now()
+	t.advanced(tick, time.Now())
 	t.mu.Unlock()
 	t.metrics.won.Inc()
 	t.log.Debug("tick", zap.Int64("tick", tick))
+}
+
+// advanced records, under mu, that the clock moved forward to c at now,
+// and counts the whole intervals since the last advance this participant
+// saw in which the clock did not move: ticks that no participant won
+// (all stopped, FoundationDB recovering or unreachable, or every tick
+// transaction failing). A participant that was itself cut off sees the
+// clock jump by the ticks the others won meanwhile, and counts none of
+// those.
+func (t *Ticker) advanced(c int64, now time.Time) {
+	if t.seen > 0 {
+		elapsed := int64(now.Sub(t.seenAt) / t.interval)
+		if missed := elapsed - (c - t.seen); missed > 0 {
+			t.metrics.missed.Add(float64(missed))
+		}
+	}
+	t.seen, t.seenAt = c, now
 }
 
 // lag is the time since this participant last saw the clock advance.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -388,5 +389,53 @@ func TestEncodeDecode(t *testing.T) {
 	}
 	if got := clock.Encode(1); string(got) != "\x01\x00\x00\x00\x00\x00\x00\x00" {
 		t.Errorf("Encode(1) = %x, want 8 bytes little-endian", got)
+	}
+}
+
+func TestMissedTicks(t *testing.T) { engines.Each(t, testMissedTicks) }
+
+// testMissedTicks: while every tick commit fails (here with
+// commit_unknown_result, not applied), no participant advances the clock;
+// once commits succeed again, the participant counts the intervals the
+// clock stood still in clock_ticks_missed_total.
+func testMissedTicks(t *testing.T, e engines.Engine) {
+	var stalled atomic.Bool
+	db, key := openDB(t, e, embedded.Faults{Decide: func(uint64) embedded.Fault {
+		if stalled.Load() {
+			return embedded.FaultUnknownDropped
+		}
+		return embedded.NoFault
+	}})
+	p := start(t, db, key, fast)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if _, err := clock.WaitAfter(ctx, db, key, 2); err != nil {
+		t.Fatalf("waiting for tick 3: %v", err)
+	}
+	before := p.metric(t, "clock_ticks_missed_total")
+
+	stalled.Store(true)
+	began := time.Now()
+	stalledAt := now(t, db, key)
+	time.Sleep(5 * fast) // the stall itself, not a synchronisation
+	stalled.Store(false)
+	// The first advance after the stall, then one more, so that the
+	// participant has counted the first (it counts before it tries the
+	// next).
+	first, err := clock.WaitAfter(ctx, db, key, stalledAt)
+	if err != nil {
+		t.Fatalf("no tick after the stall: %v", err)
+	}
+	until := time.Since(began)
+	if _, err := clock.WaitAfter(ctx, db, key, first); err != nil {
+		t.Fatalf("no second tick after the stall: %v", err)
+	}
+	missed := p.metric(t, "clock_ticks_missed_total") - before
+	// The clock stood still from at most one interval before the stall
+	// began until after it ended: at least 5 whole intervals, one of
+	// them the tick that was due; at most until+1 intervals.
+	if most := float64(until/fast) + 1; missed < 4 || missed > most {
+		t.Errorf("clock_ticks_missed_total rose by %v over a stall of %v (clock moved again %v after it began), want 4 to %v",
+			missed, 5*fast, until.Round(time.Millisecond), most)
 	}
 }

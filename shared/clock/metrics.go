@@ -6,8 +6,9 @@ import (
 )
 
 type metrics struct {
-	won  prometheus.Counter
-	lost prometheus.Counter
+	won    prometheus.Counter
+	lost   prometheus.Counter
+	missed prometheus.Counter
 }
 
 // newMetrics registers the ticker's metrics with reg (nil: unregistered).
@@ -27,6 +28,10 @@ func newMetrics(reg prometheus.Registerer, lag func() float64) *metrics {
 		lost: f.NewCounter(prometheus.CounterOpts{
 			Name: "clock_conflicts_lost_total",
 			Help: "Tick transactions that lost to another participant's tick (not_committed).",
+		}),
+		missed: f.NewCounter(prometheus.CounterOpts{
+			Name: "clock_ticks_missed_total",
+			Help: "Whole intervals in which no participant advanced the clock, counted when this participant next sees it advance (clock_tick_lag_seconds shows a stall while it lasts).",
 		}),
 	}
 }

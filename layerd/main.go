@@ -70,6 +70,8 @@ or two.
 	fs.IntVar(&c.daemon.MaxBuffer, "jute-maxbuffer", 0xfffff, "largest request frame in `bytes` (ZooKeeper's jute.maxbuffer); a larger one closes its connection")
 	fs.StringVar(&c.daemon.SuperDigest, "super-digest", "", "`user:base64sha1` digest whose addauth makes a super user (ZooKeeper's superDigest); empty: none")
 	fs.IntVar(&c.daemon.MaxWatches, "max-watches", daemon.DefaultMaxWatches, "store watches the process may hold (FDB's max_watches): one per client connection and 16 of its own; a connection beyond is closed at once")
+	fs.DurationVar(&c.daemon.StoreDelays.Commit, "inject-commit-delay", 0, "benchmarks only: added to every store commit that writes, to model a FoundationDB further away (docs/benchmarks.md)")
+	fs.DurationVar(&c.daemon.StoreDelays.Read, "inject-read-delay", 0, "benchmarks only: the round trip added to every store read and read version, to model a FoundationDB further away")
 	fs.BoolVar(&c.daemon.Profiling, "pprof", false, "serve Go's profiler under /debug/pprof/ on --metrics-listen")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.BoolVar(&c.version, "version", false, "print the version and whether FoundationDB is compiled in, then exit")
@@ -107,6 +109,9 @@ or two.
 	}
 	if c.daemon.StartTimeout <= 0 {
 		return c, errors.New("--store-timeout must be positive")
+	}
+	if c.daemon.StoreDelays.Commit < 0 || c.daemon.StoreDelays.Read < 0 {
+		return c, errors.New("--inject-commit-delay and --inject-read-delay must not be negative")
 	}
 	if c.daemon.MaxWatches <= daemon.WatchReserve {
 		return c, fmt.Errorf("--max-watches must be more than %d (layerd's own watches)", daemon.WatchReserve)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"zkfdb/layerd/daemon"
+	"zkfdb/shared/store/delayed"
 	"zkfdb/shared/store/engine"
 )
 
@@ -31,6 +32,7 @@ func TestParseFlags(t *testing.T) {
 		"--log-level", "debug", "--shutdown-timeout", "3s", "--tick-time", "500ms", "--super-digest", "super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
 		"--min-session-timeout", "1s", "--max-session-timeout", "60s", "--jute-maxbuffer", "4194304", "--pprof", "--max-watches", "500",
 		"--fdb-prefix", "tenant-a/", "--sweeper", "--store-timeout", "5s", "--cluster-file", "/etc/layerd/fdb.cluster",
+		"--inject-commit-delay", "2ms", "--inject-read-delay", "500us",
 	}, io.Discard)
 	if err != nil {
 		t.Fatalf("parseFlags = %v", err)
@@ -39,7 +41,8 @@ func TestParseFlags(t *testing.T) {
 		daemon: daemon.Config{Listen: "127.0.0.1:12181", Store: "embedded", DataDir: "/var/lib/layerd", ClusterFile: "/etc/layerd/fdb.cluster",
 			Prefix: "tenant-a/", Sweep: true, StartTimeout: 5 * time.Second, MetricsListen: "[::1]:17000", ShutdownTimeout: 3 * time.Second,
 			TickTime: 500 * time.Millisecond, SuperDigest: "super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
-			MinSessionTimeout: time.Second, MaxSessionTimeout: time.Minute, MaxBuffer: 4 << 20, Profiling: true, MaxWatches: 500},
+			MinSessionTimeout: time.Second, MaxSessionTimeout: time.Minute, MaxBuffer: 4 << 20, Profiling: true, MaxWatches: 500,
+			StoreDelays: delayed.Delays{Commit: 2 * time.Millisecond, Read: 500 * time.Microsecond}},
 		logLevel: "debug",
 	}
 	if c != want {
@@ -64,6 +67,7 @@ func TestParseFlagsErrors(t *testing.T) {
 		{"empty cluster file", []string{"--store", "fdb", "--cluster-file="}, "--cluster-file"},
 		{"prefix in the system keys", []string{"--fdb-prefix", "\xff"}, "--fdb-prefix"},
 		{"store timeout", []string{"--store-timeout", "0s"}, "--store-timeout"},
+		{"negative delay", []string{"--inject-read-delay", "-1ms"}, "--inject-read-delay"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := parseFlags(tc.args, io.Discard); err == nil || !strings.Contains(err.Error(), tc.want) {

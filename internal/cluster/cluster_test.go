@@ -2,15 +2,14 @@ package cluster
 
 import (
 	"errors"
-	"net"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 
+	"zkfdb/internal/cutdial"
 	"zkfdb/internal/engines"
 	"zkfdb/internal/zkref"
 )
@@ -20,29 +19,17 @@ type quiet struct{}
 func (quiet) Printf(string, ...any) {}
 
 // client is a go-zookeeper session whose connections can be cut as a
-// dying client's are.
+// dying client's are (cutdial).
 type client struct {
 	*zk.Conn
 	events <-chan zk.Event
-	mu     sync.Mutex
-	nc     net.Conn
-	dead   bool
+	dialer cutdial.Dialer
 }
 
 func connect(t testing.TB, addrs []string, timeout time.Duration) *client {
 	t.Helper()
 	c := &client{}
-	dial := func(network, address string, d time.Duration) (net.Conn, error) {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if c.dead {
-			return nil, errors.New("dead client")
-		}
-		nc, err := net.DialTimeout(network, address, d)
-		c.nc = nc
-		return nc, err
-	}
-	conn, events, err := zk.Connect(addrs, timeout, zk.WithLogger(quiet{}), zk.WithDialer(dial))
+	conn, events, err := zk.Connect(addrs, timeout, zk.WithLogger(quiet{}), zk.WithDialer(c.dialer.Dial))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,22 +59,11 @@ func (c *client) awaitSession(t testing.TB) {
 
 // revive lets a dead client connect again, with its session id and
 // password, as go-zookeeper does.
-func (c *client) revive() {
-	c.mu.Lock()
-	c.dead = false
-	c.mu.Unlock()
-}
+func (c *client) revive() { c.dialer.Revive() }
 
 // die cuts the client off as a dying process: no closeSession, no
 // reconnection.
-func (c *client) die() {
-	c.mu.Lock()
-	c.dead = true
-	if c.nc != nil {
-		c.nc.Close()
-	}
-	c.mu.Unlock()
-}
+func (c *client) die() { c.dialer.Die() }
 
 func awaitEvent(t testing.TB, ch <-chan zk.Event) zk.Event {
 	t.Helper()

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"zkfdb/internal/cutdial"
 	"zkfdb/shared/clock"
 	"zkfdb/shared/keys"
 	"zkfdb/shared/store"
@@ -31,10 +31,9 @@ var open = zk.WorldACL(zk.PermAll)
 type client struct {
 	*zk.Conn
 	states chan zk.State
+	dialer cutdial.Dialer
 
 	mu      sync.Mutex
-	nc      net.Conn
-	dead    bool
 	expired bool
 	heard   []string // "type path" of each watch event, in order
 }
@@ -42,17 +41,7 @@ type client struct {
 func connect(t testing.TB, addrs []string, timeout time.Duration) *client {
 	t.Helper()
 	c := &client{states: make(chan zk.State, 1000)}
-	dial := func(network, address string, d time.Duration) (net.Conn, error) {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if c.dead {
-			return nil, errors.New("dead client")
-		}
-		nc, err := net.DialTimeout(network, address, d)
-		c.nc = nc
-		return nc, err
-	}
-	conn, events, err := zk.Connect(addrs, timeout, zk.WithLogger(nopLogger{}), zk.WithDialer(dial))
+	conn, events, err := zk.Connect(addrs, timeout, zk.WithLogger(nopLogger{}), zk.WithDialer(c.dialer.Dial))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,14 +124,7 @@ func (c *client) sawExpiry() bool {
 
 // die cuts the client off as a dying process: no closeSession, no
 // reconnection.
-func (c *client) die() {
-	c.mu.Lock()
-	c.dead = true
-	if c.nc != nil {
-		c.nc.Close()
-	}
-	c.mu.Unlock()
-}
+func (c *client) die() { c.dialer.Die() }
 
 func awaitEvent(t testing.TB, ch <-chan zk.Event, within time.Duration) zk.Event {
 	t.Helper()

@@ -23,6 +23,7 @@ import (
 	"zkfdb/shared/keys"
 	"zkfdb/shared/sdnotify"
 	"zkfdb/shared/store"
+	"zkfdb/shared/store/delayed"
 	"zkfdb/shared/store/engine"
 	"zkfdb/shared/telemetry"
 )
@@ -93,6 +94,11 @@ type Config struct {
 	// own, so it bounds connections. Default 100,000; more than
 	// WatchReserve.
 	MaxWatches int
+	// StoreDelays, for benchmarks only, hold back every store result by
+	// a round trip, to show how layerd behaves when FoundationDB is
+	// further away than the cluster at hand (package delayed). Zero in
+	// production.
+	StoreDelays delayed.Delays
 }
 
 func (c Config) withDefaults() Config {
@@ -206,6 +212,10 @@ func (d *daemon) start(ctx context.Context) error {
 	d.db, err = engine.Open(ctx, ec)
 	if err != nil {
 		return err
+	}
+	if dl := d.cfg.StoreDelays; dl != (delayed.Delays{}) {
+		d.log.Warn("store delays injected: for benchmarks only", zap.Duration("commit", dl.Commit), zap.Duration("read", dl.Read))
+		d.db = delayed.Wrap(d.db, dl)
 	}
 	root, err := keys.NewRoot([]byte(d.cfg.Prefix))
 	if err != nil {

@@ -367,3 +367,42 @@ func TestRunTicksTheClock(t *testing.T) {
 		<-poll.C
 	}
 }
+
+// TestRunStoreDelays: with StoreDelays (a benchmark's model of a distant
+// FoundationDB) layerd says so in its log, and every write waits the
+// injected commit round trip.
+func TestRunStoreDelays(t *testing.T) {
+	const commit = 300 * time.Millisecond
+	sd := newSystemd(t, 0)
+	log, logs := testLogger(t)
+	cfg := loopbackConfig(t.TempDir())
+	cfg.StoreDelays.Commit = commit
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cfg, log, prometheus.NewRegistry(), sdnotify.FromEnv()) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	}()
+	if m := sd.next(t); m != sdnotify.Ready {
+		t.Fatalf("first notification = %q, want %q (Run: %v)", m, sdnotify.Ready, errOf(done))
+	}
+	if got := field(t, logs, "store delays injected: for benchmarks only", "commit"); got != commit.String() {
+		t.Errorf("logged commit delay %q, want %s", got, commit)
+	}
+	zc, events, err := zk.Connect([]string{field(t, logs, "layerd ready", "listen")}, 10*time.Second, zk.WithLogger(quiet{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zc.Close()
+	waitSession(t, events)
+	began := time.Now()
+	if _, err := zc.Create("/slow", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(began); took < commit {
+		t.Errorf("a create took %v with a %v commit delay", took, commit)
+	}
+}

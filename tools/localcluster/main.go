@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -33,6 +34,7 @@ type config struct {
 	dir, bin       string
 	hosts, layerds int
 	tickTime       time.Duration
+	layerdArgs     []string
 }
 
 func parseFlags(args []string, out io.Writer) (config, error) {
@@ -44,6 +46,10 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.IntVar(&c.hosts, "hosts", 3, "FoundationDB hosts (fdbserver + sweeperd each), on 127.0.0.1 upwards; 3 or more keep two replicas")
 	fs.IntVar(&c.layerds, "layerds", 3, "layerd processes")
 	fs.DurationVar(&c.tickTime, "tick-time", 2*time.Second, "the layerds' ZooKeeper tickTime")
+	fs.Func("layerd-args", "extra `flags` for every layerd, separated by spaces (\"--inject-commit-delay 2ms\")", func(v string) error {
+		c.layerdArgs = append(c.layerdArgs, strings.Fields(v)...)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -97,6 +103,7 @@ func run(cfg config) error {
 	}
 	c, err := proccluster.Start(ctx, proccluster.Options{
 		Dir: dir, Bin: bin, Hosts: cfg.hosts, Layerds: cfg.layerds, TickTime: cfg.tickTime,
+		LayerdArgs: cfg.layerdArgs,
 	})
 	if err != nil {
 		return fmt.Errorf("%w (logs in %s)", err, filepath.Join(dir, "logs"))

@@ -8,11 +8,12 @@ import (
 )
 
 func TestParseFlags(t *testing.T) {
-	c, err := parseFlags([]string{"-dir", "/tmp/x", "-layerds", "2", "-tick-time", "1s"}, io.Discard)
+	c, err := parseFlags([]string{"-dir", "/tmp/x", "-layerds", "2", "-tick-time", "1s", "-layerd-args", "--inject-commit-delay 2ms", "-layerd-args", "--pprof"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.dir != "/tmp/x" || c.layerds != 2 || c.hosts != 3 || c.tickTime != time.Second {
+	if c.dir != "/tmp/x" || c.layerds != 2 || c.hosts != 3 || c.tickTime != time.Second ||
+		strings.Join(c.layerdArgs, " ") != "--inject-commit-delay 2ms --pprof" {
 		t.Fatalf("parsed %+v", c)
 	}
 	for _, tc := range []struct {

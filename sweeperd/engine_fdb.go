@@ -107,12 +107,17 @@ func run(ctx context.Context, cfg config, log *zap.Logger, reg *prometheus.Regis
 		Root: root, Owns: member.Owns, Local: func(shard int) bool { return slices.Contains(locality.preferred(shard), host) },
 		Logger: log, Registerer: reg,
 	})
+	// The clock, the sweeper and the locality refresh use the store and
+	// the membership: they are stopped and joined before either closes
+	// (deferred calls run last first).
+	var workers sync.WaitGroup
+	defer workers.Wait()
 	clockCtx, stopClock := context.WithCancel(ctx)
 	defer stopClock()
 	clockErr := make(chan error, 3)
-	wg.Go(func() { clockErr <- ticker.Run(clockCtx) })
-	wg.Go(func() { clockErr <- sweeper.Run(clockCtx) })
-	wg.Go(func() { locality.run(clockCtx); clockErr <- nil })
+	workers.Go(func() { clockErr <- ticker.Run(clockCtx) })
+	workers.Go(func() { clockErr <- sweeper.Run(clockCtx) })
+	workers.Go(func() { locality.run(clockCtx); clockErr <- nil })
 
 	ready.Store(true)
 	log.Info("sweeperd ready", zap.Stringer("metrics_listen", mln.Addr()), zap.String("cluster_file", cfg.clusterFile))

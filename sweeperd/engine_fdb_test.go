@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"net"
 	"os"
 	"slices"
@@ -16,8 +15,10 @@ import (
 
 	"github.com/go-zookeeper/zk"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
 
+	"zkfdb/internal/cutdial"
 	"zkfdb/internal/engines"
 	"zkfdb/layerd/layer"
 	"zkfdb/shared/clock"
@@ -134,20 +135,8 @@ func TestSweeperdOnFDB(t *testing.T) {
 
 	// A client that dies as a killed process does: its connection cut, no
 	// closeSession, no reconnection.
-	var mu sync.Mutex
-	var dyingConn net.Conn
-	dead := false
-	dial := func(network, address string, d time.Duration) (net.Conn, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if dead {
-			return nil, errors.New("dead client")
-		}
-		nc, err := net.DialTimeout(network, address, d)
-		dyingConn = nc
-		return nc, err
-	}
-	dying, events, err := zk.Connect([]string{addr}, 4*time.Second, zk.WithLogger(quiet{}), zk.WithDialer(dial))
+	var dialer cutdial.Dialer
+	dying, events, err := zk.Connect([]string{addr}, 4*time.Second, zk.WithLogger(quiet{}), zk.WithDialer(dialer.Dial))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,10 +159,7 @@ func TestSweeperdOnFDB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	dead = true
-	dyingConn.Close()
-	mu.Unlock()
+	dialer.Die()
 	select {
 	case ev := <-ch:
 		if ev.Type != zk.EventNodeDeleted {
@@ -220,4 +206,42 @@ func awaitSession(t *testing.T, events <-chan zk.Event) {
 			t.Fatal("no session within 20 s")
 		}
 	}
+}
+
+// TestRunLeavesNothingRunning: once run has returned, no goroutine it
+// started runs (memberlist's, the clock's, the sweeper's, the metrics
+// server's), and it stopped them before it closed the store.
+func TestRunLeavesNothingRunning(t *testing.T) {
+	engines.All()[1].Require(t)
+	cf := os.Getenv(engines.ClusterFileEnv)
+	// The FDB client's network runs for the life of the process, started
+	// by the first open: open once before counting.
+	db, err := engine.Open(t.Context(), engine.Config{Engine: engine.FDB, ClusterFile: cf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	before := goleak.IgnoreCurrent()
+
+	var b [6]byte
+	rand.Read(b[:])
+	prefix := "sweeperd-leak-" + hex.EncodeToString(b[:]) + "/"
+	addr := freePort(t)
+	cfg := config{bind: addr, advertise: addr, nodeName: "s1", clusterFile: cf, metricsListen: "127.0.0.1:0", prefix: prefix, logLevel: "info"}
+	reg := prometheus.NewRegistry()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, cfg, zaptest.NewLogger(t), reg, nil) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for owned(t, reg) != keys.Shards {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sweeperd owns %v shards after 30 s, want all %d", owned(t, reg), keys.Shards)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run = %v", err)
+	}
+	goleak.VerifyNone(t, before)
 }

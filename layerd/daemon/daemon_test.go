@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest/observer"
 
 	"zkfdb/layerd/zkwire"
@@ -405,4 +406,33 @@ func TestRunStoreDelays(t *testing.T) {
 	if took := time.Since(began); took < commit {
 		t.Errorf("a create took %v with a %v commit delay", took, commit)
 	}
+}
+
+// TestRunLeavesNothingRunning: once Run has returned, no goroutine it
+// started runs: not a connection's, not the store's, not the metrics
+// server's. A client is connected with a watch when layerd stops.
+func TestRunLeavesNothingRunning(t *testing.T) {
+	sd := newSystemd(t, 0) // its reader goroutine is the test's
+	log, logs := testLogger(t)
+	before := goleak.IgnoreCurrent()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, loopbackConfig(t.TempDir()), log, prometheus.NewRegistry(), sdnotify.FromEnv()) }()
+	if m := sd.next(t); m != sdnotify.Ready {
+		t.Fatalf("first notification = %q, want %q (Run: %v)", m, sdnotify.Ready, errOf(done))
+	}
+	zc, events, err := zk.Connect([]string{field(t, logs, "layerd ready", "listen")}, 10*time.Second, zk.WithLogger(quiet{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitSession(t, events)
+	if _, _, _, err := zc.GetW("/"); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	zc.Close()
+	goleak.VerifyNone(t, before)
 }

@@ -76,7 +76,7 @@ func (c *conn) ctx() (context.Context, context.CancelFunc) {
 	if d == 0 {
 		d = handshakeTimeout
 	}
-	return context.WithTimeout(context.Background(), d)
+	return context.WithTimeout(c.s.base, d)
 }
 
 // opCtx is ctx charging its store work to op (shared/store/metered).
@@ -113,8 +113,16 @@ func (c *conn) serve() {
 	}
 	frames := make(chan []byte)
 	done := make(chan struct{})
-	defer close(done)
 	go c.readFrames(frames, done)
+	// Join the reader before returning: stop it where it waits to hand
+	// over a frame (done) or where it reads one (a read deadline in the
+	// past), then wait until it closes frames.
+	defer func() {
+		close(done)
+		c.nc.SetReadDeadline(time.Now())
+		for range frames {
+		}
+	}()
 	for {
 		var notified <-chan struct{}
 		if c.notify != nil {
@@ -133,7 +141,10 @@ func (c *conn) serve() {
 			start := time.Now()
 			c.s.touch(c) // every request keeps the session alive, pings or not
 			c.xid = hdr.Xid
-			if !c.dispatch(hdr, body) {
+			c.s.outstanding.Add(1)
+			goOn := c.dispatch(hdr, body)
+			c.s.outstanding.Add(-1)
+			if !goOn {
 				return
 			}
 			c.s.metrics.latency.Observe(time.Since(start).Seconds())

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -35,6 +36,15 @@ type Server struct {
 	metrics *metrics
 	tree    *znode.Tree
 	cfg     Config
+
+	// base is the parent of every request's context: stop cancels it
+	// when its deadline passes with requests still running, so that they
+	// end before the store is closed under them.
+	base       context.Context
+	cancelBase context.CancelFunc
+
+	// outstanding counts the requests being executed.
+	outstanding atomic.Int64
 
 	mu        sync.Mutex
 	closed    bool
@@ -88,9 +98,10 @@ type metrics struct {
 	requests    *prometheus.CounterVec
 	latency     prometheus.Histogram
 	open        prometheus.Gauge
+	outstanding prometheus.GaugeFunc
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+func newMetrics(reg prometheus.Registerer, outstanding *atomic.Int64) *metrics {
 	f := promauto.With(reg)
 	return &metrics{
 		heartbeats: f.NewCounter(prometheus.CounterOpts{
@@ -116,6 +127,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 		}),
 		// ZooKeeper's name for open client connections.
+		outstanding: f.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "outstanding_requests",
+			Help: "Client requests being executed (ZooKeeper's name).",
+		}, func() float64 { return float64(outstanding.Load()) }),
 		open: f.NewGauge(prometheus.GaugeOpts{
 			Name: "num_alive_connections",
 			Help: "Open client connections.",
@@ -126,15 +141,19 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 // New returns a Server that answers from tree, logs to log and registers
 // its metrics on reg (nil: unregistered).
 func New(log *zap.Logger, reg prometheus.Registerer, tree *znode.Tree, cfg Config) *Server {
-	return &Server{
-		log:       log.Named("zkserver"),
-		metrics:   newMetrics(reg),
-		tree:      tree,
-		cfg:       cfg.withDefaults(),
-		listeners: make(map[net.Listener]struct{}),
-		conns:     make(map[*conn]struct{}),
-		live:      make(map[int64]*tracked),
+	base, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		base:       base,
+		cancelBase: cancel,
+		log:        log.Named("zkserver"),
+		tree:       tree,
+		cfg:        cfg.withDefaults(),
+		listeners:  make(map[net.Listener]struct{}),
+		conns:      make(map[*conn]struct{}),
+		live:       make(map[int64]*tracked),
 	}
+	s.metrics = newMetrics(reg, &s.outstanding)
+	return s
 }
 
 // Serve accepts connections on ln until Shutdown, and closes ln before it
@@ -222,8 +241,17 @@ func (s *Server) shuttingDown() bool {
 	return s.closed
 }
 
-// Shutdown closes the listeners and waits, until ctx is done, for every
-// Serve to return. Later calls to Serve return ErrServerClosed at once.
+// abandonAfter bounds the wait for connection handlers once their
+// requests were cancelled: store operations end at once when cancelled,
+// so only a bug makes stop wait this long.
+const abandonAfter = 10 * time.Second
+
+// Shutdown closes the listeners and every connection, whose clients then
+// reconnect elsewhere with their sessions, and waits until every Serve
+// and every connection's goroutines have returned. Requests still running
+// when ctx ends are cancelled and waited for: when Shutdown returns,
+// nothing of the server runs. Later calls to Serve return ErrServerClosed
+// at once.
 func (s *Server) Shutdown(ctx context.Context) error {
 	return s.stop(ctx, false)
 }
@@ -266,10 +294,23 @@ func (s *Server) stop(ctx context.Context, kill bool) error {
 		s.handlers.Wait()
 		close(done)
 	}()
+	defer s.cancelBase()
 	select {
 	case <-done:
+		return errors.Join(errs...)
 	case <-ctx.Done():
 		errs = append(errs, ctx.Err())
+	}
+	// Out of time: cancel the requests still running (their store work
+	// fails at once; a write's outcome is unknown to its client, as after
+	// any lost connection) and wait for them to return, so that nothing
+	// runs once stop has returned and the caller closes the store.
+	s.cancelBase()
+	select {
+	case <-done:
+	case <-time.After(abandonAfter):
+		s.log.Error("connection handlers still running after their requests were cancelled", zap.Duration("waited", abandonAfter))
+		errs = append(errs, errors.New("zkserver: connection handlers did not return after cancellation"))
 	}
 	return errors.Join(errs...)
 }

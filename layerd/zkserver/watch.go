@@ -107,7 +107,7 @@ func (c *conn) dropWatches() {
 	if !c.watching || c.closed || c.s.isKilled() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(metered.WithOp(context.Background(), "events"), 10*time.Second)
+	ctx, cancel := context.WithTimeout(metered.WithOp(c.s.base, "events"), 10*time.Second)
 	defer cancel()
 	if err := c.s.tree.DropConnection(ctx, c.wconn); err != nil {
 		c.log.Warn("dropping a closed connection's watches failed; the session's expiry will", zap.Error(err))

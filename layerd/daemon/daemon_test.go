@@ -15,10 +15,10 @@ import (
 
 	"github.com/go-zookeeper/zk"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
-	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest/observer"
 
 	"zkfdb/layerd/zkwire"
@@ -417,7 +417,9 @@ func TestRunLeavesNothingRunning(t *testing.T) {
 	before := goleak.IgnoreCurrent()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, loopbackConfig(t.TempDir()), log, prometheus.NewRegistry(), sdnotify.FromEnv()) }()
+	go func() {
+		done <- Run(ctx, loopbackConfig(t.TempDir()), log, prometheus.NewRegistry(), sdnotify.FromEnv())
+	}()
 	if m := sd.next(t); m != sdnotify.Ready {
 		t.Fatalf("first notification = %q, want %q (Run: %v)", m, sdnotify.Ready, errOf(done))
 	}

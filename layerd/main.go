@@ -13,10 +13,8 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/debug"
-	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -25,6 +23,7 @@ import (
 	"zkfdb/layerd/daemon"
 	"zkfdb/shared/keys"
 	"zkfdb/shared/sdnotify"
+	"zkfdb/shared/signals"
 	"zkfdb/shared/store/engine"
 	"zkfdb/shared/telemetry"
 )
@@ -194,7 +193,8 @@ func main() {
 	}
 	reg := telemetry.NewRegistry()
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGTERM or SIGINT: a graceful shutdown; a second one exits at once.
+	ctx, stop := signals.Context(context.Background())
 	defer stop()
 	if err := daemon.Run(ctx, cfg.daemon, log, reg, sdnotify.FromEnv()); err != nil {
 		log.Fatal("layerd failed", zap.Error(err))

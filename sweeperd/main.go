@@ -15,15 +15,14 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
 	"zkfdb/shared/keys"
 	"zkfdb/shared/sdnotify"
+	"zkfdb/shared/signals"
 	"zkfdb/shared/telemetry"
 )
 
@@ -131,7 +130,8 @@ func main() {
 
 	reg := telemetry.NewRegistry()
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGTERM or SIGINT: a graceful shutdown; a second one exits at once.
+	ctx, stop := signals.Context(context.Background())
 	defer stop()
 	if err := run(ctx, cfg, log, reg, sdnotify.FromEnv()); err != nil {
 		log.Fatal("sweeperd failed", zap.Error(err))

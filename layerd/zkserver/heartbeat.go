@@ -76,6 +76,28 @@ func (s *Server) RunHeartbeats(ctx context.Context) error {
 	return nil
 }
 
+// flushHeartbeats refreshes, at the current tick, every session with
+// traffic since its last refresh: on a graceful shutdown, so that each
+// client moving to another layerd has its whole timeout from its last
+// request to get there, as ZooKeeper counts it.
+func (s *Server) flushHeartbeats(ctx context.Context) error {
+	s.mu.Lock()
+	touched := false
+	for _, t := range s.live {
+		touched = touched || t.touched
+	}
+	s.mu.Unlock()
+	if !touched {
+		return nil
+	}
+	ctx = metered.WithOp(ctx, "heartbeat")
+	tick, err := s.tree.Now(ctx)
+	if err != nil {
+		return err
+	}
+	return s.heartbeat(ctx, tick)
+}
+
 func (s *Server) heartbeat(ctx context.Context, tick int64) error {
 	var beats []znode.Beat
 	s.mu.Lock()

@@ -281,6 +281,15 @@ func (s *Server) stop(ctx context.Context, kill bool) error {
 		}
 	}
 	clear(s.listeners)
+	s.mu.Unlock()
+	if !kill {
+		// Refresh the sessions before their connections close: their
+		// clients may take up to their timeout to reach another layerd.
+		if err := s.flushHeartbeats(ctx); err != nil {
+			s.log.Warn("refreshing the sessions before closing their connections failed", zap.Error(err))
+		}
+	}
+	s.mu.Lock()
 	// Clients reconnect elsewhere with their session, as after a server
 	// failure; sessions live in the store.
 	for c := range s.conns {

@@ -13,6 +13,7 @@ import (
 
 	"zkfdb/internal/engines"
 	"zkfdb/layerd/zkwire"
+	"zkfdb/shared/clock"
 	"zkfdb/shared/keys"
 	"zkfdb/shared/store"
 	"zkfdb/shared/znode"
@@ -133,4 +134,78 @@ func (t *stallingTx) Commit() error {
 		return store.ErrTransactionCancelled
 	}
 	return t.Tx.Commit()
+}
+
+// TestShutdownRefreshesSessions: a graceful Shutdown refreshes, at the
+// current tick, the sessions with traffic before it closes their
+// connections, so that their clients have their whole timeout to reach
+// another server; Kill, a crash, does not.
+func TestShutdownRefreshesSessions(t *testing.T) { engines.Each(t, testShutdownRefreshesSessions) }
+
+func testShutdownRefreshesSessions(t *testing.T, e engines.Engine) {
+	for _, graceful := range []bool{true, false} {
+		st := e.Open(t, engines.Options{})
+		tree := znode.New(st.DB, st.Root.Tenant(keys.DefaultTenant), znode.Options{Tick: time.Second})
+		if err := tree.Init(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		srv := New(zaptest.NewLogger(t), nil, tree, Config{TickTime: time.Second})
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(ln) }()
+		raw, resp := dialRaw(t, ln.Addr().String(), zkwire.ConnectRequest{TimeOut: 4000})
+		ticks := tree.TimeoutTicks(resp.TimeOut)
+
+		// The clock moves on by 100 ticks (no heartbeat loop runs
+		// here), then the client sends a request.
+		const now = 100
+		if _, err := store.Transact(t.Context(), st.DB, func(tx store.Tx) (struct{}, error) {
+			tx.Set(st.Root.Clock(), clock.Encode(now))
+			return struct{}{}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		raw.send(raw.request(1, &zkwire.Exists{Path: "/"}))
+		if _, _, err := raw.reply(); err != nil {
+			t.Fatal(err)
+		}
+
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		if graceful {
+			err = srv.Shutdown(ctx)
+		} else {
+			err = srv.Kill(ctx)
+		}
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-served
+		// Refreshed, the session is due at now + its timeout, not before.
+		due, err := znode.ReadDue(t.Context(), st.DB, st.Root, allShards(), now+ticks-1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		early := 0
+		for _, d := range due {
+			early += len(d.Sessions)
+		}
+		if graceful && early != 0 {
+			t.Errorf("after a graceful shutdown at tick %d the session is due before tick %d: not refreshed", now, now+ticks)
+		}
+		if !graceful && early != 1 {
+			t.Errorf("after a Kill the session's expiry moved (%d sessions due early), want it left as a crash leaves it", early)
+		}
+	}
+}
+
+func allShards() []int {
+	out := make([]int, keys.Shards)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }

@@ -541,6 +541,11 @@ func (tr *Tree) EachTick(ctx context.Context, fn func(tick int64), waitFailed fu
 	clock.EachTick(ctx, tr.db, tr.t.Root().Clock(), fn, waitFailed)
 }
 
+// Now reads the cluster's clock: the current tick.
+func (tr *Tree) Now(ctx context.Context) (int64, error) {
+	return clock.Now(ctx, tr.db, tr.t.Root().Clock())
+}
+
 // SweepNodes deletes, in shard of every tenant under root, the containers
 // whose timer is due at now and that are empty after having had children,
 // and the TTL nodes whose timer is due, that were not modified since it

@@ -13,7 +13,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"zkfdb/layerd/daemon"
+	"zkfdb/shared/buildinfo"
 	"zkfdb/shared/keys"
 	"zkfdb/shared/sdnotify"
 	"zkfdb/shared/signals"
@@ -137,29 +137,6 @@ or two.
 // defaultClusterFile is where FoundationDB's packages put the cluster file.
 const defaultClusterFile = "/etc/foundationdb/fdb.cluster"
 
-// version returns what --version prints: the build's revision, Go's
-// version, and whether the FoundationDB engine is compiled in.
-func version() string {
-	rev, modified := "unknown", ""
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				rev = s.Value
-			case "vcs.modified":
-				if s.Value == "true" {
-					modified = " (modified)"
-				}
-			}
-		}
-	}
-	fdb := "FoundationDB engine: not compiled in (build with -tags fdb for --store fdb)"
-	if engine.FDBCompiledIn {
-		fdb = "FoundationDB engine: compiled in (client API version 730; --store fdb and --store embedded)"
-	}
-	return fmt.Sprintf("layerd %s%s %s\n%s\n", rev, modified, runtime.Version(), fdb)
-}
-
 // defaultGCPercent is layerd's GOGC unless the environment sets one.
 const defaultGCPercent = 400
 
@@ -173,7 +150,7 @@ func main() {
 		os.Exit(2)
 	}
 	if cfg.version {
-		fmt.Print(version())
+		fmt.Print(buildinfo.String("layerd"))
 		os.Exit(0)
 	}
 	base, err := telemetry.NewLogger(cfg.logLevel)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"zkfdb/layerd/daemon"
+	"zkfdb/shared/buildinfo"
 	"zkfdb/shared/store/delayed"
 	"zkfdb/shared/store/engine"
 )
@@ -97,8 +98,8 @@ func TestStoreFDB(t *testing.T) {
 	if engine.FDBCompiledIn {
 		want = "FoundationDB engine: compiled in"
 	}
-	if v := version(); !strings.HasPrefix(v, "layerd ") || !strings.Contains(v, want) {
-		t.Errorf("version() = %q, want it to say %q", v, want)
+	if v := buildinfo.String("layerd"); !strings.HasPrefix(v, "layerd ") || !strings.Contains(v, want) {
+		t.Errorf("--version prints %q, want it to say %q", v, want)
 	}
 }
 

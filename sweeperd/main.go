@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"zkfdb/shared/buildinfo"
 	"zkfdb/shared/keys"
 	"zkfdb/shared/sdnotify"
 	"zkfdb/shared/signals"
@@ -36,6 +37,7 @@ type config struct {
 	prefix        string   // the installation's key prefix (layerd's --fdb-prefix)
 	metricsListen string   // /metrics, /healthz, /readyz
 	logLevel      string
+	version       bool // print the version and exit
 }
 
 const (
@@ -72,8 +74,12 @@ It needs a build with -tags fdb. Flags take one dash or two.
 	fs.StringVar(&c.prefix, "fdb-prefix", "", "key `prefix` of the installation whose sessions this sweeps (the layerds' --fdb-prefix)")
 	fs.StringVar(&c.metricsListen, "metrics-listen", defaultMetricsListen, "`host:port` of /metrics, /healthz and /readyz")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.BoolVar(&c.version, "version", false, "print the version, the commit and whether FoundationDB is compiled in, then exit")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.version {
+		return c, nil
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
@@ -119,6 +125,10 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sweeperd:", err)
 		os.Exit(2)
+	}
+	if cfg.version {
+		fmt.Print(buildinfo.String("sweeperd"))
+		os.Exit(0)
 	}
 	base, err := telemetry.NewLogger(cfg.logLevel)
 	if err != nil {

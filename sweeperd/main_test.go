@@ -87,3 +87,12 @@ func TestHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestVersion: --version needs no other flag valid (not even a hostname)
+// and stops parsing there.
+func TestVersion(t *testing.T) {
+	c, err := parseFlags([]string{"--version", "--bind", "nonsense"}, "", io.Discard)
+	if err != nil || !c.version {
+		t.Fatalf("--version = %+v, %v", c, err)
+	}
+}

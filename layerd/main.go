@@ -7,6 +7,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +16,7 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -109,6 +112,11 @@ or two.
 	if c.daemon.StartTimeout <= 0 {
 		return c, errors.New("--store-timeout must be positive")
 	}
+	if d := c.daemon.SuperDigest; d != "" {
+		if err := checkSuperDigest(d); err != nil {
+			return c, fmt.Errorf("--super-digest: %w", err)
+		}
+	}
 	if c.daemon.StoreDelays.Commit < 0 || c.daemon.StoreDelays.Read < 0 {
 		return c, errors.New("--inject-commit-delay and --inject-read-delay must not be negative")
 	}
@@ -132,6 +140,22 @@ or two.
 		return c, fmt.Errorf("--log-level: %w", err)
 	}
 	return c, nil
+}
+
+// checkSuperDigest checks ZooKeeper's superDigest form, user:digest,
+// where digest is the base64 of the SHA-1 of "user:password" (what
+// `zkCli` and DigestAuthenticationProvider.generateDigest print), so that a
+// typo is refused at start instead of making addauth never match.
+func checkSuperDigest(d string) error {
+	user, digest, ok := strings.Cut(d, ":")
+	if !ok || user == "" {
+		return fmt.Errorf("%q is not user:base64(sha1(user:password))", d)
+	}
+	raw, err := base64.StdEncoding.DecodeString(digest)
+	if err != nil || len(raw) != sha1.Size {
+		return fmt.Errorf("the digest of %q is not the base64 of a 20-byte SHA-1 (generate it with: echo -n %s:PASSWORD | openssl dgst -binary -sha1 | base64)", user, user)
+	}
+	return nil
 }
 
 // defaultClusterFile is where FoundationDB's packages put the cluster file.
@@ -173,6 +197,9 @@ func main() {
 	// SIGTERM or SIGINT: a graceful shutdown; a second one exits at once.
 	ctx, stop := signals.Context(context.Background())
 	defer stop()
+	defer signals.OnHangup(func() {
+		log.Warn("SIGHUP ignored: layerd reads its configuration only at start; restart it to change it")
+	})()
 	if err := daemon.Run(ctx, cfg.daemon, log, reg, sdnotify.FromEnv()); err != nil {
 		log.Fatal("layerd failed", zap.Error(err))
 	}

@@ -69,6 +69,9 @@ func TestParseFlagsErrors(t *testing.T) {
 		{"prefix in the system keys", []string{"--fdb-prefix", "\xff"}, "--fdb-prefix"},
 		{"store timeout", []string{"--store-timeout", "0s"}, "--store-timeout"},
 		{"negative delay", []string{"--inject-read-delay", "-1ms"}, "--inject-read-delay"},
+		{"super digest without colon", []string{"--super-digest", "nocolon"}, "--super-digest"},
+		{"super digest not base64", []string{"--super-digest", "super:not-base64!"}, "--super-digest"},
+		{"super digest not a SHA-1", []string{"--super-digest", "super:YWJj"}, "--super-digest"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := parseFlags(tc.args, io.Discard); err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -143,6 +143,9 @@ func main() {
 	// SIGTERM or SIGINT: a graceful shutdown; a second one exits at once.
 	ctx, stop := signals.Context(context.Background())
 	defer stop()
+	defer signals.OnHangup(func() {
+		log.Warn("SIGHUP ignored: sweeperd reads its configuration only at start; restart it to change it")
+	})()
 	if err := run(ctx, cfg, log, reg, sdnotify.FromEnv()); err != nil {
 		log.Fatal("sweeperd failed", zap.Error(err))
 	}

@@ -34,3 +34,30 @@ func Context(parent context.Context) (ctx context.Context, stop context.CancelFu
 	}()
 	return ctx, cancel
 }
+
+// OnHangup calls fn for every SIGHUP until stop is called, instead of
+// letting it end the process (its default action): operators send it out
+// of habit to make a daemon reload, and it must be harmless. fn runs on a
+// goroutine of its own, one call at a time.
+func OnHangup(fn func()) (stop func()) {
+	got := make(chan os.Signal, 1)
+	signal.Notify(got, syscall.SIGHUP)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for {
+			select {
+			case <-got:
+				fn()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(got)
+		close(done)
+		<-finished
+	}
+}

@@ -22,6 +22,8 @@ func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
 		ctx, stop := signals.Context(context.Background())
 		defer stop()
+		hangups := signals.OnHangup(func() { fmt.Println("hangup") })
+		defer hangups()
 		fmt.Println("ready")
 		<-ctx.Done()
 		fmt.Println("stopping")
@@ -30,9 +32,9 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestSecondSignalEndsAStuckShutdown: the first SIGTERM ends the context
-// (the daemon says it is stopping); a second one terminates the process
-// although its shutdown hangs.
+// TestSecondSignalEndsAStuckShutdown: SIGHUP is heard and harmless; the
+// first SIGTERM ends the context (the daemon says it is stopping); a
+// second one terminates the process although its shutdown hangs.
 func TestSecondSignalEndsAStuckShutdown(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
@@ -53,6 +55,11 @@ func TestSecondSignalEndsAStuckShutdown(t *testing.T) {
 		}
 	}
 	expect("ready")
+	// SIGHUP is harmless: heard, twice, and the process goes on.
+	for range 2 {
+		cmd.Process.Signal(syscall.SIGHUP)
+		expect("hangup")
+	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	expect("stopping")
 	cmd.Process.Signal(syscall.SIGTERM)

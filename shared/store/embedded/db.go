@@ -5,9 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -143,6 +145,10 @@ func (e *snapEntry) retire() {
 	}
 }
 
+// ErrLocked is Open's error when another process has the data directory
+// open.
+var ErrLocked = errors.New("data directory locked")
+
 // Open opens (creating if needed) the engine in opts.Dir, or in memory.
 func Open(opts Options) (*DB, error) {
 	log := opts.Logger
@@ -185,6 +191,11 @@ func Open(opts Options) (*DB, error) {
 		},
 	}
 	pdb, err := pebble.Open(dir, popts)
+	if errors.Is(err, syscall.EAGAIN) {
+		// Pebble's LOCK file is held: flock says only "resource
+		// temporarily unavailable".
+		return nil, fmt.Errorf("embedded: %s is in use by another process (it holds %s): stop that one, or give this one another data directory: %w", dir, filepath.Join(dir, "LOCK"), ErrLocked)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("embedded: open %s: %w", dir, err)
 	}

@@ -42,6 +42,9 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(durabilityDirEnv); dir != "" {
 		os.Exit(durabilityChild(dir, os.Getenv(durabilityRoundEnv)))
 	}
+	if dir := os.Getenv(lockHolderEnv); dir != "" {
+		os.Exit(lockHolder(dir))
+	}
 	os.Exit(m.Run())
 }
 

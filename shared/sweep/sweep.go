@@ -8,6 +8,7 @@ package sweep
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -125,6 +126,30 @@ func (s *Sweeper) Run(ctx context.Context) error {
 // mark (by a layerd of an earlier version) are found that late at worst.
 const FullSweepEvery = 60
 
+// logEachExpired bounds the sessions a sweep logs one by one; the rest
+// are counted in its summary line, so that a mass expiry (a layerd's
+// clients all gone at once) does not flood the log.
+const logEachExpired = 64
+
+// logExpired logs, once per sweep, each session it expired (up to
+// logEachExpired, with its id in ZooKeeper's hex form) and one summary
+// line.
+func (s *Sweeper) logExpired(tick int64, ended []znode.Ended) {
+	if len(ended) == 0 {
+		return
+	}
+	ephemerals := 0
+	for i, e := range ended {
+		ephemerals += e.Ephemerals
+		if i < logEachExpired {
+			s.log.Info("session expired", zap.String("session", fmt.Sprintf("0x%x", e.Session)),
+				zap.Int64("tenant", e.Tenant), zap.Int("ephemerals", e.Ephemerals), zap.Int64("tick", tick))
+		}
+	}
+	s.log.Info("sessions expired", zap.Int64("tick", tick), zap.Int("sessions", len(ended)),
+		zap.Int("ephemerals", ephemerals), zap.Int("not_logged_one_by_one", max(0, len(ended)-logEachExpired)))
+}
+
 // Sweep expires, in each owned shard, the sessions due at tick, and
 // reaps its containers and TTL nodes due. It reads the due summary and
 // then only the owned shards it marks (every owned shard once every
@@ -174,8 +199,11 @@ func (s *Sweeper) Sweep(ctx context.Context, tick int64) error {
 	if err != nil {
 		return err
 	}
+	var ended []znode.Ended
+	defer func() { s.logExpired(tick, ended) }()
 	for _, d := range due {
 		sw, err := znode.ExpireDue(ctx, s.db, s.opts.Root, d.Sessions, tick)
+		ended = append(ended, sw.Ended...)
 		if err != nil {
 			return err
 		}
@@ -187,10 +215,6 @@ func (s *Sweeper) Sweep(ctx context.Context, tick int64) error {
 		s.expired.Add(float64(sw.Expired))
 		s.ephemerals.Add(float64(sw.Ephemerals))
 		s.stale.Add(float64(sw.Stale))
-		if sw.Expired > 0 {
-			s.log.Info("sessions expired", zap.Int("shard", d.Shard), zap.Int64("tick", tick),
-				zap.Int("sessions", sw.Expired), zap.Int("ephemerals", sw.Ephemerals))
-		}
 	}
 	if full {
 		s.lastFull = tick

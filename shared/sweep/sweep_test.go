@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"zkfdb/internal/engines"
 	"zkfdb/shared/clock"
@@ -141,5 +144,52 @@ func testTwoOwnersSweepOnce(t *testing.T, e engines.Engine) {
 	}
 	if rd.Stat.NumChildren != 0 || rd.Stat.Cversion != 2*n {
 		t.Errorf("/p after the sweeps: numChildren %d, cversion %d; want 0, %d", rd.Stat.NumChildren, rd.Stat.Cversion, 2*n)
+	}
+}
+
+// A sweep logs each session it expires once, with its id, and one
+// summary line for the tick, however many shards the sessions are in;
+// past logEachExpired sessions only the summary counts them.
+func TestSweepLogsEachExpiry(t *testing.T) { engines.Each(t, testSweepLogsEachExpiry) }
+
+func testSweepLogsEachExpiry(t *testing.T, e engines.Engine) {
+	db, root, tree := newTree(t, e)
+	ctx := t.Context()
+	const n = 70 // over logEachExpired (64), spread over many shards
+	ids := map[string]bool{}
+	for range n {
+		s, err := tree.CreateSession(ctx, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[fmt.Sprintf("0x%x", s.ID)] = true
+	}
+	if _, err := store.Transact(ctx, db, func(tx store.Tx) (struct{}, error) {
+		tx.Set(root.Clock(), clock.Encode(10))
+		return struct{}{}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	core, logs := observer.New(zapcore.InfoLevel)
+	sw := sweep.New(db, sweep.Options{Root: root, Logger: zap.New(core)})
+	if err := sw.Sweep(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	each := logs.FilterMessage("session expired").All()
+	if len(each) != 64 {
+		t.Errorf("%d \"session expired\" lines for %d sessions, want 64 (logEachExpired)", len(each), n)
+	}
+	for _, l := range each {
+		if id := l.ContextMap()["session"]; !ids[fmt.Sprint(id)] {
+			t.Errorf("logged session %v, not one of those created", id)
+		}
+		delete(ids, fmt.Sprint(l.ContextMap()["session"]))
+	}
+	summary := logs.FilterMessage("sessions expired").All()
+	if len(summary) != 1 {
+		t.Fatalf("%d summary lines, want 1 for the tick", len(summary))
+	}
+	if got := summary[0].ContextMap(); got["sessions"] != int64(n) || got["not_logged_one_by_one"] != int64(n-64) {
+		t.Errorf("summary %v, want sessions=%d not_logged_one_by_one=%d", got, n, n-64)
 	}
 }

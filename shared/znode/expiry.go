@@ -423,6 +423,14 @@ type Sweep struct {
 	Expired    int // sessions expired
 	Ephemerals int // their ephemerals deleted
 	Stale      int // index entries of refreshed or closed sessions cleared
+	// Ended are the sessions expired, in order.
+	Ended []Ended
+}
+
+// Ended is one session a sweep expired.
+type Ended struct {
+	Tenant, Session int64
+	Ephemerals      int // its ephemerals deleted
 }
 
 // sweepBatch bounds the index entries one sweep of a shard reads; the
@@ -528,6 +536,7 @@ func ExpireDue(ctx context.Context, db store.DB, root keys.Root, rows []store.Ke
 		if o.ended {
 			sw.Expired++
 			sw.Ephemerals += len(o.gone)
+			sw.Ended = append(sw.Ended, Ended{Tenant: e.Tenant, Session: e.Session, Ephemerals: len(o.gone)})
 		} else {
 			sw.Stale++
 		}

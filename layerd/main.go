@@ -72,6 +72,7 @@ or two.
 	fs.IntVar(&c.daemon.MaxBuffer, "jute-maxbuffer", 0xfffff, "largest request frame in `bytes` (ZooKeeper's jute.maxbuffer); a larger one closes its connection")
 	fs.StringVar(&c.daemon.SuperDigest, "super-digest", "", "`user:base64sha1` digest whose addauth makes a super user (ZooKeeper's superDigest); empty: none")
 	fs.IntVar(&c.daemon.MaxWatches, "max-watches", daemon.DefaultMaxWatches, "store watches the process may hold (FDB's max_watches): one per client connection and 16 of its own; a connection beyond is closed at once")
+	fs.IntVar(&c.daemon.MaxClientCnxns, "max-client-cnxns", 60, "connections one client IP address may hold open (ZooKeeper's maxClientCnxns); one more is closed at once; 0: no limit")
 	fs.DurationVar(&c.daemon.StoreDelays.Commit, "inject-commit-delay", 0, "benchmarks only: added to every store commit that writes, to model a FoundationDB further away (docs/benchmarks.md)")
 	fs.DurationVar(&c.daemon.StoreDelays.Read, "inject-read-delay", 0, "benchmarks only: the round trip added to every store read and read version, to model a FoundationDB further away")
 	fs.BoolVar(&c.daemon.Profiling, "pprof", false, "serve Go's profiler under /debug/pprof/ on --metrics-listen")
@@ -116,6 +117,9 @@ or two.
 		if err := checkSuperDigest(d); err != nil {
 			return c, fmt.Errorf("--super-digest: %w", err)
 		}
+	}
+	if c.daemon.MaxClientCnxns < 0 {
+		return c, errors.New("--max-client-cnxns must not be negative (0: no limit)")
 	}
 	if c.daemon.StoreDelays.Commit < 0 || c.daemon.StoreDelays.Read < 0 {
 		return c, errors.New("--inject-commit-delay and --inject-read-delay must not be negative")

@@ -94,6 +94,9 @@ type Config struct {
 	// own, so it bounds connections. Default 100,000; more than
 	// WatchReserve.
 	MaxWatches int
+	// MaxClientCnxns is ZooKeeper's maxClientCnxns: connections one
+	// client IP address may hold open; 0 means no limit.
+	MaxClientCnxns int
 	// StoreDelays, for benchmarks only, hold back every store result by
 	// a round trip, to show how layerd behaves when FoundationDB is
 	// further away than the cluster at hand (package delayed). Zero in
@@ -229,6 +232,7 @@ func (d *daemon) start(ctx context.Context) error {
 			MaxSessionTimeout: d.cfg.MaxSessionTimeout,
 			MaxBuffer:         d.cfg.MaxBuffer,
 			MaxConnections:    d.cfg.MaxWatches - WatchReserve,
+			MaxClientCnxns:    d.cfg.MaxClientCnxns,
 		},
 		SuperDigest: d.cfg.SuperDigest,
 		Sweep:       d.cfg.Sweep,

@@ -165,16 +165,22 @@ func isReset(err error) bool {
 // refused reads layerd_connections_refused_total.
 func refused(t *testing.T, reg *prometheus.Registry) float64 {
 	t.Helper()
+	return counter(t, reg, "layerd_connections_refused_total")
+}
+
+// counter reads a counter of reg.
+func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, mf := range mfs {
-		if mf.GetName() == "layerd_connections_refused_total" {
+		if mf.GetName() == name {
 			return mf.GetMetric()[0].GetCounter().GetValue()
 		}
 	}
-	t.Fatal("no layerd_connections_refused_total")
+	t.Fatalf("no %s", name)
 	return 0
 }
 
@@ -189,4 +195,80 @@ func fieldsOf(e observer.LoggedEntry) string {
 		}
 	}
 	return b.String()
+}
+
+// TestMaxClientCnxns: ZooKeeper's maxClientCnxns bounds the connections
+// of one client IP address: one more from that address is closed at
+// accept (connection_rejected counts it) while another address still
+// gets in; when one of the first closes, its address gets in again.
+func TestMaxClientCnxns(t *testing.T) { engines.Each(t, testMaxClientCnxns) }
+
+func testMaxClientCnxns(t *testing.T, e engines.Engine) {
+	const max = 3
+	st := e.Open(t, engines.Options{})
+	reg := prometheus.NewRegistry()
+	l, err := layer.Start(t.Context(), st.DB, layer.Config{Root: st.Root, Sweep: true, Tick: 100 * time.Millisecond,
+		Server: zkserver.Config{MaxClientCnxns: max}, Logger: zaptest.NewLogger(t), Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Clients come from 127.0.0.1 and from 127.0.0.2 (any loopback
+	// address reaches 127.0.0.1).
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go l.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		l.Shutdown(ctx)
+	})
+	addr := ln.Addr().String()
+	// connectFrom opens a session from the local address ip and reports
+	// whether the server answered its ConnectRequest.
+	connectFrom := func(ip string) (net.Conn, bool) {
+		t.Helper()
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 10 * time.Second}
+		nc, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		nc.SetDeadline(time.Now().Add(10 * time.Second))
+		nc.Write(zkwire.AppendFramed(nil, &zkwire.ConnectRequest{TimeOut: 4000, Passwd: make([]byte, 16)}))
+		_, err = zkwire.ReadFrame(nc, 0)
+		if err != nil && !errors.Is(err, io.EOF) && !isReset(err) {
+			t.Fatalf("connect from %s: %v", ip, err)
+		}
+		return nc, err == nil
+	}
+	var first []net.Conn
+	for i := range max {
+		nc, ok := connectFrom("127.0.0.1")
+		if !ok {
+			t.Fatalf("connection %d of %d from 127.0.0.1 refused", i+1, max)
+		}
+		first = append(first, nc)
+	}
+	if _, ok := connectFrom("127.0.0.1"); ok {
+		t.Fatalf("connection %d from 127.0.0.1 served, want it closed (maxClientCnxns %d)", max+1, max)
+	}
+	if _, ok := connectFrom("127.0.0.2"); !ok {
+		t.Fatal("a connection from 127.0.0.2 refused: the limit is per address")
+	}
+	if n := counter(t, reg, "connection_rejected"); n != 1 {
+		t.Errorf("connection_rejected = %v, want 1", n)
+	}
+	first[0].Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, ok := connectFrom("127.0.0.1"); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("127.0.0.1 still refused 10 s after one of its connections closed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -51,6 +51,7 @@ type Server struct {
 	killed    bool // Kill: stop as a crash would, cleaning nothing up
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
+	perIP     map[string]int // open connections by client IP (MaxClientCnxns)
 	live      map[int64]*tracked // sessions with connections here (heartbeat.go)
 	serving   sync.WaitGroup     // one per running Serve
 	handlers  sync.WaitGroup     // one per connection
@@ -73,6 +74,12 @@ type Config struct {
 	// ZooKeeper closes a connection over maxClientCnxns; its client tries
 	// another server. 0: no limit.
 	MaxConnections int
+	// MaxClientCnxns is ZooKeeper's maxClientCnxns: the connections one
+	// client IP address may have open at once. One more is closed as
+	// soon as it is accepted, as ZooKeeper closes it ("Too many
+	// connections from ..."). 0: no limit (ZooKeeper's default is 60;
+	// layerd's flag defaults to it).
+	MaxClientCnxns int
 }
 
 func (c Config) withDefaults() Config {
@@ -95,6 +102,7 @@ type metrics struct {
 	heartbeats  prometheus.Counter
 	connections prometheus.Counter
 	refused     prometheus.Counter
+	rejected    prometheus.Counter
 	requests    *prometheus.CounterVec
 	latency     prometheus.Histogram
 	open        prometheus.Gauge
@@ -116,6 +124,12 @@ func newMetrics(reg prometheus.Registerer, outstanding *atomic.Int64) *metrics {
 		refused: f.NewCounter(prometheus.CounterOpts{
 			Name: "layerd_connections_refused_total",
 			Help: "Client connections closed at accept: the server held MaxConnections already.",
+		}),
+		// ZooKeeper's name: connections closed at accept for its
+		// maxClientCnxns.
+		rejected: f.NewCounter(prometheus.CounterOpts{
+			Name: "connection_rejected",
+			Help: "Client connections closed at accept: their IP address had MaxClientCnxns open already.",
 		}),
 		requests: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "layerd_requests_total",
@@ -150,6 +164,7 @@ func New(log *zap.Logger, reg prometheus.Registerer, tree *znode.Tree, cfg Confi
 		cfg:        cfg.withDefaults(),
 		listeners:  make(map[net.Listener]struct{}),
 		conns:      make(map[*conn]struct{}),
+		perIP:      make(map[string]int),
 		live:       make(map[int64]*tracked),
 	}
 	s.metrics = newMetrics(reg, &s.outstanding)
@@ -208,7 +223,16 @@ func (s *Server) handle(nc net.Conn) {
 		s.log.Warn("too many connections; closing a new one", zap.Int("max_connections", max), zap.Stringer("remote", nc.RemoteAddr()))
 		return
 	}
+	ip := remoteIP(nc.RemoteAddr())
+	if max := s.cfg.MaxClientCnxns; max > 0 && s.perIP[ip] >= max {
+		s.mu.Unlock()
+		s.metrics.rejected.Inc()
+		nc.Close()
+		s.log.Warn("too many connections from one client address; closing a new one", zap.String("ip", ip), zap.Int("max_client_cnxns", max))
+		return
+	}
 	s.conns[c] = struct{}{}
+	s.perIP[ip]++
 	s.handlers.Add(1)
 	s.mu.Unlock()
 	s.metrics.open.Inc()
@@ -218,6 +242,9 @@ func (s *Server) handle(nc net.Conn) {
 		defer func() {
 			s.mu.Lock()
 			delete(s.conns, c)
+			if s.perIP[ip]--; s.perIP[ip] == 0 {
+				delete(s.perIP, ip)
+			}
 			s.mu.Unlock()
 		}()
 		c.serve()

@@ -73,6 +73,7 @@ or two.
 	fs.StringVar(&c.daemon.SuperDigest, "super-digest", "", "`user:base64sha1` digest whose addauth makes a super user (ZooKeeper's superDigest); empty: none")
 	fs.IntVar(&c.daemon.MaxWatches, "max-watches", daemon.DefaultMaxWatches, "store watches the process may hold (FDB's max_watches): one per client connection and 16 of its own; a connection beyond is closed at once")
 	fs.IntVar(&c.daemon.MaxClientCnxns, "max-client-cnxns", 60, "connections one client IP address may hold open (ZooKeeper's maxClientCnxns); one more is closed at once; 0: no limit")
+	fs.BoolVar(&c.daemon.ExtendedTypes, "extended-types", false, "accept TTL nodes (ZooKeeper's zookeeper.extendedTypesEnabled); off, createTTL is refused with UNIMPLEMENTED as ZooKeeper refuses it")
 	fs.DurationVar(&c.daemon.StoreDelays.Commit, "inject-commit-delay", 0, "benchmarks only: added to every store commit that writes, to model a FoundationDB further away (docs/benchmarks.md)")
 	fs.DurationVar(&c.daemon.StoreDelays.Read, "inject-read-delay", 0, "benchmarks only: the round trip added to every store read and read version, to model a FoundationDB further away")
 	fs.BoolVar(&c.daemon.Profiling, "pprof", false, "serve Go's profiler under /debug/pprof/ on --metrics-listen")

@@ -34,7 +34,7 @@ func TestParseFlags(t *testing.T) {
 		"--log-level", "debug", "--shutdown-timeout", "3s", "--tick-time", "500ms", "--super-digest", "super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
 		"--min-session-timeout", "1s", "--max-session-timeout", "60s", "--jute-maxbuffer", "4194304", "--pprof", "--max-watches", "500",
 		"--fdb-prefix", "tenant-a/", "--sweeper", "--store-timeout", "5s", "--cluster-file", "/etc/layerd/fdb.cluster",
-		"--inject-commit-delay", "2ms", "--inject-read-delay", "500us", "--max-client-cnxns", "0",
+		"--inject-commit-delay", "2ms", "--inject-read-delay", "500us", "--max-client-cnxns", "0", "--extended-types",
 	}, io.Discard)
 	if err != nil {
 		t.Fatalf("parseFlags = %v", err)
@@ -44,7 +44,7 @@ func TestParseFlags(t *testing.T) {
 			Prefix: "tenant-a/", Sweep: true, StartTimeout: 5 * time.Second, MetricsListen: "[::1]:17000", ShutdownTimeout: 3 * time.Second,
 			TickTime: 500 * time.Millisecond, SuperDigest: "super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
 			MinSessionTimeout: time.Second, MaxSessionTimeout: time.Minute, MaxBuffer: 4 << 20, Profiling: true, MaxWatches: 500,
-			StoreDelays: delayed.Delays{Commit: 2 * time.Millisecond, Read: 500 * time.Microsecond}},
+			StoreDelays: delayed.Delays{Commit: 2 * time.Millisecond, Read: 500 * time.Microsecond}, ExtendedTypes: true},
 		logLevel: "debug",
 	}
 	if c != want {

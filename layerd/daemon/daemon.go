@@ -97,6 +97,9 @@ type Config struct {
 	// MaxClientCnxns is ZooKeeper's maxClientCnxns: connections one
 	// client IP address may hold open; 0 means no limit.
 	MaxClientCnxns int
+	// ExtendedTypes is ZooKeeper's zookeeper.extendedTypesEnabled: TTL
+	// nodes are refused (UNIMPLEMENTED) unless it is set.
+	ExtendedTypes bool
 	// StoreDelays, for benchmarks only, hold back every store result by
 	// a round trip, to show how layerd behaves when FoundationDB is
 	// further away than the cluster at hand (package delayed). Zero in
@@ -233,6 +236,7 @@ func (d *daemon) start(ctx context.Context) error {
 			MaxBuffer:         d.cfg.MaxBuffer,
 			MaxConnections:    d.cfg.MaxWatches - WatchReserve,
 			MaxClientCnxns:    d.cfg.MaxClientCnxns,
+			ExtendedTypes:     d.cfg.ExtendedTypes,
 		},
 		SuperDigest: d.cfg.SuperDigest,
 		Sweep:       d.cfg.Sweep,

@@ -207,6 +207,15 @@ func (c *conn) dispatch(h zkwire.RequestHeader, body []byte) bool {
 	defer cancel()
 	tree := c.s.tree
 
+	if _, ttl := req.(*zkwire.CreateTTL); ttl && !c.s.cfg.ExtendedTypes {
+		// ZooKeeper refuses it in its request pipeline, with an error
+		// transaction: a zxid of its own, the connection kept.
+		zxid, err := tree.Fail(ctx, c.caller(), znode.ErrUnimplemented)
+		if err != nil {
+			return c.storeFailed(op, err)
+		}
+		return c.answered(op, zkwire.CodeUnimplemented, c.reply(h.Xid, zxid, zkwire.CodeUnimplemented, nil))
+	}
 	if wop, ok := writeOp(req); ok {
 		w, err := tree.Write(ctx, c.caller(), []znode.Op{wop})
 		if err != nil {
@@ -372,6 +381,9 @@ func (c *conn) multi(ctx context.Context, h zkwire.RequestHeader, r *zkwire.Mult
 		wop, stat, ok := multiOp(o)
 		if !ok {
 			return c.malformedMulti(h)
+		}
+		if _, ttl := o.(*zkwire.CreateTTL); ttl && !c.s.cfg.ExtendedTypes {
+			wop = znode.FailOp(znode.ErrUnimplemented)
 		}
 		ops = append(ops, wop)
 		withStat = append(withStat, stat)

@@ -146,7 +146,7 @@ func isReset(err error) bool {
 func TestLongPaths(t *testing.T) { engines.Each(t, testLongPaths) }
 
 func testLongPaths(t *testing.T, e engines.Engine) {
-	addr, _ := serveWith(t, e.Open(t, engines.Options{}), Config{}, znode.Options{})
+	addr, _ := serveWith(t, e.Open(t, engines.Options{}), Config{ExtendedTypes: true}, znode.Options{})
 	c := connect(t, addr)
 	acl := zk.WorldACL(zk.PermAll)
 	if _, err := c.Create("/p", nil, 0, acl); err != nil {

@@ -80,6 +80,10 @@ type Config struct {
 	// connections from ..."). 0: no limit (ZooKeeper's default is 60;
 	// layerd's flag defaults to it).
 	MaxClientCnxns int
+	// ExtendedTypes is ZooKeeper's zookeeper.extendedTypesEnabled: TTL
+	// nodes (createTTL, and TTL creates in a multi) are refused with
+	// UNIMPLEMENTED unless it is set, as ZooKeeper refuses them.
+	ExtendedTypes bool
 }
 
 func (c Config) withDefaults() Config {

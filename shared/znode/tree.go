@@ -301,6 +301,12 @@ func (tr *Tree) Fail(ctx context.Context, c Caller, cause error) (int64, error) 
 // failOp is an op that fails with its error.
 type failOp struct{ err error }
 
+// FailOp returns an op that fails with err: for a request the protocol
+// layer refuses inside a multi (a TTL create while extended types are
+// off), so that the multi fails there as ZooKeeper's does, the ops
+// after it RUNTIMEINCONSISTENCY.
+func FailOp(err error) Op { return failOp{err} }
+
 func isFailOp(ops []Op) bool {
 	if len(ops) != 1 {
 		return false

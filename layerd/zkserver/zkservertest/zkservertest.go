@@ -20,12 +20,15 @@ import (
 
 // Start serves a fresh tree on engine e (the embedded engine on disk in
 // t.TempDir(), fsync on; FoundationDB under a key prefix of the test's
-// own), as layerd does, and returns its address. The server and the store
+// own), as layerd does, and returns its address. Extended types (TTL
+// nodes) are on, as in the reference ZooKeeper (internal/zkref) that the
+// differential and client tests compare it with. The server and the store
 // stop with the test.
 func Start(t testing.TB, e engines.Engine) string {
 	t.Helper()
 	st := e.Open(t, engines.Options{Disk: true})
-	l, err := layer.Start(t.Context(), st.DB, layer.Config{Root: st.Root, Sweep: true, Logger: zaptest.NewLogger(t)})
+	l, err := layer.Start(t.Context(), st.DB, layer.Config{Root: st.Root, Sweep: true, Logger: zaptest.NewLogger(t),
+		Server: zkserver.Config{ExtendedTypes: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

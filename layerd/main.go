@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"zkfdb/layerd/daemon"
+	"zkfdb/layerd/fourletter"
 	"zkfdb/shared/buildinfo"
 	"zkfdb/shared/keys"
 	"zkfdb/shared/sdnotify"
@@ -73,6 +74,7 @@ or two.
 	fs.StringVar(&c.daemon.SuperDigest, "super-digest", "", "`user:base64sha1` digest whose addauth makes a super user (ZooKeeper's superDigest); empty: none")
 	fs.IntVar(&c.daemon.MaxWatches, "max-watches", daemon.DefaultMaxWatches, "store watches the process may hold (FDB's max_watches): one per client connection and 16 of its own; a connection beyond is closed at once")
 	fs.IntVar(&c.daemon.MaxClientCnxns, "max-client-cnxns", 60, "connections one client IP address may hold open (ZooKeeper's maxClientCnxns); one more is closed at once; 0: no limit")
+	fs.StringVar(&c.daemon.FourLetterWords, "4lw-whitelist", fourletter.DefaultWhitelist, "four-letter words answered on the client port, comma-separated, * for all (ZooKeeper's 4lw.commands.whitelist; srvr is always answered)")
 	fs.BoolVar(&c.daemon.ExtendedTypes, "extended-types", false, "accept TTL nodes (ZooKeeper's zookeeper.extendedTypesEnabled); off, createTTL is refused with UNIMPLEMENTED as ZooKeeper refuses it")
 	fs.DurationVar(&c.daemon.StoreDelays.Commit, "inject-commit-delay", 0, "benchmarks only: added to every store commit that writes, to model a FoundationDB further away (docs/benchmarks.md)")
 	fs.DurationVar(&c.daemon.StoreDelays.Read, "inject-read-delay", 0, "benchmarks only: the round trip added to every store read and read version, to model a FoundationDB further away")
@@ -118,6 +120,9 @@ or two.
 		if err := checkSuperDigest(d); err != nil {
 			return c, fmt.Errorf("--super-digest: %w", err)
 		}
+	}
+	if _, err := fourletter.ParseWhitelist(c.daemon.FourLetterWords); err != nil {
+		return c, fmt.Errorf("--4lw-whitelist: %w", err)
 	}
 	if c.daemon.MaxClientCnxns < 0 {
 		return c, errors.New("--max-client-cnxns must not be negative (0: no limit)")

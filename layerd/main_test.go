@@ -22,7 +22,7 @@ func TestParseFlags(t *testing.T) {
 	want := config{
 		daemon: daemon.Config{Listen: ":2181", Store: "embedded", DataDir: "./layerd-data", ClusterFile: "/etc/foundationdb/fdb.cluster",
 			StartTimeout: 30 * time.Second, MetricsListen: ":7000", ShutdownTimeout: 10 * time.Second, TickTime: 2 * time.Second, MaxBuffer: 0xfffff, MaxWatches: 100_000,
-			MaxClientCnxns: 60},
+			MaxClientCnxns: 60, FourLetterWords: "srvr, ruok, isro"},
 		logLevel: "info",
 	}
 	if c != want {
@@ -34,7 +34,7 @@ func TestParseFlags(t *testing.T) {
 		"--log-level", "debug", "--shutdown-timeout", "3s", "--tick-time", "500ms", "--super-digest", "super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
 		"--min-session-timeout", "1s", "--max-session-timeout", "60s", "--jute-maxbuffer", "4194304", "--pprof", "--max-watches", "500",
 		"--fdb-prefix", "tenant-a/", "--sweeper", "--store-timeout", "5s", "--cluster-file", "/etc/layerd/fdb.cluster",
-		"--inject-commit-delay", "2ms", "--inject-read-delay", "500us", "--max-client-cnxns", "0", "--extended-types",
+		"--inject-commit-delay", "2ms", "--inject-read-delay", "500us", "--max-client-cnxns", "0", "--extended-types", "--4lw-whitelist", "*",
 	}, io.Discard)
 	if err != nil {
 		t.Fatalf("parseFlags = %v", err)
@@ -44,7 +44,7 @@ func TestParseFlags(t *testing.T) {
 			Prefix: "tenant-a/", Sweep: true, StartTimeout: 5 * time.Second, MetricsListen: "[::1]:17000", ShutdownTimeout: 3 * time.Second,
 			TickTime: 500 * time.Millisecond, SuperDigest: "super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
 			MinSessionTimeout: time.Second, MaxSessionTimeout: time.Minute, MaxBuffer: 4 << 20, Profiling: true, MaxWatches: 500,
-			StoreDelays: delayed.Delays{Commit: 2 * time.Millisecond, Read: 500 * time.Microsecond}, ExtendedTypes: true},
+			StoreDelays: delayed.Delays{Commit: 2 * time.Millisecond, Read: 500 * time.Microsecond}, ExtendedTypes: true, FourLetterWords: "*"},
 		logLevel: "debug",
 	}
 	if c != want {
@@ -69,6 +69,7 @@ func TestParseFlagsErrors(t *testing.T) {
 		{"empty cluster file", []string{"--store", "fdb", "--cluster-file="}, "--cluster-file"},
 		{"prefix in the system keys", []string{"--fdb-prefix", "\xff"}, "--fdb-prefix"},
 		{"store timeout", []string{"--store-timeout", "0s"}, "--store-timeout"},
+		{"unknown four-letter word", []string{"--4lw-whitelist", "ruok,bogs"}, "--4lw-whitelist"},
 		{"negative max-client-cnxns", []string{"--max-client-cnxns", "-1"}, "--max-client-cnxns"},
 		{"negative delay", []string{"--inject-read-delay", "-1ms"}, "--inject-read-delay"},
 		{"super digest without colon", []string{"--super-digest", "nocolon"}, "--super-digest"},

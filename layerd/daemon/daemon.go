@@ -100,6 +100,9 @@ type Config struct {
 	// ExtendedTypes is ZooKeeper's zookeeper.extendedTypesEnabled: TTL
 	// nodes are refused (UNIMPLEMENTED) unless it is set.
 	ExtendedTypes bool
+	// FourLetterWords is ZooKeeper's 4lw.commands.whitelist; default
+	// fourletter.DefaultWhitelist.
+	FourLetterWords string
 	// StoreDelays, for benchmarks only, hold back every store result by
 	// a round trip, to show how layerd behaves when FoundationDB is
 	// further away than the cluster at hand (package delayed). Zero in
@@ -130,6 +133,15 @@ func (c Config) withDefaults() Config {
 		c.MaxWatches = DefaultMaxWatches
 	}
 	return c
+}
+
+// localDataDir is the directory layerd keeps data in: the embedded
+// engine's; none on FoundationDB.
+func (c Config) localDataDir() string {
+	if c.Store == engine.FDB {
+		return ""
+	}
+	return c.DataDir
 }
 
 func (c Config) engine() engine.Config {
@@ -237,6 +249,8 @@ func (d *daemon) start(ctx context.Context) error {
 			MaxConnections:    d.cfg.MaxWatches - WatchReserve,
 			MaxClientCnxns:    d.cfg.MaxClientCnxns,
 			ExtendedTypes:     d.cfg.ExtendedTypes,
+			FourLetterWords:   d.cfg.FourLetterWords,
+			DataDir:           d.cfg.localDataDir(),
 		},
 		SuperDigest: d.cfg.SuperDigest,
 		Sweep:       d.cfg.Sweep,

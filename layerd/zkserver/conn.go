@@ -57,10 +57,13 @@ type conn struct {
 	notify   store.Watch
 	// closed: the session was closed, its watches with it.
 	closed bool
+
+	stats connStats // what cons shows (fourletter.go)
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{s: s, nc: nc, r: bufio.NewReaderSize(nc, 64<<10), log: s.log.With(zap.Stringer("remote", nc.RemoteAddr()))}
+	c.stats.established, c.stats.lastOp = time.Now(), "NA"
 	rand.Read(c.tokenBase[:])
 	return c
 }
@@ -97,6 +100,7 @@ func (c *conn) serve() {
 		c.readFailed(err)
 		return
 	}
+	c.packet(true)
 	req, err := zkwire.DecodeConnectRequest(frame)
 	if err != nil {
 		c.log.Info("bad connect request; closing", zap.Error(err))
@@ -139,6 +143,7 @@ func (c *conn) serve() {
 				return
 			}
 			start := time.Now()
+			c.packet(true)
 			c.s.touch(c) // every request keeps the session alive, pings or not
 			c.xid = hdr.Xid
 			c.s.outstanding.Add(1)
@@ -147,7 +152,9 @@ func (c *conn) serve() {
 			if !goOn {
 				return
 			}
-			c.s.metrics.latency.Observe(time.Since(start).Seconds())
+			took := time.Since(start)
+			c.s.metrics.latency.Observe(took.Seconds())
+			c.recordRequest(hdr.Type, hdr.Xid, took)
 		case <-notified:
 			if !c.armNotify() {
 				return
@@ -226,6 +233,9 @@ func (c *conn) handshake(req zkwire.ConnectRequest) bool {
 		return false
 	}
 	c.session = s
+	c.stats.mu.Lock()
+	c.stats.session, c.stats.timeout = s.ID, timeout
+	c.stats.mu.Unlock()
 	c.wconn = znode.Conn{Session: s.ID, ID: id}
 	c.auth = znode.Auth{IDs: []znode.ID{{Scheme: "ip", ID: remoteIP(c.nc.RemoteAddr())}}}
 	c.log = c.log.With(zap.Int64("session", s.ID))
@@ -288,33 +298,9 @@ func (c *conn) flush() bool {
 		c.log.Debug("write failed; closing", zap.Error(err))
 		return false
 	}
+	c.packet(false)
 	if cap(c.out) > 1<<20 {
 		c.out = nil // do not keep a large reply's buffer
 	}
 	return true
-}
-
-// fourLetterWord peeks at the first four bytes: ZooKeeper answers a few
-// commands there instead of a ConnectRequest's length.
-func (c *conn) fourLetterWord() (string, bool) {
-	b, err := c.r.Peek(4)
-	if err != nil {
-		return "", false
-	}
-	switch w := string(b); w {
-	case "ruok", "isro":
-		c.r.Discard(4)
-		return w, true
-	}
-	return "", false
-}
-
-func (c *conn) answerFourLetterWord(word string) {
-	c.nc.SetWriteDeadline(time.Now().Add(handshakeTimeout))
-	switch word {
-	case "ruok":
-		c.nc.Write([]byte("imok"))
-	case "isro":
-		c.nc.Write([]byte("rw"))
-	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"go.uber.org/zap"
 
+	"zkfdb/layerd/fourletter"
 	"zkfdb/layerd/zkwire"
 	"zkfdb/shared/znode"
 )
@@ -45,13 +46,16 @@ type Server struct {
 
 	// outstanding counts the requests being executed.
 	outstanding atomic.Int64
+	// stats and whitelist are the four-letter words' (fourletter.go).
+	stats     serverStats
+	whitelist fourletter.Whitelist
 
 	mu        sync.Mutex
 	closed    bool
 	killed    bool // Kill: stop as a crash would, cleaning nothing up
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
-	perIP     map[string]int // open connections by client IP (MaxClientCnxns)
+	perIP     map[string]int     // open connections by client IP (MaxClientCnxns)
 	live      map[int64]*tracked // sessions with connections here (heartbeat.go)
 	serving   sync.WaitGroup     // one per running Serve
 	handlers  sync.WaitGroup     // one per connection
@@ -84,6 +88,12 @@ type Config struct {
 	// nodes (createTTL, and TTL creates in a multi) are refused with
 	// UNIMPLEMENTED unless it is set, as ZooKeeper refuses them.
 	ExtendedTypes bool
+	// FourLetterWords is ZooKeeper's 4lw.commands.whitelist (a list
+	// fourletter.ParseWhitelist reads); default fourletter.DefaultWhitelist.
+	FourLetterWords string
+	// DataDir is the embedded engine's data directory, which conf and
+	// dirs report ("" on FoundationDB: nothing is kept locally).
+	DataDir string
 }
 
 func (c Config) withDefaults() Config {
@@ -98,6 +108,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBuffer == 0 {
 		c.MaxBuffer = zkwire.DefaultMaxBuffer
+	}
+	if c.FourLetterWords == "" {
+		c.FourLetterWords = fourletter.DefaultWhitelist
 	}
 	return c
 }
@@ -172,6 +185,13 @@ func New(log *zap.Logger, reg prometheus.Registerer, tree *znode.Tree, cfg Confi
 		live:       make(map[int64]*tracked),
 	}
 	s.metrics = newMetrics(reg, &s.outstanding)
+	wl, err := fourletter.ParseWhitelist(s.cfg.FourLetterWords)
+	if err != nil {
+		// The daemon checks its flag; a library caller gets the default.
+		s.log.Error("bad four-letter-word whitelist; using the default", zap.Error(err))
+		wl, _ = fourletter.ParseWhitelist(fourletter.DefaultWhitelist)
+	}
+	s.whitelist = wl
 	return s
 }
 

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"strings"
+	"time"
 
 	"zkfdb/shared/store/engine"
 )
@@ -19,6 +21,33 @@ import (
 // (scripts that build packages do); a plain build says it is a
 // development one.
 var Version = "0.0.0-dev"
+
+// ZooKeeperProtocol is the ZooKeeper release whose protocol, replies and
+// four-letter words layerd is checked against (Debian's ZooKeeper,
+// internal/zkref): zookeeper.version reports it first, so that clients
+// that parse it (kazoo's server_version()) see which features to expect.
+const ZooKeeperProtocol = "3.8.0"
+
+// ZooKeeperVersion is what the four-letter words report as the server's
+// version, in ZooKeeper's form ("3.8.0-<commit>, built on <date>"):
+// the protocol release, then layerd's own version and commit.
+func ZooKeeperVersion() string {
+	built := "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.time" {
+				if t, err := time.Parse(time.RFC3339, s.Value); err == nil {
+					built = t.UTC().Format("2006-01-02 15:04 UTC")
+				}
+			}
+		}
+	}
+	commit, _, _ := strings.Cut(Commit(), " ")
+	if len(commit) > 12 {
+		commit = commit[:12]
+	}
+	return fmt.Sprintf("%s-zkfdb-%s-%s, built on %s", ZooKeeperProtocol, Version, commit, built)
+}
 
 // Commit returns the VCS revision the binary was built from ("unknown"
 // outside a checkout), marked "(modified)" when the tree had changes.

@@ -26,9 +26,14 @@ import (
 // stop with the test.
 func Start(t testing.TB, e engines.Engine) string {
 	t.Helper()
+	return StartConfig(t, e, zkserver.Config{ExtendedTypes: true})
+}
+
+// StartConfig is Start with the protocol server configured by cfg.
+func StartConfig(t testing.TB, e engines.Engine, cfg zkserver.Config) string {
+	t.Helper()
 	st := e.Open(t, engines.Options{Disk: true})
-	l, err := layer.Start(t.Context(), st.DB, layer.Config{Root: st.Root, Sweep: true, Logger: zaptest.NewLogger(t),
-		Server: zkserver.Config{ExtendedTypes: true}})
+	l, err := layer.Start(t.Context(), st.DB, layer.Config{Root: st.Root, Sweep: true, Logger: zaptest.NewLogger(t), Server: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,287 @@
+// Package fourletter answers ZooKeeper's four-letter words, the
+// monitoring commands a client sends instead of a ConnectRequest (`echo
+// srvr | nc host 2181`), in the output formats of ZooKeeper 3.8, which
+// zkServer.sh, Nagios checks, exporters and kazoo's server_version()
+// parse. The server gathers a Report; this package formats it, and
+// decides with ZooKeeper's whitelist semantics which words are answered.
+//
+// The field names and their order are ZooKeeper's (checked against
+// Debian's ZooKeeper by the differential test); the values are layerd's.
+// Where ZooKeeper reports something layerd has no equivalent for (a
+// quorum, a JVM, a snapshot), the value is 0 or -1 as ZooKeeper shows it
+// on an idle standalone server.
+package fourletter
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Known are the four-letter words of ZooKeeper 3.8, answered or not.
+var Known = []string{"conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "hash", "isro", "mntr", "ruok", "srst", "srvr", "stat", "stmk", "wchc", "wchp", "wchs"}
+
+// Answered are the words layerd answers; a whitelisted word of Known
+// that is not here closes the connection without a reply, as ZooKeeper
+// does with a word it does not know.
+var Answered = []string{"conf", "cons", "crst", "dirs", "envi", "isro", "mntr", "ruok", "srst", "srvr", "stat"}
+
+// DefaultWhitelist is layerd's 4lw.commands.whitelist when none is
+// configured. ZooKeeper's is "srvr" alone (zkServer.sh needs it); layerd
+// adds ruok and isro, which reveal nothing and which health checks and
+// read-only-capable clients send (docs/operations.md).
+const DefaultWhitelist = "srvr, ruok, isro"
+
+// Whitelist is ZooKeeper's 4lw.commands.whitelist: the words a server
+// answers. "srvr" is always in it, as in ZooKeeper.
+type Whitelist struct {
+	all   bool
+	words map[string]bool
+}
+
+// ParseWhitelist reads a whitelist as ZooKeeper does: words separated by
+// commas, spaces around them ignored, "*" for every word. A token that is
+// not one of ZooKeeper's words is an error that names it (ZooKeeper
+// ignores it; here it is a typo caught at start).
+func ParseWhitelist(s string) (Whitelist, error) {
+	w := Whitelist{words: map[string]bool{"srvr": true}}
+	for _, tok := range strings.Split(s, ",") {
+		tok = strings.TrimSpace(tok)
+		switch {
+		case tok == "":
+		case tok == "*":
+			w.all = true
+		case slices.Contains(Known, tok):
+			w.words[tok] = true
+		default:
+			return Whitelist{}, fmt.Errorf("%q is not a four-letter word of ZooKeeper's (%s, or *)", tok, strings.Join(Known, ", "))
+		}
+	}
+	return w, nil
+}
+
+// Allows reports whether word is answered.
+func (w Whitelist) Allows(word string) bool { return w.all || w.words[word] }
+
+// String lists the whitelist as ParseWhitelist reads it.
+func (w Whitelist) String() string {
+	if w.all {
+		return "*"
+	}
+	var out []string
+	for _, k := range Known {
+		if w.words[k] {
+			out = append(out, k)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// NotWhitelisted is ZooKeeper's answer to a known word the whitelist
+// leaves out.
+func NotWhitelisted(word string) string {
+	return word + " is not executed because it is not in the whitelist.\n"
+}
+
+// Latency is a summary of request latencies, in milliseconds.
+type Latency struct {
+	Min, Max int64
+	Sum      int64
+	Count    int64
+}
+
+// Add records one latency.
+func (l *Latency) Add(d time.Duration) {
+	ms := d.Milliseconds()
+	if l.Count == 0 || ms < l.Min {
+		l.Min = ms
+	}
+	l.Max = max(l.Max, ms)
+	l.Sum += ms
+	l.Count++
+}
+
+// Avg is the mean latency (0 with none).
+func (l Latency) Avg() float64 {
+	if l.Count == 0 {
+		return 0
+	}
+	return float64(l.Sum) / float64(l.Count)
+}
+
+// Conn is one client connection as cons and stat show it.
+type Conn struct {
+	Remote string // host:port
+	// Interest is 1 for a connection with a session, 0 for one still
+	// in its handshake (the four-letter word's own, say): ZooKeeper's
+	// selector interest ops.
+	Interest       int
+	Queued         int64
+	Received, Sent int64 // packets
+	// Session is nil before the handshake.
+	Session *Session
+}
+
+// Session is what cons shows of an established connection's session.
+type Session struct {
+	ID          int64
+	LastOp      string // ZooKeeper's four-letter name of the last request ("GETD")
+	Established time.Time
+	Timeout     int32 // ms
+	LastCxid    int32
+	LastZxid    int64
+	// LastResponse is when the last reply was sent, in milliseconds of
+	// the server's monotonic clock (ZooKeeper's lresp).
+	LastResponse int64
+	LastLatency  int64 // ms
+	Latency      Latency
+}
+
+// Report is what the words show of a server.
+type Report struct {
+	Version     string // "3.8.0-zkfdb-…, built on …"
+	Mode        string // "standalone"
+	Latency     Latency
+	Received    int64 // packets
+	Sent        int64
+	Outstanding int64
+	Zxid        int64
+	NodeCount   int64
+	Connections []Conn
+	// Conf are conf's settings, in ZooKeeper's order.
+	Conf []Setting
+	// DataDirSize and LogDirSize are dirs' and conf's sizes, in bytes.
+	DataDirSize, LogDirSize int64
+	// Metrics are mntr's values by key (zk_… without the prefix's
+	// summaries): keys of MntrKeys not here show 0.
+	Metrics map[string]string
+}
+
+// Setting is one key=value of conf or envi.
+type Setting struct{ Key, Value string }
+
+func (r Report) header(b *strings.Builder) {
+	fmt.Fprintf(b, "Zookeeper version: %s\n", r.Version)
+}
+
+func (r Report) counters(b *strings.Builder) {
+	fmt.Fprintf(b, "Latency min/avg/max: %d/%s/%d\n", r.Latency.Min, decimal(r.Latency.Avg(), 1), r.Latency.Max)
+	fmt.Fprintf(b, "Received: %d\n", r.Received)
+	fmt.Fprintf(b, "Sent: %d\n", r.Sent)
+	fmt.Fprintf(b, "Connections: %d\n", len(r.Connections))
+	fmt.Fprintf(b, "Outstanding: %d\n", r.Outstanding)
+	fmt.Fprintf(b, "Zxid: 0x%x\n", r.Zxid)
+	fmt.Fprintf(b, "Mode: %s\n", r.Mode)
+	fmt.Fprintf(b, "Node count: %d\n", r.NodeCount)
+}
+
+// Srvr is srvr's answer.
+func Srvr(r Report) string {
+	var b strings.Builder
+	r.header(&b)
+	r.counters(&b)
+	return b.String()
+}
+
+// Stat is stat's answer: srvr with the connections, briefly.
+func Stat(r Report) string {
+	var b strings.Builder
+	r.header(&b)
+	b.WriteString("Clients:\n")
+	for _, c := range r.Connections {
+		c.brief(&b)
+		b.WriteString(")\n")
+	}
+	b.WriteString("\n")
+	r.counters(&b)
+	return b.String()
+}
+
+func (c Conn) brief(b *strings.Builder) {
+	fmt.Fprintf(b, " /%s[%d](queued=%d,recved=%d,sent=%d", c.Remote, c.Interest, c.Queued, c.Received, c.Sent)
+}
+
+// Cons is cons's answer: every connection in full.
+func Cons(r Report) string {
+	var b strings.Builder
+	for _, c := range r.Connections {
+		c.brief(&b)
+		if s := c.Session; s != nil {
+			fmt.Fprintf(&b, ",sid=0x%x,lop=%s,est=%d,to=%d,lcxid=0x%x,lzxid=0x%x,lresp=%d,llat=%d,minlat=%d,avglat=%d,maxlat=%d",
+				s.ID, s.LastOp, s.Established.UnixMilli(), s.Timeout, s.LastCxid, uint64(s.LastZxid), s.LastResponse,
+				s.LastLatency, s.Latency.Min, int64(s.Latency.Avg()), s.Latency.Max)
+		}
+		b.WriteString(")\n")
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// Conf is conf's answer.
+func Conf(r Report) string {
+	var b strings.Builder
+	for _, s := range r.Conf {
+		fmt.Fprintf(&b, "%s=%s\n", s.Key, s.Value)
+	}
+	return b.String()
+}
+
+// Envi is envi's answer: ZooKeeper's keys (java.* and all), with values
+// of this process; version is zookeeper.version's.
+func Envi(version string, env []Setting) string {
+	var b strings.Builder
+	b.WriteString("Environment:\n")
+	fmt.Fprintf(&b, "zookeeper.version=%s\n", version)
+	for _, s := range env {
+		fmt.Fprintf(&b, "%s=%s\n", s.Key, s.Value)
+	}
+	return b.String()
+}
+
+// Dirs is dirs's answer.
+func Dirs(r Report) string {
+	return fmt.Sprintf("datadir_size: %d\nlogdir_size: %d\n", r.DataDirSize, r.LogDirSize)
+}
+
+// Mntr is mntr's answer: every key of MntrKeys in its order, tab
+// separated, with r.Metrics's value or 0.
+func Mntr(r Report) string {
+	var b strings.Builder
+	for _, k := range MntrKeys {
+		v, ok := r.Metrics[k]
+		if !ok {
+			v = mntrZero(k)
+		}
+		fmt.Fprintf(&b, "zk_%s\t%s\n", k, v)
+	}
+	return b.String()
+}
+
+// mntrZero is how ZooKeeper shows an unused key: averages as 0.0, the
+// response sizes it has not measured as -1, the rest 0.
+func mntrZero(k string) string {
+	switch {
+	case strings.HasPrefix(k, "avg_"), k == "connection_drop_probability":
+		return "0.0"
+	case k == "last_client_response_size", k == "max_client_response_size", k == "min_client_response_size":
+		return "-1"
+	}
+	return "0"
+}
+
+// decimal formats x as ZooKeeper's doubles print: rounded to 4 places,
+// at least places digits after the point.
+func decimal(x float64, places int) string {
+	x = math.Round(x*1e4) / 1e4
+	s := strconv.FormatFloat(x, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += "." + strings.Repeat("0", places)
+	}
+	return s
+}
+
+// Decimal is decimal for the server's mntr values.
+func Decimal(x float64) string { return decimal(x, 1) }

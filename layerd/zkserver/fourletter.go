@@ -1,0 +1,455 @@
+package zkserver
+
+import (
+	"context"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"go.uber.org/zap"
+
+	"zkfdb/layerd/fourletter"
+	"zkfdb/layerd/zkwire"
+	"zkfdb/shared/buildinfo"
+	"zkfdb/shared/znode"
+)
+
+// started is when the process started, for lresp and mntr's uptime.
+var started = time.Now()
+
+// nodeCountTTL bounds how often srvr, stat and mntr count the tree's
+// nodes (a scan of the whole tree), and nodeCountBudget how long one
+// count may take: a monitoring poll must not load the store.
+const (
+	nodeCountTTL    = 30 * time.Second
+	nodeCountBudget = 2 * time.Second
+)
+
+// serverStats are the counters srvr, stat and mntr show; srst resets them.
+type serverStats struct {
+	mu       sync.Mutex
+	latency  fourletter.Latency
+	received int64
+	sent     int64
+
+	counted time.Time // when nodes was counted
+	nodes   int64
+	countMu sync.Mutex // one count at a time
+}
+
+func (st *serverStats) packet(received bool) {
+	st.mu.Lock()
+	if received {
+		st.received++
+	} else {
+		st.sent++
+	}
+	st.mu.Unlock()
+}
+
+// connStats are what cons shows of a connection; crst resets them.
+type connStats struct {
+	mu          sync.Mutex
+	session     int64 // 0 until the handshake
+	timeout     time.Duration
+	received    int64
+	sent        int64
+	established time.Time
+	lastOp      string
+	lastCxid    int32
+	lastZxid    int64
+	lastResp    time.Time
+	lastLatency time.Duration
+	latency     fourletter.Latency
+}
+
+func (cs *connStats) packet(received bool) {
+	cs.mu.Lock()
+	if received {
+		cs.received++
+	} else {
+		cs.sent++
+	}
+	cs.mu.Unlock()
+}
+
+// request records one answered request of c.
+func (c *conn) recordRequest(op zkwire.OpCode, xid int32, took time.Duration) {
+	now := time.Now()
+	cs := &c.stats
+	cs.mu.Lock()
+	cs.lastOp = lastOpName(op)
+	cs.lastCxid = xid
+	cs.lastZxid = c.lastZxid
+	cs.lastResp = now
+	cs.lastLatency = took
+	cs.latency.Add(took)
+	cs.mu.Unlock()
+	st := &c.s.stats
+	st.mu.Lock()
+	st.latency.Add(took)
+	st.mu.Unlock()
+}
+
+// lastOpName is the four-letter name ZooKeeper's cons shows for the last
+// request of a connection (FinalRequestProcessor's).
+func lastOpName(op zkwire.OpCode) string {
+	switch op {
+	case zkwire.OpPing:
+		return "PING"
+	case zkwire.OpCreate, zkwire.OpCreate2, zkwire.OpCreateContainer, zkwire.OpCreateTTL:
+		return "CREA"
+	case zkwire.OpDelete, zkwire.OpDeleteContainer:
+		return "DELE"
+	case zkwire.OpSetData:
+		return "SETD"
+	case zkwire.OpGetData:
+		return "GETD"
+	case zkwire.OpExists:
+		return "EXIS"
+	case zkwire.OpGetChildren, zkwire.OpGetChildren2:
+		return "GETC"
+	case zkwire.OpGetACL:
+		return "GETA"
+	case zkwire.OpSetACL:
+		return "SETA"
+	case zkwire.OpSync:
+		return "SYNC"
+	case zkwire.OpMulti:
+		return "MULT"
+	case zkwire.OpMultiRead:
+		return "MLTR"
+	case zkwire.OpSetWatches, zkwire.OpSetWatches2:
+		return "SETW"
+	case zkwire.OpCloseSession:
+		return "CLOS"
+	case zkwire.OpCheck:
+		return "CHEC"
+	case zkwire.OpRemoveWatches:
+		return "REMW"
+	case zkwire.OpCheckWatches:
+		return "CHKW"
+	case zkwire.OpAddWatch:
+		return "ADDW"
+	case zkwire.OpGetEphemerals:
+		return "GETE"
+	case zkwire.OpGetAllChildrenNumber:
+		return "GETACN"
+	case zkwire.OpWhoAmI:
+		return "HOMI"
+	case zkwire.OpAuth:
+		return "AUTH"
+	}
+	return "NA"
+}
+
+// fourLetterWord peeks at the first four bytes: ZooKeeper answers its
+// four-letter words there instead of a ConnectRequest's length.
+func (c *conn) fourLetterWord() (string, bool) {
+	b, err := c.r.Peek(4)
+	if err != nil {
+		return "", false
+	}
+	if w := string(b); slices.Contains(fourletter.Known, w) {
+		c.r.Discard(4)
+		return w, true
+	}
+	return "", false
+}
+
+// answerFourLetterWord answers word and returns; the caller closes the
+// connection, as ZooKeeper does after every four-letter word.
+func (c *conn) answerFourLetterWord(word string) {
+	c.packet(true)
+	c.nc.SetWriteDeadline(time.Now().Add(handshakeTimeout))
+	if !c.s.whitelist.Allows(word) {
+		c.nc.Write([]byte(fourletter.NotWhitelisted(word)))
+		return
+	}
+	var out string
+	switch word {
+	case "ruok":
+		out = "imok"
+	case "isro":
+		out = "rw"
+	case "crst":
+		c.s.resetConnStats()
+		out = "Connection stats reset.\n"
+	case "srst":
+		c.s.resetServerStats()
+		out = "Server stats reset.\n"
+	case "envi":
+		out = fourletter.Envi(buildinfo.ZooKeeperVersion(), environment())
+	case "srvr", "stat", "cons", "conf", "dirs", "mntr":
+		r := c.s.report(c)
+		switch word {
+		case "srvr":
+			out = fourletter.Srvr(r)
+		case "stat":
+			out = fourletter.Stat(r)
+		case "cons":
+			out = fourletter.Cons(r)
+		case "conf":
+			out = fourletter.Conf(r)
+		case "dirs":
+			out = fourletter.Dirs(r)
+		case "mntr":
+			out = fourletter.Mntr(r)
+		}
+	default:
+		// dump, wchs, wchc, wchp, gtmk, stmk, hash: not answered
+		// (docs/operations.md); the connection closes.
+		c.log.Debug("four-letter word not answered", zap.String("word", word))
+		return
+	}
+	c.nc.Write([]byte(out))
+}
+
+func (s *Server) resetConnStats() {
+	s.mu.Lock()
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		cs := &c.stats
+		cs.mu.Lock()
+		cs.received, cs.sent, cs.latency, cs.lastOp, cs.lastCxid, cs.lastZxid = 0, 0, fourletter.Latency{}, "NA", 0, 0
+		cs.lastResp, cs.lastLatency = time.Time{}, 0
+		cs.mu.Unlock()
+	}
+}
+
+func (s *Server) resetServerStats() {
+	st := &s.stats
+	st.mu.Lock()
+	st.latency, st.received, st.sent = fourletter.Latency{}, 0, 0
+	st.mu.Unlock()
+}
+
+// report gathers what srvr, stat, cons, conf, dirs and mntr show. self
+// is the connection asking, which ZooKeeper lists among the clients.
+func (s *Server) report(self *conn) fourletter.Report {
+	ctx, cancel := context.WithTimeout(s.base, nodeCountBudget)
+	defer cancel()
+	r := fourletter.Report{Version: buildinfo.ZooKeeperVersion(), Mode: "standalone", Outstanding: s.outstanding.Load()}
+	st := &s.stats
+	st.mu.Lock()
+	r.Latency, r.Received, r.Sent = st.latency, st.received, st.sent
+	st.mu.Unlock()
+	if zxid, err := s.tree.Sync(ctx); err == nil {
+		r.Zxid = zxid
+	}
+	r.NodeCount = s.nodeCount(ctx)
+
+	s.mu.Lock()
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	sessions := len(s.live)
+	s.mu.Unlock()
+	slices.SortFunc(conns, func(a, b *conn) int { return a.stats.established.Compare(b.stats.established) })
+	for _, c := range conns {
+		r.Connections = append(r.Connections, c.describe(c == self))
+	}
+
+	dataSize := dirSize(s.cfg.DataDir)
+	r.DataDirSize, r.LogDirSize = dataSize, dataSize
+	port := "-1"
+	if ta, ok := self.nc.LocalAddr().(*net.TCPAddr); ok {
+		port = strconv.Itoa(ta.Port)
+	}
+	ms := func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+	r.Conf = []fourletter.Setting{
+		{Key: "clientPort", Value: port},
+		{Key: "secureClientPort", Value: "-1"},
+		{Key: "dataDir", Value: s.cfg.DataDir},
+		{Key: "dataDirSize", Value: strconv.FormatInt(dataSize, 10)},
+		{Key: "dataLogDir", Value: s.cfg.DataDir},
+		{Key: "dataLogSize", Value: strconv.FormatInt(dataSize, 10)},
+		{Key: "tickTime", Value: ms(s.cfg.TickTime)},
+		{Key: "maxClientCnxns", Value: strconv.Itoa(s.cfg.MaxClientCnxns)},
+		{Key: "minSessionTimeout", Value: ms(s.cfg.MinSessionTimeout)},
+		{Key: "maxSessionTimeout", Value: ms(s.cfg.MaxSessionTimeout)},
+		{Key: "clientPortListenBacklog", Value: "-1"},
+		{Key: "serverId", Value: "0"},
+	}
+
+	open, maxFiles := fileDescriptors()
+	i := strconv.FormatInt
+	r.Metrics = map[string]string{
+		"version":                    r.Version,
+		"server_state":               r.Mode,
+		"num_alive_connections":      strconv.Itoa(len(r.Connections)),
+		"avg_latency":                fourletter.Decimal(r.Latency.Avg()),
+		"min_latency":                i(r.Latency.Min, 10),
+		"max_latency":                i(r.Latency.Max, 10),
+		"outstanding_requests":       i(r.Outstanding, 10),
+		"znode_count":                i(r.NodeCount, 10),
+		"global_sessions":            strconv.Itoa(sessions),
+		"packets_sent":               i(r.Sent, 10),
+		"packets_received":           i(r.Received, 10),
+		"uptime":                     i(time.Since(started).Milliseconds(), 10),
+		"open_file_descriptor_count": i(open, 10),
+		"max_file_descriptor_count":  i(maxFiles, 10),
+		"connection_request_count":   i(int64(counterValue(s.metrics.connections)), 10),
+		"connection_rejected":        i(int64(counterValue(s.metrics.rejected)), 10),
+	}
+	return r
+}
+
+// describe is c as cons shows it; self is the connection asking, still
+// in its handshake as far as ZooKeeper's listing goes.
+func (c *conn) describe(self bool) fourletter.Conn {
+	cs := &c.stats
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	out := fourletter.Conn{Remote: c.nc.RemoteAddr().String(), Received: cs.received, Sent: cs.sent}
+	if self || cs.session == 0 {
+		return out
+	}
+	out.Interest = 1
+	var lresp int64
+	if !cs.lastResp.IsZero() {
+		lresp = cs.lastResp.Sub(started).Milliseconds()
+	}
+	out.Session = &fourletter.Session{
+		ID: cs.session, LastOp: cs.lastOp, Established: cs.established, Timeout: int32(cs.timeout / time.Millisecond),
+		LastCxid: cs.lastCxid, LastZxid: cs.lastZxid, LastResponse: lresp,
+		LastLatency: cs.lastLatency.Milliseconds(), Latency: cs.latency,
+	}
+	return out
+}
+
+// nodeCount returns the tree's node count, counted at most every
+// nodeCountTTL within ctx; the last count (or -1, never counted) when a
+// count fails or takes too long.
+func (s *Server) nodeCount(ctx context.Context) int64 {
+	st := &s.stats
+	st.countMu.Lock()
+	defer st.countMu.Unlock()
+	if !st.counted.IsZero() && time.Since(st.counted) < nodeCountTTL {
+		return st.nodes
+	}
+	rd, err := s.tree.GetAllChildrenNumber(ctx, znode.Auth{}, "/")
+	if err != nil {
+		s.log.Debug("counting the nodes for a four-letter word failed", zap.Error(err))
+		if st.counted.IsZero() {
+			return -1
+		}
+		return st.nodes
+	}
+	st.nodes, st.counted = int64(rd.Count)+1, time.Now() // and the root
+	return st.nodes
+}
+
+// dirSize is the bytes of the files under dir ("": 0).
+func dirSize(dir string) int64 {
+	if dir == "" {
+		return 0
+	}
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// fileDescriptors returns the process's open file descriptors and its
+// limit (-1 where unknown).
+func fileDescriptors() (open, limit int64) {
+	open, limit = -1, -1
+	if ents, err := os.ReadDir("/proc/self/fd"); err == nil {
+		open = int64(len(ents))
+	}
+	var rl syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl) == nil {
+		limit = int64(rl.Cur)
+	}
+	return open, limit
+}
+
+// environment is envi's keys after zookeeper.version, in ZooKeeper's
+// order, with this process's values: the java.* keys describe the Go
+// runtime instead of a JVM.
+func environment() []fourletter.Setting {
+	host, _ := os.Hostname()
+	exe, _ := os.Executable()
+	wd, _ := os.Getwd()
+	home, _ := os.UserHomeDir()
+	user := os.Getenv("USER")
+	if user == "" {
+		user = strconv.Itoa(os.Getuid())
+	}
+	var uts syscall.Utsname
+	osVersion := "<NA>"
+	if syscall.Uname(&uts) == nil {
+		osVersion = utsString(uts.Release[:])
+	}
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	mb := func(b uint64) string { return strconv.FormatUint(b>>20, 10) + "MB" }
+	return []fourletter.Setting{
+		{Key: "host.name", Value: host},
+		{Key: "java.version", Value: runtime.Version()},
+		{Key: "java.vendor", Value: "Go (layerd has no JVM)"},
+		{Key: "java.home", Value: "<NA>"},
+		{Key: "java.class.path", Value: exe},
+		{Key: "java.library.path", Value: os.Getenv("LD_LIBRARY_PATH")},
+		{Key: "java.io.tmpdir", Value: os.TempDir()},
+		{Key: "java.compiler", Value: "<NA>"},
+		{Key: "os.name", Value: strings.ToUpper(runtime.GOOS[:1]) + runtime.GOOS[1:]},
+		{Key: "os.arch", Value: runtime.GOARCH},
+		{Key: "os.version", Value: osVersion},
+		{Key: "user.name", Value: user},
+		{Key: "user.home", Value: home},
+		{Key: "user.dir", Value: wd},
+		{Key: "os.memory.free", Value: mb(m.HeapIdle - m.HeapReleased)},
+		{Key: "os.memory.max", Value: mb(m.Sys)},
+		{Key: "os.memory.total", Value: mb(m.HeapSys)},
+	}
+}
+
+func utsString(b []int8) string {
+	out := make([]byte, 0, len(b))
+	for _, c := range b {
+		if c == 0 {
+			break
+		}
+		out = append(out, byte(c))
+	}
+	return string(out)
+}
+
+// packet counts one frame read (received) or written by c, for c and for
+// the server.
+func (c *conn) packet(received bool) {
+	c.stats.packet(received)
+	c.s.stats.packet(received)
+}
+
+// counterValue reads a Prometheus counter.
+func counterValue(c prometheus.Counter) float64 {
+	var m dto.Metric
+	if c.Write(&m) != nil {
+		return 0
+	}
+	return m.GetCounter().GetValue()
+}

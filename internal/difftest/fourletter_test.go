@@ -65,7 +65,9 @@ func TestFourLetterWhitelist(t *testing.T) {
 	}
 }
 
-// holdSession opens a session to addr, with a watch, for the test's life.
+// holdSession opens a session to addr for the test's life, with a data
+// watch, a child watch (which ZooKeeper's wchs, wchc and wchp leave out:
+// they list its data-watch table) and an exists watch on a missing node.
 func holdSession(t *testing.T, addr string) {
 	t.Helper()
 	c, events, err := zk.Connect([]string{addr}, 10*time.Second, zk.WithLogger(discardLogger{}))
@@ -84,7 +86,16 @@ func holdSession(t *testing.T, addr string) {
 		default:
 		}
 	}
-	if _, _, _, err := c.ExistsW("/watched"); err != nil {
+	if _, err := c.Create("/watched", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := c.GetW("/watched"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := c.ChildrenW("/watched"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := c.ExistsW("/absent"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -108,11 +119,15 @@ var (
 // shape is what a tool parsing word's answer depends on: for key=value
 // and key<tab>value words the keys in order; for srvr and stat the line
 // labels in order; for cons each line with its numbers and addresses
-// masked; the answer itself for the rest. Connections are listed in no
-// particular order (ZooKeeper's come from a hash set), so their lines are
-// sorted.
+// masked; the answer itself for the rest. Connections, sessions and
+// paths are listed in no particular order (ZooKeeper's come from hash
+// sets), so their lines are sorted.
 func shape(word, out string) []string {
 	s := labels(word, out)
+	if word == "wchc" || word == "wchp" {
+		// Sessions and paths, in ZooKeeper's hash order: compared as sets.
+		slices.Sort(s)
+	}
 	if word == "cons" || word == "stat" {
 		start := slices.IndexFunc(s, func(l string) bool { return strings.HasPrefix(l, " /") })
 		if start >= 0 {
@@ -151,7 +166,7 @@ func labels(word, out string) []string {
 				k += ":" + v
 			}
 			s = append(s, k)
-		case "cons":
+		case "cons", "wchc", "wchp":
 			s = append(s, mask(l))
 		default:
 			s = append(s, l)

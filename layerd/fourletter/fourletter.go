@@ -27,7 +27,7 @@ var Known = []string{"conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "ha
 // Answered are the words layerd answers; a whitelisted word of Known
 // that is not here closes the connection without a reply, as ZooKeeper
 // does with a word it does not know.
-var Answered = []string{"conf", "cons", "crst", "dirs", "envi", "isro", "mntr", "ruok", "srst", "srvr", "stat"}
+var Answered = []string{"conf", "cons", "crst", "dirs", "envi", "isro", "mntr", "ruok", "srst", "srvr", "stat", "wchc", "wchp", "wchs"}
 
 // DefaultWhitelist is layerd's 4lw.commands.whitelist when none is
 // configured. ZooKeeper's is "srvr" alone (zkServer.sh needs it); layerd
@@ -285,3 +285,68 @@ func decimal(x float64, places int) string {
 
 // Decimal is decimal for the server's mntr values.
 func Decimal(x float64) string { return decimal(x, 1) }
+
+// SessionWatches are the paths one session watches, as wchc and wchp
+// list them: ZooKeeper lists its data-watch table alone (getData and
+// exists watches, persistent and recursive ones), not child watches.
+type SessionWatches struct {
+	Session int64
+	Paths   []string // sorted, each once
+}
+
+// Wchs is wchs's answer.
+func Wchs(ws []SessionWatches) string {
+	paths := map[string]bool{}
+	total := 0
+	conns := 0
+	for _, w := range ws {
+		if len(w.Paths) > 0 {
+			conns++
+		}
+		for _, p := range w.Paths {
+			paths[p] = true
+		}
+		total += len(w.Paths)
+	}
+	return fmt.Sprintf("%d connections watching %d paths\nTotal watches:%d\n", conns, len(paths), total)
+}
+
+// Wchc is wchc's answer: each watching session and its paths.
+func Wchc(ws []SessionWatches) string {
+	var b strings.Builder
+	for _, w := range ws {
+		if len(w.Paths) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "0x%x\n", w.Session)
+		for _, p := range w.Paths {
+			fmt.Fprintf(&b, "\t%s\n", p)
+		}
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// Wchp is wchp's answer: each watched path and its sessions.
+func Wchp(ws []SessionWatches) string {
+	by := map[string][]int64{}
+	var paths []string
+	for _, w := range ws {
+		for _, p := range w.Paths {
+			if by[p] == nil {
+				paths = append(paths, p)
+			}
+			by[p] = append(by[p], w.Session)
+		}
+	}
+	slices.Sort(paths)
+	var b strings.Builder
+	for _, p := range paths {
+		fmt.Fprintf(&b, "%s\n", p)
+		for _, s := range by[p] {
+			fmt.Fprintf(&b, "\t0x%x\n", s)
+		}
+	}
+	b.WriteString("\n")
+	return b.String()
+}

@@ -85,3 +85,19 @@ func TestFormatsAsZooKeeper(t *testing.T) {
 		t.Errorf("mntr starts %q…, want ZooKeeper's keys with unused values as it shows them", mntr[:200])
 	}
 }
+
+// The watch listings, on what Debian's ZooKeeper 3.8.0 answered for one
+// session with a data watch on /a, a child watch on /a and an exists
+// watch on /zz.
+func TestWatchListsAsZooKeeper(t *testing.T) {
+	ws := []SessionWatches{{Session: 0x10002372bb70000, Paths: []string{"/a", "/zz"}}, {Session: 0x2}}
+	if got, want := Wchs(ws), "1 connections watching 2 paths\nTotal watches:2\n"; got != want {
+		t.Errorf("wchs = %q, want %q", got, want)
+	}
+	if got, want := Wchc(ws), "0x10002372bb70000\n\t/a\n\t/zz\n\n"; got != want {
+		t.Errorf("wchc = %q, want %q", got, want)
+	}
+	if got, want := Wchp(ws), "/a\n\t0x10002372bb70000\n/zz\n\t0x10002372bb70000\n\n"; got != want {
+		t.Errorf("wchp = %q, want %q", got, want)
+	}
+}

@@ -234,9 +234,9 @@ func (c *conn) handshake(req zkwire.ConnectRequest) bool {
 	}
 	c.session = s
 	c.stats.mu.Lock()
-	c.stats.session, c.stats.timeout = s.ID, timeout
-	c.stats.mu.Unlock()
 	c.wconn = znode.Conn{Session: s.ID, ID: id}
+	c.stats.session, c.stats.timeout, c.stats.wconn = s.ID, timeout, c.wconn
+	c.stats.mu.Unlock()
 	c.auth = znode.Auth{IDs: []znode.ID{{Scheme: "ip", ID: remoteIP(c.nc.RemoteAddr())}}}
 	c.log = c.log.With(zap.Int64("session", s.ID))
 	c.log.Debug("session established", zap.Bool("new", req.SessionID == 0), zap.Duration("timeout", timeout))

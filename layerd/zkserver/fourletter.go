@@ -1,6 +1,7 @@
 package zkserver
 
 import (
+	"cmp"
 	"context"
 	"io/fs"
 	"net"
@@ -21,6 +22,7 @@ import (
 	"zkfdb/layerd/fourletter"
 	"zkfdb/layerd/zkwire"
 	"zkfdb/shared/buildinfo"
+	"zkfdb/shared/keys"
 	"zkfdb/shared/znode"
 )
 
@@ -60,7 +62,8 @@ func (st *serverStats) packet(received bool) {
 // connStats are what cons shows of a connection; crst resets them.
 type connStats struct {
 	mu          sync.Mutex
-	session     int64 // 0 until the handshake
+	session     int64      // 0 until the handshake
+	wconn       znode.Conn // the session and this connection, to the store
 	timeout     time.Duration
 	received    int64
 	sent        int64
@@ -206,9 +209,23 @@ func (c *conn) answerFourLetterWord(word string) {
 		case "mntr":
 			out = fourletter.Mntr(r)
 		}
+	case "wchs", "wchc", "wchp":
+		ws, err := c.s.watchLists()
+		if err != nil {
+			c.log.Warn("listing watches for a four-letter word failed", zap.String("word", word), zap.Error(err))
+			return
+		}
+		switch word {
+		case "wchs":
+			out = fourletter.Wchs(ws)
+		case "wchc":
+			out = fourletter.Wchc(ws)
+		case "wchp":
+			out = fourletter.Wchp(ws)
+		}
 	default:
-		// dump, wchs, wchc, wchp, gtmk, stmk, hash: not answered
-		// (docs/operations.md); the connection closes.
+		// dump, gtmk, stmk, hash: not answered (docs/operations.md);
+		// the connection closes.
 		c.log.Debug("four-letter word not answered", zap.String("word", word))
 		return
 	}
@@ -309,6 +326,44 @@ func (s *Server) report(self *conn) fourletter.Report {
 	}
 	return r
 }
+
+// watchLists reads, for each session with a connection here, the paths
+// it watches in ZooKeeper's data-watch table (wchs, wchc, wchp), within
+// watchListBudget.
+func (s *Server) watchLists() ([]fourletter.SessionWatches, error) {
+	ctx, cancel := context.WithTimeout(s.base, watchListBudget)
+	defer cancel()
+	s.mu.Lock()
+	var wconns []znode.Conn
+	for c := range s.conns {
+		c.stats.mu.Lock()
+		if w := c.stats.wconn; w.Session != 0 {
+			wconns = append(wconns, w)
+		}
+		c.stats.mu.Unlock()
+	}
+	s.mu.Unlock()
+	slices.SortFunc(wconns, func(a, b znode.Conn) int { return cmp.Compare(a.Session, b.Session) })
+	var out []fourletter.SessionWatches
+	for _, w := range wconns {
+		watches, err := s.tree.ConnWatches(ctx, w)
+		if err != nil {
+			return nil, err
+		}
+		sw := fourletter.SessionWatches{Session: w.Session}
+		for _, cw := range watches {
+			if cw.Kind != keys.WatchChild && !slices.Contains(sw.Paths, cw.Path) {
+				sw.Paths = append(sw.Paths, cw.Path)
+			}
+		}
+		slices.Sort(sw.Paths)
+		out = append(out, sw)
+	}
+	return out, nil
+}
+
+// watchListBudget bounds the store reads of one watch listing.
+const watchListBudget = 5 * time.Second
 
 // describe is c as cons shows it; self is the connection asking, still
 // in its handshake as far as ZooKeeper's listing goes.

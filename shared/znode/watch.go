@@ -654,3 +654,50 @@ func (tr *Tree) DropConnection(ctx context.Context, w Conn) error {
 	}
 	return nil
 }
+
+// ConnWatch is one watch a connection holds.
+type ConnWatch struct {
+	Path string
+	Kind keys.WatchKind
+}
+
+// ConnWatches lists the watches w holds, by path, in pages of read
+// transactions (for the four-letter words that list watches).
+func (tr *Tree) ConnWatches(ctx context.Context, w Conn) ([]ConnWatch, error) {
+	type page struct {
+		watches []ConnWatch
+		next    []byte
+	}
+	var out []ConnWatch
+	rg := tr.t.SessionWatches(w.Session)
+	for from := rg.Begin; from != nil; {
+		// A page of its own on each attempt: the transaction may retry.
+		p, err := store.ReadTransact(ctx, tr.db, func(r store.Reader) (page, error) {
+			rows, err := r.GetRange(store.Range{Begin: from, End: rg.End}, store.RangeOptions{Limit: endItems, Mode: store.StreamingWantAll}).GetSlice()
+			if err != nil {
+				return page{}, err
+			}
+			var p page
+			for _, kv := range rows {
+				if connOf(kv.Value) != w.ID {
+					continue
+				}
+				wt, err := tr.t.ParseSessionWatch(kv.Key)
+				if err != nil {
+					return page{}, err
+				}
+				p.watches = append(p.watches, ConnWatch{Path: wt.Path.String(), Kind: wt.Kind})
+			}
+			if len(rows) == endItems {
+				p.next = store.KeyAfter(rows[len(rows)-1].Key)
+			}
+			return p, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.watches...)
+		from = p.next
+	}
+	return out, nil
+}

@@ -508,3 +508,39 @@ func counterValue(c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// registerZooKeeperMetrics exports, under the names of ZooKeeper's
+// Prometheus provider, the counters srvr and mntr show that the other
+// metrics do not already: packets, latency, sessions.
+func (s *Server) registerZooKeeperMetrics(reg prometheus.Registerer) {
+	if reg == nil {
+		return
+	}
+	read := func(f func(st *serverStats) float64) func() float64 {
+		return func() float64 {
+			s.stats.mu.Lock()
+			defer s.stats.mu.Unlock()
+			return f(&s.stats)
+		}
+	}
+	for _, c := range []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "packets_received", Help: "Packets received from clients (ZooKeeper's name; srst resets it)."},
+			read(func(st *serverStats) float64 { return float64(st.received) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "packets_sent", Help: "Packets sent to clients (ZooKeeper's name; srst resets it)."},
+			read(func(st *serverStats) float64 { return float64(st.sent) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "avg_latency", Help: "Mean request latency in ms since start or srst (ZooKeeper's name)."},
+			read(func(st *serverStats) float64 { return st.latency.Avg() })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "min_latency", Help: "Least request latency in ms since start or srst (ZooKeeper's name)."},
+			read(func(st *serverStats) float64 { return float64(st.latency.Min) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "max_latency", Help: "Greatest request latency in ms since start or srst (ZooKeeper's name)."},
+			read(func(st *serverStats) float64 { return float64(st.latency.Max) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "global_sessions", Help: "Sessions with a connection to this layerd (ZooKeeper's name)."},
+			func() float64 {
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				return float64(len(s.live))
+			}),
+	} {
+		reg.MustRegister(c)
+	}
+}

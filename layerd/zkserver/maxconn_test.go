@@ -272,3 +272,56 @@ func testMaxClientCnxns(t *testing.T, e engines.Engine) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestZooKeeperMetricNames: the counters srvr shows are exported under
+// ZooKeeper's Prometheus names, and move with traffic.
+func TestZooKeeperMetricNames(t *testing.T) { engines.Each(t, testZooKeeperMetricNames) }
+
+func testZooKeeperMetricNames(t *testing.T, e engines.Engine) {
+	st := e.Open(t, engines.Options{})
+	reg := prometheus.NewRegistry()
+	l, err := layer.Start(t.Context(), st.DB, layer.Config{Root: st.Root, Sweep: true, Tick: 100 * time.Millisecond, Logger: zaptest.NewLogger(t), Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go l.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		l.Shutdown(ctx)
+	})
+	c, ev, err := zk.Connect([]string{ln.Addr().String()}, 4*time.Second, zk.WithLogger(quiet{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	awaitHasSession(t, ev)
+	for range 5 {
+		if _, _, err := c.Exists("/"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	values := map[string]float64{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		m := mf.GetMetric()[0]
+		values[mf.GetName()] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
+	}
+	for name, least := range map[string]float64{"packets_received": 6, "packets_sent": 6, "global_sessions": 1, "num_alive_connections": 1} {
+		if v, ok := values[name]; !ok || v < least {
+			t.Errorf("%s = %v (exported %v), want at least %v", name, v, ok, least)
+		}
+	}
+	for _, name := range []string{"avg_latency", "min_latency", "max_latency", "outstanding_requests"} {
+		if _, ok := values[name]; !ok {
+			t.Errorf("%s is not exported", name)
+		}
+	}
+}

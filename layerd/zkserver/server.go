@@ -185,6 +185,7 @@ func New(log *zap.Logger, reg prometheus.Registerer, tree *znode.Tree, cfg Confi
 		live:       make(map[int64]*tracked),
 	}
 	s.metrics = newMetrics(reg, &s.outstanding)
+	s.registerZooKeeperMetrics(reg)
 	wl, err := fourletter.ParseWhitelist(s.cfg.FourLetterWords)
 	if err != nil {
 		// The daemon checks its flag; a library caller gets the default.

@@ -33,9 +33,10 @@ import (
 )
 
 type config struct {
-	daemon   daemon.Config
-	logLevel string
-	version  bool
+	daemon    daemon.Config
+	logLevel  string
+	logFormat string
+	version   bool
 }
 
 // parseFlags parses layerd's command line; usage and errors go to out.
@@ -79,7 +80,8 @@ or two.
 	fs.DurationVar(&c.daemon.StoreDelays.Commit, "inject-commit-delay", 0, "benchmarks only: added to every store commit that writes, to model a FoundationDB further away (docs/benchmarks.md)")
 	fs.DurationVar(&c.daemon.StoreDelays.Read, "inject-read-delay", 0, "benchmarks only: the round trip added to every store read and read version, to model a FoundationDB further away")
 	fs.BoolVar(&c.daemon.Profiling, "pprof", false, "serve Go's profiler under /debug/pprof/ on --metrics-listen")
-	fs.StringVar(&c.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log `level`: debug, info, warn or error (changeable at run time: PUT /log/level on --metrics-listen)")
+	fs.StringVar(&c.logFormat, "log-format", telemetry.FormatAuto, "log `format`: json (one object a line, for journald), console, or auto (console on a terminal, else json)")
 	fs.BoolVar(&c.version, "version", false, "print the version and whether FoundationDB is compiled in, then exit")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -146,6 +148,9 @@ or two.
 	if c.daemon.ShutdownTimeout <= 0 {
 		return c, errors.New("--shutdown-timeout must be positive")
 	}
+	if err := telemetry.CheckLogFormat(c.logFormat); err != nil {
+		return c, fmt.Errorf("--log-format: %w", err)
+	}
 	if _, err := zapcore.ParseLevel(c.logLevel); err != nil {
 		return c, fmt.Errorf("--log-level: %w", err)
 	}
@@ -187,7 +192,7 @@ func main() {
 		fmt.Print(buildinfo.String("layerd"))
 		os.Exit(0)
 	}
-	base, err := telemetry.NewLogger(cfg.logLevel)
+	base, level, err := telemetry.NewLogger(cfg.logLevel, cfg.logFormat)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "layerd:", err)
 		os.Exit(2)
@@ -210,6 +215,7 @@ func main() {
 	defer signals.OnHangup(func() {
 		log.Warn("SIGHUP ignored: layerd reads its configuration only at start; restart it to change it")
 	})()
+	cfg.daemon.LogLevel = level
 	if err := daemon.Run(ctx, cfg.daemon, log, reg, sdnotify.FromEnv()); err != nil {
 		log.Fatal("layerd failed", zap.Error(err))
 	}

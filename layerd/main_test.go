@@ -23,7 +23,7 @@ func TestParseFlags(t *testing.T) {
 		daemon: daemon.Config{Listen: ":2181", Store: "embedded", DataDir: "./layerd-data", ClusterFile: "/etc/foundationdb/fdb.cluster",
 			StartTimeout: 30 * time.Second, MetricsListen: ":7000", ShutdownTimeout: 10 * time.Second, TickTime: 2 * time.Second, MaxBuffer: 0xfffff, MaxWatches: 100_000,
 			MaxClientCnxns: 60, FourLetterWords: "srvr, ruok, isro"},
-		logLevel: "info",
+		logLevel: "info", logFormat: "auto",
 	}
 	if c != want {
 		t.Errorf("defaults = %+v, want %+v", c, want)
@@ -31,7 +31,7 @@ func TestParseFlags(t *testing.T) {
 
 	c, err = parseFlags([]string{
 		"--listen", "127.0.0.1:12181", "--data-dir=/var/lib/layerd", "-metrics-listen", "[::1]:17000",
-		"--log-level", "debug", "--shutdown-timeout", "3s", "--tick-time", "500ms", "--super-digest", "super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
+		"--log-level", "debug", "--log-format", "console", "--shutdown-timeout", "3s", "--tick-time", "500ms", "--super-digest", "super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
 		"--min-session-timeout", "1s", "--max-session-timeout", "60s", "--jute-maxbuffer", "4194304", "--pprof", "--max-watches", "500",
 		"--fdb-prefix", "tenant-a/", "--sweeper", "--store-timeout", "5s", "--cluster-file", "/etc/layerd/fdb.cluster",
 		"--inject-commit-delay", "2ms", "--inject-read-delay", "500us", "--max-client-cnxns", "0", "--extended-types", "--4lw-whitelist", "*",
@@ -45,7 +45,7 @@ func TestParseFlags(t *testing.T) {
 			TickTime: 500 * time.Millisecond, SuperDigest: "super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
 			MinSessionTimeout: time.Second, MaxSessionTimeout: time.Minute, MaxBuffer: 4 << 20, Profiling: true, MaxWatches: 500,
 			StoreDelays: delayed.Delays{Commit: 2 * time.Millisecond, Read: 500 * time.Microsecond}, ExtendedTypes: true, FourLetterWords: "*"},
-		logLevel: "debug",
+		logLevel: "debug", logFormat: "console",
 	}
 	if c != want {
 		t.Errorf("parsed %+v, want %+v", c, want)
@@ -62,6 +62,7 @@ func TestParseFlagsErrors(t *testing.T) {
 		{"metrics without port", []string{"--metrics-listen", "7000"}, "--metrics-listen"},
 		{"empty data dir", []string{"--data-dir="}, "--data-dir"},
 		{"log level", []string{"--log-level", "loud"}, "--log-level"},
+		{"log format", []string{"--log-format", "xml"}, "--log-format"},
 		{"shutdown timeout", []string{"--shutdown-timeout", "0s"}, "--shutdown-timeout"},
 		{"stray argument", []string{"serve"}, "unexpected"},
 		{"unknown flag", []string{"--config", "x.yaml"}, "config"},

@@ -46,6 +46,9 @@ func run(ctx context.Context, cfg config, log *zap.Logger, reg *prometheus.Regis
 		}
 		return nil
 	}, log)
+	if cfg.level != (zap.AtomicLevel{}) {
+		metrics.HandleLogLevel(cfg.level)
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() {

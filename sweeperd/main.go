@@ -37,7 +37,9 @@ type config struct {
 	prefix        string   // the installation's key prefix (layerd's --fdb-prefix)
 	metricsListen string   // /metrics, /healthz, /readyz
 	logLevel      string
-	version       bool // print the version and exit
+	logFormat     string
+	version       bool            // print the version and exit
+	level         zap.AtomicLevel // the logger's, served on /log/level
 }
 
 const (
@@ -73,7 +75,8 @@ It needs a build with -tags fdb. Flags take one dash or two.
 	fs.StringVar(&c.clusterFile, "cluster-file", defaultClusterFile, "FoundationDB cluster `file`")
 	fs.StringVar(&c.prefix, "fdb-prefix", "", "key `prefix` of the installation whose sessions this sweeps (the layerds' --fdb-prefix)")
 	fs.StringVar(&c.metricsListen, "metrics-listen", defaultMetricsListen, "`host:port` of /metrics, /healthz and /readyz")
-	fs.StringVar(&c.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log `level`: debug, info, warn or error (changeable at run time: PUT /log/level on --metrics-listen)")
+	fs.StringVar(&c.logFormat, "log-format", telemetry.FormatAuto, "log `format`: json (one object a line, for journald), console, or auto (console on a terminal, else json)")
 	fs.BoolVar(&c.version, "version", false, "print the version, the commit and whether FoundationDB is compiled in, then exit")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -110,6 +113,9 @@ It needs a build with -tags fdb. Flags take one dash or two.
 	if _, err := keys.NewRoot([]byte(c.prefix)); err != nil {
 		return c, fmt.Errorf("--fdb-prefix: %w", err)
 	}
+	if err := telemetry.CheckLogFormat(c.logFormat); err != nil {
+		return c, fmt.Errorf("--log-format: %w", err)
+	}
 	if _, err := zapcore.ParseLevel(c.logLevel); err != nil {
 		return c, fmt.Errorf("--log-level: %w", err)
 	}
@@ -130,13 +136,14 @@ func main() {
 		fmt.Print(buildinfo.String("sweeperd"))
 		os.Exit(0)
 	}
-	base, err := telemetry.NewLogger(cfg.logLevel)
+	base, level, err := telemetry.NewLogger(cfg.logLevel, cfg.logFormat)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sweeperd:", err)
 		os.Exit(2)
 	}
 	log := base.Named("sweeperd")
 	defer log.Sync() //nolint:errcheck // stderr may not sync
+	cfg.level = level
 
 	reg := telemetry.NewRegistry()
 

@@ -20,6 +20,7 @@ func TestParseFlags(t *testing.T) {
 		clusterFile:   "/etc/foundationdb/fdb.cluster",
 		metricsListen: ":7001",
 		logLevel:      "info",
+		logFormat:     "auto",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults = %+v, want %+v", c, want)
@@ -29,7 +30,7 @@ func TestParseFlags(t *testing.T) {
 		"--bind", "10.0.0.1:7946", "--advertise=10.0.0.1:7946",
 		"--join", "10.0.0.2:7946, 10.0.0.3:7946,", "--node-name", "n1",
 		"--cluster-file", "/var/lib/sweeperd/fdb.cluster", "--metrics-listen", "127.0.0.1:17001",
-		"--log-level", "warn", "--fdb-prefix", "tenant-a/",
+		"--log-level", "warn", "--fdb-prefix", "tenant-a/", "--log-format", "json",
 	}, "fdb-1", io.Discard)
 	if err != nil {
 		t.Fatalf("parseFlags = %v", err)
@@ -43,6 +44,7 @@ func TestParseFlags(t *testing.T) {
 		metricsListen: "127.0.0.1:17001",
 		prefix:        "tenant-a/",
 		logLevel:      "warn",
+		logFormat:     "json",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("parsed %+v, want %+v", c, want)
@@ -63,6 +65,7 @@ func TestParseFlagsErrors(t *testing.T) {
 		{"no hostname", nil, "", "--node-name"},
 		{"empty cluster file", []string{"--cluster-file="}, "h", "--cluster-file"},
 		{"log level", []string{"--log-level", "loud"}, "h", "--log-level"},
+		{"log format", []string{"--log-format", "xml"}, "h", "--log-format"},
 		{"stray argument", []string{"sweep"}, "h", "unexpected"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

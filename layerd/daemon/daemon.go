@@ -103,6 +103,9 @@ type Config struct {
 	// FourLetterWords is ZooKeeper's 4lw.commands.whitelist; default
 	// fourletter.DefaultWhitelist.
 	FourLetterWords string
+	// LogLevel, if set, is served on MetricsListen's /log/level, so that
+	// the level of log can be changed at run time.
+	LogLevel zap.AtomicLevel
 	// StoreDelays, for benchmarks only, hold back every store result by
 	// a round trip, to show how layerd behaves when FoundationDB is
 	// further away than the cluster at hand (package delayed). Zero in
@@ -221,6 +224,9 @@ func (d *daemon) start(ctx context.Context) error {
 	d.metrics = telemetry.NewServer(d.reg, d.ready, d.log)
 	if d.cfg.Profiling {
 		d.metrics.EnableProfiling()
+	}
+	if d.cfg.LogLevel != (zap.AtomicLevel{}) {
+		d.metrics.HandleLogLevel(d.cfg.LogLevel)
 	}
 	d.serve("metrics", mln, d.metrics.Serve, telemetry.ErrServerClosed)
 

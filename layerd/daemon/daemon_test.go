@@ -378,6 +378,7 @@ func TestRunStoreDelays(t *testing.T) {
 	log, logs := testLogger(t)
 	cfg := loopbackConfig(t.TempDir())
 	cfg.StoreDelays.Commit = commit
+	cfg.LogLevel = zap.NewAtomicLevelAt(zap.InfoLevel)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, cfg, log, prometheus.NewRegistry(), sdnotify.FromEnv()) }()
@@ -392,6 +393,10 @@ func TestRunStoreDelays(t *testing.T) {
 	}
 	if got := field(t, logs, "store delays injected: for benchmarks only", "commit"); got != commit.String() {
 		t.Errorf("logged commit delay %q, want %s", got, commit)
+	}
+	// The level is served for changes at run time.
+	if code, body := httpGet(t, "http://"+field(t, logs, "layerd ready", "metrics_listen")+"/log/level"); code != http.StatusOK || !strings.Contains(body, `"info"`) {
+		t.Errorf("GET /log/level = %d %q, want the level", code, body)
 	}
 	zc, events, err := zk.Connect([]string{field(t, logs, "layerd ready", "listen")}, 10*time.Second, zk.WithLogger(quiet{}))
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,19 +21,62 @@ import (
 	"go.uber.org/zap/zapcore"
 )
 
-// NewLogger returns a production zap logger (JSON on stderr, sampled,
-// ISO 8601 timestamps) at level, one of debug, info, warn, error. It
-// records no stack traces: errors carry their context in their text.
-func NewLogger(level string) (*zap.Logger, error) {
+// Log formats: Auto picks Console when stderr is a terminal and JSON
+// otherwise (under systemd, where journald keeps one JSON object a line).
+const (
+	FormatAuto    = "auto"
+	FormatJSON    = "json"
+	FormatConsole = "console"
+)
+
+// NewLogger returns a zap logger on stderr at level (debug, info, warn or
+// error), in format (FormatAuto, FormatJSON or FormatConsole), with ISO
+// 8601 timestamps and no stack traces (errors carry their context in
+// their text), and the level, which the metrics server can change at run
+// time (Server.HandleLogLevel). JSON logs are sampled as zap's production
+// config samples them.
+func NewLogger(level, format string) (*zap.Logger, zap.AtomicLevel, error) {
 	lvl, err := zapcore.ParseLevel(level)
 	if err != nil {
-		return nil, fmt.Errorf("log level: %w", err)
+		return nil, zap.AtomicLevel{}, fmt.Errorf("log level: %w", err)
 	}
 	cfg := zap.NewProductionConfig()
+	switch format {
+	case FormatAuto, "":
+		if stderrIsTerminal() {
+			cfg = zap.NewDevelopmentConfig()
+		}
+	case FormatJSON:
+	case FormatConsole:
+		cfg = zap.NewDevelopmentConfig()
+	default:
+		return nil, zap.AtomicLevel{}, fmt.Errorf("log format %q: want %s, %s or %s", format, FormatAuto, FormatJSON, FormatConsole)
+	}
+	cfg.Development = false
 	cfg.Level = zap.NewAtomicLevelAt(lvl)
 	cfg.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
 	cfg.DisableStacktrace = true
-	return cfg.Build()
+	log, err := cfg.Build()
+	return log, cfg.Level, err
+}
+
+// stderrIsTerminal reports whether stderr is a terminal, and not a
+// journald stream (systemd sets JOURNAL_STREAM for those).
+func stderrIsTerminal() bool {
+	if os.Getenv("JOURNAL_STREAM") != "" {
+		return false
+	}
+	fi, err := os.Stderr.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// CheckLogFormat reports whether format is one NewLogger takes.
+func CheckLogFormat(format string) error {
+	switch format {
+	case FormatAuto, FormatJSON, FormatConsole:
+		return nil
+	}
+	return fmt.Errorf("%q: want %s, %s or %s", format, FormatAuto, FormatJSON, FormatConsole)
 }
 
 // NewRegistry returns a daemon's own registry (never the global one), with
@@ -68,6 +112,15 @@ func (s *Server) EnableProfiling() {
 	s.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	s.mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 	s.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+}
+
+// HandleLogLevel serves level on /log/level: GET answers
+// {"level":"info"}, PUT with {"level":"debug"} (or level=debug as a
+// form) changes it at once, for every logger of the daemon. Call it
+// before Serve.
+func (s *Server) HandleLogLevel(level zap.AtomicLevel) {
+	s.mux.Handle("GET /log/level", level)
+	s.mux.Handle("PUT /log/level", level)
 }
 
 // NewServer returns a Server for reg. ready reports whether the daemon is

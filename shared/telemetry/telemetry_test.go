@@ -13,37 +13,77 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 )
 
 func TestNewLogger(t *testing.T) {
 	for _, tc := range []struct {
-		level   string
-		wantErr bool
+		level, format string
+		wantErr       bool
 	}{
-		{"debug", false},
-		{"info", false},
-		{"warn", false},
-		{"error", false},
-		{"", false}, // zap reads "" as info
-		{"loud", true},
+		{"debug", FormatAuto, false},
+		{"info", FormatJSON, false},
+		{"warn", FormatConsole, false},
+		{"error", "", false},
+		{"", FormatAuto, false}, // zap reads "" as info
+		{"loud", FormatAuto, true},
+		{"info", "xml", true},
 	} {
-		log, err := NewLogger(tc.level)
+		log, _, err := NewLogger(tc.level, tc.format)
 		if (err != nil) != tc.wantErr {
-			t.Errorf("NewLogger(%q) error = %v, want error %v", tc.level, err, tc.wantErr)
+			t.Errorf("NewLogger(%q, %q) error = %v, want error %v", tc.level, tc.format, err, tc.wantErr)
 			continue
 		}
 		if log != nil {
 			log.Debug("telemetry test")
 		}
 	}
-	log, err := NewLogger("warn")
+	log, level, err := NewLogger("warn", FormatJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if log.Core().Enabled(-1) || !log.Core().Enabled(1) {
 		t.Error("NewLogger(\"warn\"): want debug off and warn on")
 	}
+	level.SetLevel(zap.DebugLevel)
+	if !log.Core().Enabled(-1) {
+		t.Error("the returned level does not change the logger's")
+	}
+}
+
+// TestLogLevelAtRunTime: PUT /log/level changes the level of the
+// daemon's logger at once; GET reads it.
+func TestLogLevelAtRunTime(t *testing.T) {
+	log, level, err := NewLogger("info", FormatJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(prometheus.NewRegistry(), nil, zaptest.NewLogger(t))
+	srv.HandleLogLevel(level)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	url := "http://" + ln.Addr().String() + "/log/level"
+	if code, body := get(t, url); code != http.StatusOK || !strings.Contains(body, `"level":"info"`) {
+		t.Errorf("GET /log/level = %d %q, want info", code, body)
+	}
+	req, _ := http.NewRequest(http.MethodPut, url, strings.NewReader(`{"level":"debug"}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !log.Core().Enabled(zap.DebugLevel) {
+		t.Errorf("PUT /log/level debug = %d; debug enabled %v", resp.StatusCode, log.Core().Enabled(zap.DebugLevel))
+	}
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-served
 }
 
 func get(t *testing.T, url string) (int, string) {

@@ -76,6 +76,7 @@ or two.
 	fs.IntVar(&c.daemon.MaxWatches, "max-watches", daemon.DefaultMaxWatches, "store watches the process may hold (FDB's max_watches): one per client connection and 16 of its own; a connection beyond is closed at once")
 	fs.IntVar(&c.daemon.MaxClientCnxns, "max-client-cnxns", 60, "connections one client IP address may hold open (ZooKeeper's maxClientCnxns); one more is closed at once; 0: no limit")
 	fs.StringVar(&c.daemon.FourLetterWords, "4lw-whitelist", fourletter.DefaultWhitelist, "four-letter words answered on the client port, comma-separated, * for all (ZooKeeper's 4lw.commands.whitelist; srvr is always answered)")
+	fs.StringVar(&c.daemon.AdminListen, "admin-listen", "", "`host:port` of ZooKeeper's AdminServer interface (/commands/<name> as JSON; ZooKeeper's admin.serverPort); empty: off")
 	fs.BoolVar(&c.daemon.ExtendedTypes, "extended-types", false, "accept TTL nodes (ZooKeeper's zookeeper.extendedTypesEnabled); off, createTTL is refused with UNIMPLEMENTED as ZooKeeper refuses it")
 	fs.DurationVar(&c.daemon.StoreDelays.Commit, "inject-commit-delay", 0, "benchmarks only: added to every store commit that writes, to model a FoundationDB further away (docs/benchmarks.md)")
 	fs.DurationVar(&c.daemon.StoreDelays.Read, "inject-read-delay", 0, "benchmarks only: the round trip added to every store read and read version, to model a FoundationDB further away")
@@ -92,7 +93,11 @@ or two.
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	for name, addr := range map[string]string{"listen": c.daemon.Listen, "metrics-listen": c.daemon.MetricsListen} {
+	addrs := map[string]string{"listen": c.daemon.Listen, "metrics-listen": c.daemon.MetricsListen}
+	if c.daemon.AdminListen != "" {
+		addrs["admin-listen"] = c.daemon.AdminListen
+	}
+	for name, addr := range addrs {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			return c, fmt.Errorf("--%s: %w", name, err)
 		}

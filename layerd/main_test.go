@@ -34,7 +34,7 @@ func TestParseFlags(t *testing.T) {
 		"--log-level", "debug", "--log-format", "console", "--shutdown-timeout", "3s", "--tick-time", "500ms", "--super-digest", "super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
 		"--min-session-timeout", "1s", "--max-session-timeout", "60s", "--jute-maxbuffer", "4194304", "--pprof", "--max-watches", "500",
 		"--fdb-prefix", "tenant-a/", "--sweeper", "--store-timeout", "5s", "--cluster-file", "/etc/layerd/fdb.cluster",
-		"--inject-commit-delay", "2ms", "--inject-read-delay", "500us", "--max-client-cnxns", "0", "--extended-types", "--4lw-whitelist", "*",
+		"--inject-commit-delay", "2ms", "--inject-read-delay", "500us", "--max-client-cnxns", "0", "--extended-types", "--4lw-whitelist", "*", "--admin-listen", "127.0.0.1:18080",
 	}, io.Discard)
 	if err != nil {
 		t.Fatalf("parseFlags = %v", err)
@@ -44,7 +44,7 @@ func TestParseFlags(t *testing.T) {
 			Prefix: "tenant-a/", Sweep: true, StartTimeout: 5 * time.Second, MetricsListen: "[::1]:17000", ShutdownTimeout: 3 * time.Second,
 			TickTime: 500 * time.Millisecond, SuperDigest: "super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
 			MinSessionTimeout: time.Second, MaxSessionTimeout: time.Minute, MaxBuffer: 4 << 20, Profiling: true, MaxWatches: 500,
-			StoreDelays: delayed.Delays{Commit: 2 * time.Millisecond, Read: 500 * time.Microsecond}, ExtendedTypes: true, FourLetterWords: "*"},
+			StoreDelays: delayed.Delays{Commit: 2 * time.Millisecond, Read: 500 * time.Microsecond}, ExtendedTypes: true, FourLetterWords: "*", AdminListen: "127.0.0.1:18080"},
 		logLevel: "debug", logFormat: "console",
 	}
 	if c != want {
@@ -60,6 +60,7 @@ func TestParseFlagsErrors(t *testing.T) {
 	}{
 		{"listen without port", []string{"--listen", "localhost"}, "--listen"},
 		{"metrics without port", []string{"--metrics-listen", "7000"}, "--metrics-listen"},
+		{"admin without port", []string{"--admin-listen", "8080"}, "--admin-listen"},
 		{"empty data dir", []string{"--data-dir="}, "--data-dir"},
 		{"log level", []string{"--log-level", "loud"}, "--log-level"},
 		{"log format", []string{"--log-format", "xml"}, "--log-format"},

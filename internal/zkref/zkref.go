@@ -62,11 +62,16 @@ type Options struct {
 	JVMFlags []string
 	// StartTimeout bounds the wait for the first "imok"; zero means 60s.
 	StartTimeout time.Duration
+	// AdminServer runs ZooKeeper's AdminServer (HTTP, /commands) on a
+	// loopback port of its own (Server.AdminAddr), with the Jetty and
+	// Jackson jars Debian's libzookeeper-java depends on.
+	AdminServer bool
 }
 
 // Server is a running ZooKeeper. Its methods are safe for concurrent use.
 type Server struct {
 	addr    string
+	admin   string // the AdminServer's host:port; "" when off
 	dir     string // temporary directory: conf, log and (by default) data
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when cmd.Wait returned
@@ -151,6 +156,10 @@ func StartEnsembleT(t testing.TB, n int, opts Options) []*Server {
 // Addr returns the client address, "127.0.0.1:port".
 func (s *Server) Addr() string { return s.addr }
 
+// AdminAddr returns the AdminServer's host:port ("" without
+// Options.AdminServer).
+func (s *Server) AdminAddr() string { return s.admin }
+
 // Log returns what the server has printed so far (its log goes to stdout).
 func (s *Server) Log() string { return s.log.String() }
 
@@ -224,8 +233,24 @@ func launch(java, classpath string, opts Options, port int, mainClass string, ex
 			return nil, fmt.Errorf("zkref: %w", err)
 		}
 	}
+	cfg := zooCfg(opts, dataDir, port) + strings.Join(extra, "")
+	adminAddr := ""
+	if opts.AdminServer {
+		adminPort, err := freePort()
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		adminAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(adminPort))
+		cfg += fmt.Sprintf("admin.enableServer=true\nadmin.serverAddress=127.0.0.1\nadmin.serverPort=%d\n", adminPort)
+		for _, j := range adminJars {
+			if p := filepath.Join(javaDir, j); fileExists(p) {
+				classpath += ":" + p
+			}
+		}
+	}
 	files := map[string]string{
-		filepath.Join(confDir, "zoo.cfg"):          zooCfg(opts, dataDir, port) + strings.Join(extra, ""),
+		filepath.Join(confDir, "zoo.cfg"):          cfg,
 		filepath.Join(confDir, "log4j.properties"): log4jProperties,
 	}
 	if myid != "" {
@@ -242,7 +267,7 @@ func launch(java, classpath string, opts Options, port int, mainClass string, ex
 	args = append(args,
 		"-Dlog4j.configuration=file:"+filepath.Join(confDir, "log4j.properties"),
 		"-Dzookeeper.log.dir="+dir,
-		"-Dzookeeper.admin.enableServer=false",
+		"-Dzookeeper.admin.enableServer="+strconv.FormatBool(opts.AdminServer),
 		"-Dzookeeper.jmx.log4j.disable=true",
 	)
 	keys := make([]string, 0, len(opts.Properties))
@@ -257,6 +282,7 @@ func launch(java, classpath string, opts Options, port int, mainClass string, ex
 
 	s := &Server{
 		addr:   net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		admin:  adminAddr,
 		dir:    dir,
 		exited: make(chan struct{}),
 		log:    &syncBuffer{},
@@ -441,6 +467,12 @@ func zooCfg(opts Options, dataDir string, port int) string {
 	}
 	return b.String()
 }
+
+// adminJars are what ZooKeeper's AdminServer needs beside zookeeper.jar,
+// as Debian installs them (libjetty9-java, libjackson2-*-java,
+// libservlet-api-java: dependencies of libzookeeper-java).
+var adminJars = []string{"jetty9-server.jar", "jetty9-servlet.jar", "jetty9-util.jar", "jetty9-http.jar", "jetty9-io.jar",
+	"jetty9-security.jar", "servlet-api.jar", "jackson-databind.jar", "jackson-core.jar", "jackson-annotations.jar"}
 
 // log4jProperties sends the server's log to stdout, which Server captures.
 const log4jProperties = `log4j.rootLogger=INFO, CONSOLE

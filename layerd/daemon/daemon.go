@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"zkfdb/layerd/adminserver"
 	"zkfdb/layerd/layer"
 	"zkfdb/layerd/zkserver"
 	"zkfdb/shared/keys"
@@ -103,6 +104,9 @@ type Config struct {
 	// FourLetterWords is ZooKeeper's 4lw.commands.whitelist; default
 	// fourletter.DefaultWhitelist.
 	FourLetterWords string
+	// AdminListen is the address of ZooKeeper's AdminServer interface
+	// (/commands, and /metrics, /healthz, /readyz); "" means none.
+	AdminListen string
 	// LogLevel, if set, is served on MetricsListen's /log/level, so that
 	// the level of log can be changed at run time.
 	LogLevel zap.AtomicLevel
@@ -170,6 +174,7 @@ type daemon struct {
 	stopProbe context.CancelFunc
 
 	metrics *telemetry.Server
+	admin   *telemetry.Server // the AdminServer, with --admin-listen
 	db      store.DB
 	layer   *layer.Layer
 }
@@ -186,7 +191,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, reg *prometheus.Regis
 		log:    log,
 		reg:    reg,
 		notify: notify,
-		failed: make(chan error, 2), // one per server
+		failed: make(chan error, 3), // one per server
 	}
 	d.setNotReady(errStarting)
 	err := d.start(ctx)
@@ -268,6 +273,16 @@ func (d *daemon) start(ctx context.Context) error {
 	}
 	d.log.Info("store opened", zap.String("store", place), zap.Bool("sweep", d.cfg.Sweep))
 
+	if d.cfg.AdminListen != "" {
+		aln, err := net.Listen("tcp", d.cfg.AdminListen)
+		if err != nil {
+			return fmt.Errorf("admin listener: %w", err)
+		}
+		d.admin = telemetry.NewServer(d.reg, d.ready, d.log.Named("admin"))
+		adminserver.Register(d.admin, d.layer.Server())
+		d.serve("admin", aln, d.admin.Serve, telemetry.ErrServerClosed)
+		d.log.Info("admin server listening", zap.Stringer("admin_listen", aln.Addr()))
+	}
 	ln, err := net.Listen("tcp", d.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("client listener: %w", err)
@@ -367,6 +382,11 @@ func (d *daemon) stop(ctx context.Context) error {
 	if d.db != nil {
 		if err := d.db.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close store: %w", err))
+		}
+	}
+	if d.admin != nil {
+		if err := d.admin.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop admin server: %w", err))
 		}
 	}
 	if d.metrics != nil {

@@ -371,7 +371,8 @@ func TestRunTicksTheClock(t *testing.T) {
 
 // TestRunStoreDelays: with StoreDelays (a benchmark's model of a distant
 // FoundationDB) layerd says so in its log, and every write waits the
-// injected commit round trip.
+// injected commit round trip. The AdminServer and the log level are
+// served where configured.
 func TestRunStoreDelays(t *testing.T) {
 	const commit = 300 * time.Millisecond
 	sd := newSystemd(t, 0)
@@ -379,6 +380,7 @@ func TestRunStoreDelays(t *testing.T) {
 	cfg := loopbackConfig(t.TempDir())
 	cfg.StoreDelays.Commit = commit
 	cfg.LogLevel = zap.NewAtomicLevelAt(zap.InfoLevel)
+	cfg.AdminListen = "127.0.0.1:0"
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, cfg, log, prometheus.NewRegistry(), sdnotify.FromEnv()) }()
@@ -393,6 +395,10 @@ func TestRunStoreDelays(t *testing.T) {
 	}
 	if got := field(t, logs, "store delays injected: for benchmarks only", "commit"); got != commit.String() {
 		t.Errorf("logged commit delay %q, want %s", got, commit)
+	}
+	// The AdminServer answers on its own address.
+	if code, body := httpGet(t, "http://"+field(t, logs, "admin server listening", "admin_listen")+"/commands/ruok"); code != http.StatusOK || !strings.Contains(body, `"command": "ruok"`) {
+		t.Errorf("GET /commands/ruok = %d %q", code, body)
 	}
 	// The level is served for changes at run time.
 	if code, body := httpGet(t, "http://"+field(t, logs, "layerd ready", "metrics_listen")+"/log/level"); code != http.StatusOK || !strings.Contains(body, `"info"`) {

@@ -15,9 +15,12 @@ package fourletter
 import (
 	"fmt"
 	"math"
+	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -253,16 +256,16 @@ func Mntr(r Report) string {
 	for _, k := range MntrKeys {
 		v, ok := r.Metrics[k]
 		if !ok {
-			v = mntrZero(k)
+			v = MntrZero(k)
 		}
 		fmt.Fprintf(&b, "zk_%s\t%s\n", k, v)
 	}
 	return b.String()
 }
 
-// mntrZero is how ZooKeeper shows an unused key: averages as 0.0, the
+// MntrZero is how ZooKeeper shows an unused key: averages as 0.0, the
 // response sizes it has not measured as -1, the rest 0.
-func mntrZero(k string) string {
+func MntrZero(k string) string {
 	switch {
 	case strings.HasPrefix(k, "avg_"), k == "connection_drop_probability":
 		return "0.0"
@@ -349,4 +352,56 @@ func Wchp(ws []SessionWatches) string {
 	}
 	b.WriteString("\n")
 	return b.String()
+}
+
+// Environment is envi's keys after zookeeper.version, in ZooKeeper's
+// order, with this process's values: the java.* keys describe the Go
+// runtime instead of a JVM.
+func Environment() []Setting {
+	host, _ := os.Hostname()
+	exe, _ := os.Executable()
+	wd, _ := os.Getwd()
+	home, _ := os.UserHomeDir()
+	user := os.Getenv("USER")
+	if user == "" {
+		user = strconv.Itoa(os.Getuid())
+	}
+	var uts syscall.Utsname
+	osVersion := "<NA>"
+	if syscall.Uname(&uts) == nil {
+		osVersion = utsString(uts.Release[:])
+	}
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	mb := func(b uint64) string { return strconv.FormatUint(b>>20, 10) + "MB" }
+	return []Setting{
+		{Key: "host.name", Value: host},
+		{Key: "java.version", Value: runtime.Version()},
+		{Key: "java.vendor", Value: "Go (layerd has no JVM)"},
+		{Key: "java.home", Value: "<NA>"},
+		{Key: "java.class.path", Value: exe},
+		{Key: "java.library.path", Value: os.Getenv("LD_LIBRARY_PATH")},
+		{Key: "java.io.tmpdir", Value: os.TempDir()},
+		{Key: "java.compiler", Value: "<NA>"},
+		{Key: "os.name", Value: strings.ToUpper(runtime.GOOS[:1]) + runtime.GOOS[1:]},
+		{Key: "os.arch", Value: runtime.GOARCH},
+		{Key: "os.version", Value: osVersion},
+		{Key: "user.name", Value: user},
+		{Key: "user.home", Value: home},
+		{Key: "user.dir", Value: wd},
+		{Key: "os.memory.free", Value: mb(m.HeapIdle - m.HeapReleased)},
+		{Key: "os.memory.max", Value: mb(m.Sys)},
+		{Key: "os.memory.total", Value: mb(m.HeapSys)},
+	}
+}
+
+func utsString(b []int8) string {
+	out := make([]byte, 0, len(b))
+	for _, c := range b {
+		if c == 0 {
+			break
+		}
+		out = append(out, byte(c))
+	}
+	return string(out)
 }

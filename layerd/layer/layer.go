@@ -112,6 +112,9 @@ func Start(ctx context.Context, db store.DB, cfg Config) (*Layer, error) {
 	return l, nil
 }
 
+// Server returns the protocol server, which the AdminServer reports on.
+func (l *Layer) Server() *zkserver.Server { return l.srv }
+
 // Tree returns the tree the layer serves.
 func (l *Layer) Tree() *znode.Tree { return l.tree }
 

@@ -7,10 +7,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -186,13 +184,13 @@ func (c *conn) answerFourLetterWord(word string) {
 	case "isro":
 		out = "rw"
 	case "crst":
-		c.s.resetConnStats()
+		c.s.ResetConnStats()
 		out = "Connection stats reset.\n"
 	case "srst":
-		c.s.resetServerStats()
+		c.s.ResetServerStats()
 		out = "Server stats reset.\n"
 	case "envi":
-		out = fourletter.Envi(buildinfo.ZooKeeperVersion(), environment())
+		out = fourletter.Envi(buildinfo.ZooKeeperVersion(), fourletter.Environment())
 	case "srvr", "stat", "cons", "conf", "dirs", "mntr":
 		r := c.s.report(c)
 		switch word {
@@ -210,7 +208,7 @@ func (c *conn) answerFourLetterWord(word string) {
 			out = fourletter.Mntr(r)
 		}
 	case "wchs", "wchc", "wchp":
-		ws, err := c.s.watchLists()
+		ws, err := c.s.WatchLists()
 		if err != nil {
 			c.log.Warn("listing watches for a four-letter word failed", zap.String("word", word), zap.Error(err))
 			return
@@ -232,7 +230,8 @@ func (c *conn) answerFourLetterWord(word string) {
 	c.nc.Write([]byte(out))
 }
 
-func (s *Server) resetConnStats() {
+// ResetConnStats resets what cons shows of every connection (crst).
+func (s *Server) ResetConnStats() {
 	s.mu.Lock()
 	conns := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {
@@ -248,15 +247,21 @@ func (s *Server) resetConnStats() {
 	}
 }
 
-func (s *Server) resetServerStats() {
+// ResetServerStats resets srvr's latency and packet counters (srst).
+func (s *Server) ResetServerStats() {
 	st := &s.stats
 	st.mu.Lock()
 	st.latency, st.received, st.sent = fourletter.Latency{}, 0, 0
 	st.mu.Unlock()
 }
 
+// Report gathers what srvr, stat, cons, conf, dirs and mntr show, for
+// the AdminServer.
+func (s *Server) Report() fourletter.Report { return s.report(nil) }
+
 // report gathers what srvr, stat, cons, conf, dirs and mntr show. self
-// is the connection asking, which ZooKeeper lists among the clients.
+// is the connection asking, which ZooKeeper lists among the clients (nil:
+// none, over HTTP).
 func (s *Server) report(self *conn) fourletter.Report {
 	ctx, cancel := context.WithTimeout(s.base, nodeCountBudget)
 	defer cancel()
@@ -284,10 +289,7 @@ func (s *Server) report(self *conn) fourletter.Report {
 
 	dataSize := dirSize(s.cfg.DataDir)
 	r.DataDirSize, r.LogDirSize = dataSize, dataSize
-	port := "-1"
-	if ta, ok := self.nc.LocalAddr().(*net.TCPAddr); ok {
-		port = strconv.Itoa(ta.Port)
-	}
+	port := strconv.Itoa(s.clientPort(self))
 	ms := func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
 	r.Conf = []fourletter.Setting{
 		{Key: "clientPort", Value: port},
@@ -327,10 +329,10 @@ func (s *Server) report(self *conn) fourletter.Report {
 	return r
 }
 
-// watchLists reads, for each session with a connection here, the paths
+// WatchLists reads, for each session with a connection here, the paths
 // it watches in ZooKeeper's data-watch table (wchs, wchc, wchp), within
 // watchListBudget.
-func (s *Server) watchLists() ([]fourletter.SessionWatches, error) {
+func (s *Server) WatchLists() ([]fourletter.SessionWatches, error) {
 	ctx, cancel := context.WithTimeout(s.base, watchListBudget)
 	defer cancel()
 	s.mu.Lock()
@@ -364,6 +366,26 @@ func (s *Server) watchLists() ([]fourletter.SessionWatches, error) {
 
 // watchListBudget bounds the store reads of one watch listing.
 const watchListBudget = 5 * time.Second
+
+// clientPort is the port clients reach this server on: self's, or a
+// listener's (-1 without either).
+func (s *Server) clientPort(self *conn) int {
+	var addr net.Addr
+	if self != nil {
+		addr = self.nc.LocalAddr()
+	} else {
+		s.mu.Lock()
+		for ln := range s.listeners {
+			addr = ln.Addr()
+			break
+		}
+		s.mu.Unlock()
+	}
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		return ta.Port
+	}
+	return -1
+}
 
 // describe is c as cons shows it; self is the connection asking, still
 // in its handshake as far as ZooKeeper's listing goes.
@@ -439,58 +461,6 @@ func fileDescriptors() (open, limit int64) {
 		limit = int64(rl.Cur)
 	}
 	return open, limit
-}
-
-// environment is envi's keys after zookeeper.version, in ZooKeeper's
-// order, with this process's values: the java.* keys describe the Go
-// runtime instead of a JVM.
-func environment() []fourletter.Setting {
-	host, _ := os.Hostname()
-	exe, _ := os.Executable()
-	wd, _ := os.Getwd()
-	home, _ := os.UserHomeDir()
-	user := os.Getenv("USER")
-	if user == "" {
-		user = strconv.Itoa(os.Getuid())
-	}
-	var uts syscall.Utsname
-	osVersion := "<NA>"
-	if syscall.Uname(&uts) == nil {
-		osVersion = utsString(uts.Release[:])
-	}
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	mb := func(b uint64) string { return strconv.FormatUint(b>>20, 10) + "MB" }
-	return []fourletter.Setting{
-		{Key: "host.name", Value: host},
-		{Key: "java.version", Value: runtime.Version()},
-		{Key: "java.vendor", Value: "Go (layerd has no JVM)"},
-		{Key: "java.home", Value: "<NA>"},
-		{Key: "java.class.path", Value: exe},
-		{Key: "java.library.path", Value: os.Getenv("LD_LIBRARY_PATH")},
-		{Key: "java.io.tmpdir", Value: os.TempDir()},
-		{Key: "java.compiler", Value: "<NA>"},
-		{Key: "os.name", Value: strings.ToUpper(runtime.GOOS[:1]) + runtime.GOOS[1:]},
-		{Key: "os.arch", Value: runtime.GOARCH},
-		{Key: "os.version", Value: osVersion},
-		{Key: "user.name", Value: user},
-		{Key: "user.home", Value: home},
-		{Key: "user.dir", Value: wd},
-		{Key: "os.memory.free", Value: mb(m.HeapIdle - m.HeapReleased)},
-		{Key: "os.memory.max", Value: mb(m.Sys)},
-		{Key: "os.memory.total", Value: mb(m.HeapSys)},
-	}
-}
-
-func utsString(b []int8) string {
-	out := make([]byte, 0, len(b))
-	for _, c := range b {
-		if c == 0 {
-			break
-		}
-		out = append(out, byte(c))
-	}
-	return string(out)
 }
 
 // packet counts one frame read (received) or written by c, for c and for

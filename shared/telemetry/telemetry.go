@@ -114,6 +114,11 @@ func (s *Server) EnableProfiling() {
 	s.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 }
 
+// HandleFunc adds a route (a net/http ServeMux pattern) to the server,
+// for an interface served beside the metrics (the AdminServer). Call it
+// before Serve.
+func (s *Server) HandleFunc(pattern string, h http.HandlerFunc) { s.mux.HandleFunc(pattern, h) }
+
 // HandleLogLevel serves level on /log/level: GET answers
 // {"level":"info"}, PUT with {"level":"debug"} (or level=debug as a
 // form) changes it at once, for every logger of the daemon. Call it

@@ -32,6 +32,14 @@ func Start(t testing.TB, e engines.Engine) string {
 // StartConfig is Start with the protocol server configured by cfg.
 func StartConfig(t testing.TB, e engines.Engine, cfg zkserver.Config) string {
 	t.Helper()
+	addr, _ := StartLayer(t, e, cfg)
+	return addr
+}
+
+// StartLayer is StartConfig that also returns the layer, for tests of
+// what is served beside it (the AdminServer).
+func StartLayer(t testing.TB, e engines.Engine, cfg zkserver.Config) (string, *layer.Layer) {
+	t.Helper()
 	st := e.Open(t, engines.Options{Disk: true})
 	l, err := layer.Start(t.Context(), st.DB, layer.Config{Root: st.Root, Sweep: true, Logger: zaptest.NewLogger(t), Server: cfg})
 	if err != nil {
@@ -53,5 +61,5 @@ func StartConfig(t testing.TB, e engines.Engine, cfg zkserver.Config) string {
 			t.Errorf("Serve = %v", err)
 		}
 	})
-	return ln.Addr().String()
+	return ln.Addr().String(), l
 }

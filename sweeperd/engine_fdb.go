@@ -98,6 +98,7 @@ func run(ctx context.Context, cfg config, log *zap.Logger, reg *prometheus.Regis
 	if err != nil {
 		return err
 	}
+	member.Register(reg)
 	defer func() {
 		if err := member.Leave(); err != nil {
 			log.Warn("leaving the sweeper cluster", zap.Error(err))

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapio"
 )
@@ -277,4 +279,17 @@ func (e *events) notify(what string, n *memberlist.Node) {
 	close(e.changed)
 	e.changed = make(chan struct{})
 	e.mu.Unlock()
+}
+
+// Register exports the membership on reg: members_alive (the live members
+// this one sees, itself included) and members_health_score (memberlist's
+// awareness score: 0 is healthy; it rises while this member fails to
+// probe others or answer in time, a sign of its own network or CPU
+// trouble rather than theirs).
+func (m *Member) Register(reg prometheus.Registerer) {
+	f := promauto.With(reg)
+	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "members_alive", Help: "Live members of the sweeper cluster this one sees, itself included."},
+		func() float64 { return float64(len(m.Live())) })
+	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "members_health_score", Help: "memberlist's awareness (health) score of this member: 0 is healthy, higher means it is slow to probe or answer."},
+		func() float64 { return float64(m.ml.GetHealthScore()) })
 }

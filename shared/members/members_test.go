@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"zkfdb/shared/keys"
@@ -153,4 +154,28 @@ func TestRejoin(t *testing.T) {
 	t.Cleanup(func() { a.Stop() })
 	awaitLive(t, []*Member{a, b}, 2)
 	checkOwnership(t, []*Member{a, b})
+}
+
+// TestMetrics: members_alive follows the members this one sees, and
+// members_health_score is exported (0 on a healthy loopback cluster).
+func TestMetrics(t *testing.T) {
+	a := start(t, "a")
+	reg := prometheus.NewRegistry()
+	a.Register(reg)
+	b := start(t, "b", a.Addr())
+	awaitLive(t, []*Member{a, b}, 2)
+	values := map[string]float64{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		values[mf.GetName()] = mf.GetMetric()[0].GetGauge().GetValue()
+	}
+	if values["members_alive"] != 2 {
+		t.Errorf("members_alive = %v, want 2", values["members_alive"])
+	}
+	if v, ok := values["members_health_score"]; !ok || v < 0 {
+		t.Errorf("members_health_score = %v (exported %v)", v, ok)
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"zkfdb/layerd/daemon"
 	"zkfdb/layerd/fourletter"
 	"zkfdb/shared/buildinfo"
+	"zkfdb/shared/flagconfig"
 	"zkfdb/shared/keys"
 	"zkfdb/shared/sdnotify"
 	"zkfdb/shared/signals"
@@ -37,12 +39,26 @@ type config struct {
 	logLevel  string
 	logFormat string
 	version   bool
+	// configFile and zooCfg are the files read (flagconfig); printConfig
+	// prints the effective settings and exits.
+	configFile, zooCfg string
+	printConfig        bool
+	loaded             *loaded
+}
+
+// loaded is what loading the configuration found besides the values.
+type loaded struct {
+	fs      *flag.FlagSet
+	sources flagconfig.Sources
+	// warnings are settings of --zoo-cfg that mean nothing to layerd,
+	// logged at start.
+	warnings []string
 }
 
 // parseFlags parses layerd's command line; usage and errors go to out.
 // Operators' scripts depend on the flag names: keep them stable.
 func parseFlags(args []string, out io.Writer) (config, error) {
-	var c config
+	c := config{loaded: &loaded{}}
 	fs := flag.NewFlagSet("layerd", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.Usage = func() {
@@ -84,9 +100,19 @@ or two.
 	fs.StringVar(&c.logLevel, "log-level", "info", "log `level`: debug, info, warn or error (changeable at run time: PUT /log/level on --metrics-listen)")
 	fs.StringVar(&c.logFormat, "log-format", telemetry.FormatAuto, "log `format`: json (one object a line, for journald), console, or auto (console on a terminal, else json)")
 	fs.BoolVar(&c.version, "version", false, "print the version and whether FoundationDB is compiled in, then exit")
-	if err := fs.Parse(args); err != nil {
+	fs.StringVar(&c.configFile, "config", "", "configuration `file`: key=value lines, each key a flag's name or a ZooKeeper setting (tickTime=2000); flags and LAYERD_* environment variables override it (docs/operations.md)")
+	fs.StringVar(&c.zooCfg, "zoo-cfg", "", "a ZooKeeper zoo.cfg `file` to take the settings that apply from (tickTime, clientPort, maxClientCnxns, …); each setting that means nothing to layerd is named in a warning; --config overrides it")
+	fs.BoolVar(&c.printConfig, "print-config", false, "print every setting's effective value and where it came from (default, file:line, environment, command line), then exit")
+	src, err := flagconfig.Load(fs, args, flagconfig.Options{EnvPrefix: "LAYERD_", Files: []flagconfig.File{
+		{Flag: "zoo-cfg", Settings: zooKeeperSettings(fs), Foreign: func(key string, line int) {
+			c.loaded.warnings = append(c.loaded.warnings, fmt.Sprintf("%s:%d: %s %s", c.zooCfg, line, key, noMeaning(key)))
+		}},
+		{Flag: "config", Settings: zooKeeperSettings(fs), FlagNames: true},
+	}})
+	if err != nil {
 		return c, err
 	}
+	c.loaded.sources, c.loaded.fs = src, fs
 	if c.version {
 		return c, nil
 	}
@@ -162,6 +188,99 @@ or two.
 	return c, nil
 }
 
+// zooKeeperSettings maps ZooKeeper's settings, with their ZooKeeper
+// meaning, onto layerd's flags: in a zoo.cfg (--zoo-cfg) and in layerd's
+// own file (--config).
+func zooKeeperSettings(fs *flag.FlagSet) map[string]flagconfig.Setting {
+	same := func(name string) flagconfig.Setting {
+		return flagconfig.Setting{Apply: func(v string, set func(string, string) error) error { return set(name, v) }}
+	}
+	millis := func(name string) flagconfig.Setting {
+		return flagconfig.Setting{Apply: func(v string, set func(string, string) error) error {
+			ms, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || ms < 0 {
+				return fmt.Errorf("%q is not a number of milliseconds", v)
+			}
+			return set(name, (time.Duration(ms) * time.Millisecond).String())
+		}}
+	}
+	// hostPort sets one half of an address flag, keeping the other.
+	hostPort := func(name string, port bool, defaultPort string) flagconfig.Setting {
+		return flagconfig.Setting{Apply: func(v string, set func(string, string) error) error {
+			host, p, _ := net.SplitHostPort(fs.Lookup(name).Value.String())
+			if p == "" {
+				p = defaultPort
+			}
+			if port {
+				if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 65535 {
+					return fmt.Errorf("%q is not a port", v)
+				}
+				p = v
+			} else {
+				host = v
+			}
+			return set(name, net.JoinHostPort(host, p))
+		}}
+	}
+	adminOff := false
+	admin := func(port bool) flagconfig.Setting {
+		hp := hostPort("admin-listen", port, "8080")
+		return flagconfig.Setting{Apply: func(v string, set func(string, string) error) error {
+			if adminOff {
+				return nil
+			}
+			return hp.Apply(v, set)
+		}}
+	}
+	return map[string]flagconfig.Setting{
+		"tickTime":               millis("tick-time"),
+		"minSessionTimeout":      millis("min-session-timeout"),
+		"maxSessionTimeout":      millis("max-session-timeout"),
+		"maxClientCnxns":         same("max-client-cnxns"),
+		"jute.maxbuffer":         same("jute-maxbuffer"),
+		"4lw.commands.whitelist": same("4lw-whitelist"),
+		"clientPort":             hostPort("listen", true, "2181"),
+		"clientPortAddress":      hostPort("listen", false, "2181"),
+		"admin.serverPort":       admin(true),
+		"admin.serverAddress":    admin(false),
+		"admin.enableServer": {Apply: func(v string, set func(string, string) error) error {
+			on, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%q is not true or false", v)
+			}
+			if !on {
+				adminOff = true
+				return set("admin-listen", "")
+			}
+			if fs.Lookup("admin-listen").Value.String() == "" {
+				return set("admin-listen", ":8080") // ZooKeeper's default port
+			}
+			return nil
+		}},
+		"extendedTypesEnabled":                               same("extended-types"),
+		"zookeeper.extendedTypesEnabled":                     same("extended-types"),
+		"zookeeper.DigestAuthenticationProvider.superDigest": same("super-digest"),
+	}
+}
+
+// noMeaning says why a zoo.cfg setting means nothing to layerd.
+func noMeaning(key string) string {
+	switch {
+	case key == "dataDir", key == "dataLogDir", key == "snapCount", key == "preAllocSize", strings.HasPrefix(key, "autopurge."),
+		key == "forceSync", key == "fsync.warningthresholdms", key == "snapSizeLimitInKb", key == "txnLogSizeLimitInKb":
+		return "has no meaning for layerd: its data lives in FoundationDB (or, on the embedded engine, in --data-dir), with no snapshots or transaction log of its own"
+	case strings.HasPrefix(key, "server."), key == "initLimit", key == "syncLimit", key == "electionAlg", key == "peerType",
+		key == "leaderServes", key == "cnxTimeout", key == "standaloneEnabled", key == "reconfigEnabled", key == "dynamicConfigFile",
+		key == "quorumListenOnAllIPs", strings.HasPrefix(key, "quorum."), key == "syncEnabled", strings.HasPrefix(key, "group."), strings.HasPrefix(key, "weight."):
+		return "has no meaning for layerd: layerds form no ensemble; any number of them share FoundationDB"
+	case strings.HasPrefix(key, "secureClientPort"), strings.HasPrefix(key, "ssl."), strings.HasPrefix(key, "authProvider"):
+		return "has no meaning for layerd yet: TLS and SASL are not implemented"
+	case strings.HasPrefix(key, "metricsProvider."):
+		return "has no meaning for layerd: it serves Prometheus metrics on --metrics-listen"
+	}
+	return "is not a setting layerd knows; ignored"
+}
+
 // checkSuperDigest checks ZooKeeper's superDigest form, user:digest,
 // where digest is the base64 of the SHA-1 of "user:password" (what
 // `zkCli` and DigestAuthenticationProvider.generateDigest print), so that a
@@ -197,6 +316,10 @@ func main() {
 		fmt.Print(buildinfo.String("layerd"))
 		os.Exit(0)
 	}
+	if cfg.printConfig {
+		flagconfig.Print(os.Stdout, cfg.loaded.fs, cfg.loaded.sources, "super-digest")
+		os.Exit(0)
+	}
 	base, level, err := telemetry.NewLogger(cfg.logLevel, cfg.logFormat)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "layerd:", err)
@@ -204,6 +327,9 @@ func main() {
 	}
 	log := base.Named("layerd")
 	defer log.Sync() //nolint:errcheck // stderr may not sync
+	for _, w := range cfg.loaded.warnings {
+		log.Warn("zoo.cfg setting not applied", zap.String("setting", w))
+	}
 
 	if os.Getenv("GOGC") == "" {
 		// layerd's heap is mostly short-lived request garbage around a

@@ -4,12 +4,15 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"zkfdb/layerd/daemon"
 	"zkfdb/shared/buildinfo"
+	"zkfdb/shared/flagconfig"
 	"zkfdb/shared/store/delayed"
 	"zkfdb/shared/store/engine"
 )
@@ -25,6 +28,7 @@ func TestParseFlags(t *testing.T) {
 			MaxClientCnxns: 60, FourLetterWords: "srvr, ruok, isro"},
 		logLevel: "info", logFormat: "auto",
 	}
+	c.loaded = nil
 	if c != want {
 		t.Errorf("defaults = %+v, want %+v", c, want)
 	}
@@ -47,6 +51,7 @@ func TestParseFlags(t *testing.T) {
 			StoreDelays: delayed.Delays{Commit: 2 * time.Millisecond, Read: 500 * time.Microsecond}, ExtendedTypes: true, FourLetterWords: "*", AdminListen: "127.0.0.1:18080"},
 		logLevel: "debug", logFormat: "console",
 	}
+	c.loaded = nil
 	if c != want {
 		t.Errorf("parsed %+v, want %+v", c, want)
 	}
@@ -121,5 +126,112 @@ func TestHelp(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestConfigFile: a --config file sets flags by their names and
+// ZooKeeper's settings with ZooKeeper's meaning; LAYERD_* variables
+// override it, the command line overrides both, and --print-config says
+// where each value came from.
+func TestConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "layerd.cfg")
+	os.WriteFile(file, []byte(`# layerd's settings
+tickTime=1000
+maxSessionTimeout = 30000
+clientPort=2281
+clientPortAddress=127.0.0.1
+4lw.commands.whitelist=*
+metrics-listen = 127.0.0.1:7100
+log-level=debug
+jute.maxbuffer=4194304
+`), 0o644)
+	t.Setenv("LAYERD_LOG_LEVEL", "warn")
+	c, err := parseFlags([]string{"--config", file, "--jute-maxbuffer", "1000"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c.daemon
+	if d.TickTime != time.Second || d.MaxSessionTimeout != 30*time.Second || d.Listen != "127.0.0.1:2281" ||
+		d.FourLetterWords != "*" || d.MetricsListen != "127.0.0.1:7100" {
+		t.Errorf("from the file: %+v", d)
+	}
+	if c.logLevel != "warn" {
+		t.Errorf("log level %q: the environment must override the file", c.logLevel)
+	}
+	if d.MaxBuffer != 1000 {
+		t.Errorf("jute-maxbuffer %d: the command line must override the file", d.MaxBuffer)
+	}
+	var out strings.Builder
+	flagconfig.Print(&out, c.loaded.fs, c.loaded.sources, "super-digest")
+	for _, want := range []string{
+		"tick-time = 1s  # " + file + ":2\n",
+		"listen = 127.0.0.1:2281  # " + file + ":5\n",
+		"log-level = warn  # env LAYERD_LOG_LEVEL\n",
+		"jute-maxbuffer = 1000  # command line\n",
+		"store = embedded  # default\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("--print-config lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestConfigFileErrors: a bad file is refused with its name, the line
+// and the key at fault.
+func TestConfigFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ content, want string }{
+		{"tickTime=2000\nbogus=1\n", ":2: bogus: unknown key"},
+		{"tickTime=2s\n", ":1: tickTime: \"2s\" is not a number of milliseconds"},
+		{"clientPort=99999\n", ":1: clientPort: \"99999\" is not a port"},
+		{"max-watches=many\n", ":1: max-watches"},
+		{"just a line\n", ":1: \"just a line\" is not key=value"},
+		{"4lw.commands.whitelist=ruok,bogs\n", "--4lw-whitelist"},
+	} {
+		file := filepath.Join(dir, "bad.cfg")
+		os.WriteFile(file, []byte(tc.content), 0o644)
+		if _, err := parseFlags([]string{"--config", file}, io.Discard); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want an error with %q", tc.content, err, tc.want)
+		}
+	}
+	if _, err := parseFlags([]string{"--config", filepath.Join(dir, "missing.cfg")}, io.Discard); err == nil || !strings.Contains(err.Error(), "missing.cfg") {
+		t.Errorf("a missing file: %v", err)
+	}
+	t.Setenv("LAYERD_MAX_WATCHES", "lots")
+	if _, err := parseFlags(nil, io.Discard); err == nil || !strings.Contains(err.Error(), "LAYERD_MAX_WATCHES") {
+		t.Errorf("a bad environment variable: %v, want it named", err)
+	}
+}
+
+// TestZooCfg: an existing zoo.cfg gives the settings that apply, and
+// each one that means nothing to layerd is named, with why.
+func TestZooCfg(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "zoo.cfg")
+	os.WriteFile(file, []byte(`tickTime=2000
+initLimit=10
+syncLimit=5
+dataDir=/var/lib/zookeeper
+clientPort=2181
+maxClientCnxns=100
+admin.serverPort=9090
+server.1=zk1:2888:3888
+autopurge.purgeInterval=1
+`), 0o644)
+	c, err := parseFlags([]string{"--zoo-cfg", file}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := c.daemon; d.TickTime != 2*time.Second || d.Listen != ":2181" || d.MaxClientCnxns != 100 || d.AdminListen != ":9090" {
+		t.Errorf("from zoo.cfg: %+v", d)
+	}
+	w := strings.Join(c.loaded.warnings, "\n")
+	for _, key := range []string{":2: initLimit", ":3: syncLimit", ":4: dataDir", ":8: server.1", ":9: autopurge.purgeInterval"} {
+		if !strings.Contains(w, key) {
+			t.Errorf("no warning for %s in:\n%s", key, w)
+		}
+	}
+	if strings.Contains(w, "tickTime") || strings.Contains(w, "clientPort") {
+		t.Errorf("warnings name settings that apply:\n%s", w)
 	}
 }

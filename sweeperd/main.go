@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"zkfdb/shared/buildinfo"
+	"zkfdb/shared/flagconfig"
 	"zkfdb/shared/keys"
 	"zkfdb/shared/sdnotify"
 	"zkfdb/shared/signals"
@@ -40,6 +41,15 @@ type config struct {
 	logFormat     string
 	version       bool            // print the version and exit
 	level         zap.AtomicLevel // the logger's, served on /log/level
+	configFile    string          // the configuration file (flagconfig)
+	printConfig   bool            // print the effective settings and exit
+	loaded        *loaded
+}
+
+// loaded is what loading the configuration found besides the values.
+type loaded struct {
+	fs      *flag.FlagSet
+	sources flagconfig.Sources
 }
 
 const (
@@ -78,9 +88,13 @@ It needs a build with -tags fdb. Flags take one dash or two.
 	fs.StringVar(&c.logLevel, "log-level", "info", "log `level`: debug, info, warn or error (changeable at run time: PUT /log/level on --metrics-listen)")
 	fs.StringVar(&c.logFormat, "log-format", telemetry.FormatAuto, "log `format`: json (one object a line, for journald), console, or auto (console on a terminal, else json)")
 	fs.BoolVar(&c.version, "version", false, "print the version, the commit and whether FoundationDB is compiled in, then exit")
-	if err := fs.Parse(args); err != nil {
+	fs.StringVar(&c.configFile, "config", "", "configuration `file`: key=value lines, each key a flag's name (join = fdb1:7946,fdb2:7946); flags and SWEEPERD_* environment variables override it")
+	fs.BoolVar(&c.printConfig, "print-config", false, "print every setting's effective value and where it came from, then exit")
+	src, err := flagconfig.Load(fs, args, flagconfig.Options{EnvPrefix: "SWEEPERD_", Files: []flagconfig.File{{Flag: "config", FlagNames: true}}})
+	if err != nil {
 		return c, err
 	}
+	c.loaded = &loaded{fs: fs, sources: src}
 	if c.version {
 		return c, nil
 	}
@@ -134,6 +148,10 @@ func main() {
 	}
 	if cfg.version {
 		fmt.Print(buildinfo.String("sweeperd"))
+		os.Exit(0)
+	}
+	if cfg.printConfig {
+		flagconfig.Print(os.Stdout, cfg.loaded.fs, cfg.loaded.sources)
 		os.Exit(0)
 	}
 	base, level, err := telemetry.NewLogger(cfg.logLevel, cfg.logFormat)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -22,6 +24,7 @@ func TestParseFlags(t *testing.T) {
 		logLevel:      "info",
 		logFormat:     "auto",
 	}
+	c.loaded = nil
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults = %+v, want %+v", c, want)
 	}
@@ -46,6 +49,7 @@ func TestParseFlags(t *testing.T) {
 		logLevel:      "warn",
 		logFormat:     "json",
 	}
+	c.loaded = nil
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("parsed %+v, want %+v", c, want)
 	}
@@ -97,5 +101,26 @@ func TestVersion(t *testing.T) {
 	c, err := parseFlags([]string{"--version", "--bind", "nonsense"}, "", io.Discard)
 	if err != nil || !c.version {
 		t.Fatalf("--version = %+v, %v", c, err)
+	}
+}
+
+// TestConfigFile: a --config file sets flags by name, SWEEPERD_*
+// variables override it and the command line both; a bad key is named
+// with its line.
+func TestConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "sweeperd.cfg")
+	os.WriteFile(file, []byte("join = 10.0.0.2:7946,10.0.0.3:7946\nnode-name=fdb-9\nlog-level=debug\nmetrics-listen=127.0.0.1:17001\n"), 0o644)
+	t.Setenv("SWEEPERD_LOG_LEVEL", "error")
+	c, err := parseFlags([]string{"--config", file, "--node-name", "n1"}, "h", io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.join, []string{"10.0.0.2:7946", "10.0.0.3:7946"}) || c.nodeName != "n1" || c.logLevel != "error" || c.metricsListen != "127.0.0.1:17001" {
+		t.Errorf("loaded %+v", c)
+	}
+	os.WriteFile(file, []byte("bind=0.0.0.0:7946\nquorum=3\n"), 0o644)
+	if _, err := parseFlags([]string{"--config", file}, "h", io.Discard); err == nil || !strings.Contains(err.Error(), ":2: quorum: unknown key") {
+		t.Errorf("an unknown key: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -225,7 +226,7 @@ func (c *conn) handshake(req zkwire.ConnectRequest) bool {
 	}
 	if errors.Is(err, znode.ErrSessionExpired) {
 		c.write(&zkwire.ConnectResponse{Passwd: make([]byte, 16), OmitReadOnly: req.OmitReadOnly})
-		c.log.Info("connect refused: session expired or unknown", zap.Int64("session", req.SessionID))
+		c.log.Info("connect refused: session expired or unknown", zap.String("session", fmt.Sprintf("0x%x", req.SessionID)))
 		return false
 	}
 	if err != nil {
@@ -238,8 +239,15 @@ func (c *conn) handshake(req zkwire.ConnectRequest) bool {
 	c.stats.session, c.stats.timeout, c.stats.wconn = s.ID, timeout, c.wconn
 	c.stats.mu.Unlock()
 	c.auth = znode.Auth{IDs: []znode.ID{{Scheme: "ip", ID: remoteIP(c.nc.RemoteAddr())}}}
-	c.log = c.log.With(zap.Int64("session", s.ID))
-	c.log.Debug("session established", zap.Bool("new", req.SessionID == 0), zap.Duration("timeout", timeout))
+	c.log = c.log.With(zap.String("session", fmt.Sprintf("0x%x", s.ID))) // ZooKeeper's form
+	// Once per connection that gets a session, as ZooKeeper logs
+	// "Established session": new, or resumed here (moved from another
+	// layerd or reconnected to this one).
+	if req.SessionID == 0 {
+		c.log.Info("session created", zap.Duration("timeout", timeout))
+	} else {
+		c.log.Info("session resumed", zap.Duration("timeout", timeout))
+	}
 	return c.write(&zkwire.ConnectResponse{
 		TimeOut:      ms,
 		SessionID:    s.ID,

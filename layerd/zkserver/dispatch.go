@@ -175,6 +175,7 @@ func (c *conn) dispatch(h zkwire.RequestHeader, body []byte) bool {
 			return false
 		}
 		c.closed = true // its watches went with it
+		c.log.Info("session closed by its client")
 		// ZooKeeper sends the session what its ephemerals' deletion
 		// fired, its own watches included, before the reply; the log
 		// they would have been read from is gone with the session.

@@ -314,7 +314,9 @@ func testZooKeeperMetricNames(t *testing.T, e engines.Engine) {
 		m := mf.GetMetric()[0]
 		values[mf.GetName()] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
 	}
-	for name, least := range map[string]float64{"packets_received": 6, "packets_sent": 6, "global_sessions": 1, "num_alive_connections": 1} {
+	// A reply is counted once written, which may be after its client read
+	// it: the last one may not be counted yet.
+	for name, least := range map[string]float64{"packets_received": 6, "packets_sent": 5, "global_sessions": 1, "num_alive_connections": 1} {
 		if v, ok := values[name]; !ok || v < least {
 			t.Errorf("%s = %v (exported %v), want at least %v", name, v, ok, least)
 		}

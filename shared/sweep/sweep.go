@@ -59,6 +59,9 @@ type Sweeper struct {
 	readLocal  prometheus.Counter
 
 	lastFull int64 // the tick of the last sweep of every owned shard
+	// lastOwned and lastOwnedLocal are the shards owned at the last
+	// sweep, to log a change of ownership once.
+	lastOwned, lastOwnedLocal int
 }
 
 // New returns a sweeper of db.
@@ -183,6 +186,13 @@ func (s *Sweeper) Sweep(ctx context.Context, tick int64) error {
 	}
 	if !full {
 		read = mine
+	}
+	if owned != s.lastOwned || ownedLocal != s.lastOwnedLocal {
+		// Ownership moved (a sweeperd joined, left or died): once per
+		// change, not per tick.
+		s.log.Info("expiry shards owned changed", zap.Int("from", s.lastOwned), zap.Int("to", owned),
+			zap.Int("local", ownedLocal), zap.Int64("tick", tick))
+		s.lastOwned, s.lastOwnedLocal = owned, ownedLocal
 	}
 	s.owned.Set(float64(owned))
 	s.ownedLocal.Set(float64(ownedLocal))

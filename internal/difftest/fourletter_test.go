@@ -68,7 +68,8 @@ func TestFourLetterWhitelist(t *testing.T) {
 
 // holdSession opens a session to addr for the test's life, with a data
 // watch, a child watch (which ZooKeeper's wchs, wchc and wchp leave out:
-// they list its data-watch table) and an exists watch on a missing node.
+// they list its data-watch table), an exists watch on a missing node and
+// an ephemeral node.
 func holdSession(t *testing.T, addr string) {
 	t.Helper()
 	c, events, err := zk.Connect([]string{addr}, 10*time.Second, zk.WithLogger(discardLogger{}))
@@ -99,6 +100,9 @@ func holdSession(t *testing.T, addr string) {
 	if _, _, _, err := c.ExistsW("/absent"); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := c.Create("/held", nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func ask(t *testing.T, addr, word string) string {
@@ -115,6 +119,7 @@ var (
 	hexes    = regexp.MustCompile(`0x[0-9a-f]+`)
 	addrPort = regexp.MustCompile(`/[0-9.]+:[0-9]+`)
 	lastOp   = regexp.MustCompile(`lop=[A-Z]+`)
+	expireAt = regexp.MustCompile(`expire at .*:$`)
 )
 
 // shape is what a tool parsing word's answer depends on: for key=value
@@ -125,7 +130,7 @@ var (
 // sets), so their lines are sorted.
 func shape(word, out string) []string {
 	s := labels(word, out)
-	if word == "wchc" || word == "wchp" {
+	if word == "wchc" || word == "wchp" || word == "dump" {
 		// Sessions and paths, in ZooKeeper's hash order: compared as sets.
 		slices.Sort(s)
 	}
@@ -167,8 +172,8 @@ func labels(word, out string) []string {
 				k += ":" + v
 			}
 			s = append(s, k)
-		case "cons", "wchc", "wchp":
-			s = append(s, mask(l))
+		case "cons", "wchc", "wchp", "dump":
+			s = append(s, mask(expireAt.ReplaceAllString(l, "expire at D:")))
 		default:
 			s = append(s, l)
 		}

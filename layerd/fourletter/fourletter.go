@@ -30,7 +30,7 @@ var Known = []string{"conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "ha
 // Answered are the words layerd answers; a whitelisted word of Known
 // that is not here closes the connection without a reply, as ZooKeeper
 // does with a word it does not know.
-var Answered = []string{"conf", "cons", "crst", "dirs", "envi", "isro", "mntr", "ruok", "srst", "srvr", "stat", "wchc", "wchp", "wchs"}
+var Answered = []string{"conf", "cons", "crst", "dirs", "dump", "envi", "isro", "mntr", "ruok", "srst", "srvr", "stat", "wchc", "wchp", "wchs"}
 
 // DefaultWhitelist is layerd's 4lw.commands.whitelist when none is
 // configured. ZooKeeper's is "srvr" alone (zkServer.sh needs it); layerd
@@ -404,4 +404,84 @@ func utsString(b []int8) string {
 		out = append(out, byte(c))
 	}
 	return string(out)
+}
+
+// DumpSession is one session dump shows: when it expires, its
+// ephemerals, its connections.
+type DumpSession struct {
+	ID         int64
+	Expires    time.Time
+	Ephemerals []string
+}
+
+// DumpConn is one connection of dump's connections part.
+type DumpConn struct {
+	Remote  string // host:port
+	Session int64  // 0 before the handshake
+	Expires time.Time
+}
+
+// javaDate is how ZooKeeper's dump prints a time (Java's Date.toString).
+const javaDate = "Mon Jan 02 15:04:05 MST 2006"
+
+// Dump is dump's answer: the sessions by expiry time, their ephemerals,
+// the connections by expiry time.
+func Dump(sessions []DumpSession, conns []DumpConn) string {
+	var b strings.Builder
+	b.WriteString("SessionTracker dump:\n")
+	byTime := map[string][]int64{}
+	var times []time.Time
+	for _, s := range sessions {
+		k := s.Expires.Format(javaDate)
+		if byTime[k] == nil {
+			times = append(times, s.Expires)
+		}
+		byTime[k] = append(byTime[k], s.ID)
+	}
+	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+	fmt.Fprintf(&b, "Session Sets (%d)/(%d):\n", len(times), len(sessions))
+	for _, t := range times {
+		ids := byTime[t.Format(javaDate)]
+		fmt.Fprintf(&b, "%d expire at %s:\n", len(ids), t.Format(javaDate))
+		for _, id := range ids {
+			fmt.Fprintf(&b, "\t0x%x\n", id)
+		}
+	}
+	b.WriteString("ephemeral nodes dump:\n")
+	with := 0
+	for _, s := range sessions {
+		if len(s.Ephemerals) > 0 {
+			with++
+		}
+	}
+	fmt.Fprintf(&b, "Sessions with Ephemerals (%d):\n", with)
+	for _, s := range sessions {
+		if len(s.Ephemerals) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "0x%x:\n", s.ID)
+		for _, p := range s.Ephemerals {
+			fmt.Fprintf(&b, "\t%s\n", p)
+		}
+	}
+	b.WriteString("Connections dump:\n")
+	connTimes := map[string][]DumpConn{}
+	var ct []time.Time
+	for _, c := range conns {
+		k := c.Expires.Format(javaDate)
+		if connTimes[k] == nil {
+			ct = append(ct, c.Expires)
+		}
+		connTimes[k] = append(connTimes[k], c)
+	}
+	slices.SortFunc(ct, func(a, b time.Time) int { return a.Compare(b) })
+	fmt.Fprintf(&b, "Connections Sets (%d)/(%d):\n", len(ct), len(conns))
+	for _, t := range ct {
+		cs := connTimes[t.Format(javaDate)]
+		fmt.Fprintf(&b, "%d expire at %s:\n", len(cs), t.Format(javaDate))
+		for _, c := range cs {
+			fmt.Fprintf(&b, "\tip: /%s sessionId: 0x%x\n", c.Remote, c.Session)
+		}
+	}
+	return b.String()
 }

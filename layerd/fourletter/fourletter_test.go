@@ -101,3 +101,17 @@ func TestWatchListsAsZooKeeper(t *testing.T) {
 		t.Errorf("wchp = %q, want %q", got, want)
 	}
 }
+
+// dump, on what Debian's ZooKeeper 3.8.0 answered for one session with
+// an ephemeral, while the word's own connection was open.
+func TestDumpAsZooKeeper(t *testing.T) {
+	at := time.Date(2026, 12, 6, 3, 19, 41, 0, time.UTC)
+	got := Dump([]DumpSession{{ID: 0x10002372bb70000, Expires: at, Ephemerals: []string{"/e"}}},
+		[]DumpConn{{Remote: "127.0.0.1:48546", Session: 0x10002372bb70000, Expires: at}, {Remote: "127.0.0.1:48580", Expires: at}})
+	want := "SessionTracker dump:\nSession Sets (1)/(1):\n1 expire at Sun Dec 06 03:19:41 UTC 2026:\n\t0x10002372bb70000\n" +
+		"ephemeral nodes dump:\nSessions with Ephemerals (1):\n0x10002372bb70000:\n\t/e\n" +
+		"Connections dump:\nConnections Sets (1)/(2):\n2 expire at Sun Dec 06 03:19:41 UTC 2026:\n\tip: /127.0.0.1:48546 sessionId: 0x10002372bb70000\n\tip: /127.0.0.1:48580 sessionId: 0x0\n"
+	if got != want {
+		t.Errorf("dump:\n%q\nwant\n%q", got, want)
+	}
+}

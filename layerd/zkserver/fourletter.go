@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -36,25 +37,60 @@ const (
 )
 
 // serverStats are the counters srvr, stat and mntr show; srst resets them.
+// Every request of every connection updates them, so they are atomics,
+// not a lock all connections would take in turn.
 type serverStats struct {
-	mu       sync.Mutex
-	latency  fourletter.Latency
-	received int64
-	sent     int64
+	received, sent atomic.Int64
+	// Latency in ms: the sum and count give the mean; min is stored
+	// plus one so that 0 means none yet.
+	latSum, latCount, latMinPlus1, latMax atomic.Int64
 
-	counted time.Time // when nodes was counted
+	countMu sync.Mutex // one node count at a time; guards counted, nodes
+	counted time.Time  // when nodes was counted
 	nodes   int64
-	countMu sync.Mutex // one count at a time
 }
 
 func (st *serverStats) packet(received bool) {
-	st.mu.Lock()
 	if received {
-		st.received++
+		st.received.Add(1)
 	} else {
-		st.sent++
+		st.sent.Add(1)
 	}
-	st.mu.Unlock()
+}
+
+// addLatency records one request's latency.
+func (st *serverStats) addLatency(d time.Duration) {
+	ms := d.Milliseconds()
+	st.latSum.Add(ms)
+	st.latCount.Add(1)
+	for {
+		cur := st.latMinPlus1.Load()
+		if cur != 0 && cur <= ms+1 || st.latMinPlus1.CompareAndSwap(cur, ms+1) {
+			break
+		}
+	}
+	for {
+		cur := st.latMax.Load()
+		if cur >= ms || st.latMax.CompareAndSwap(cur, ms) {
+			break
+		}
+	}
+}
+
+// latency returns the summary of the latencies recorded.
+func (st *serverStats) latency() fourletter.Latency {
+	l := fourletter.Latency{Sum: st.latSum.Load(), Count: st.latCount.Load(), Max: st.latMax.Load()}
+	if m := st.latMinPlus1.Load(); m > 0 {
+		l.Min = m - 1
+	}
+	return l
+}
+
+// reset zeroes the counters (srst).
+func (st *serverStats) reset() {
+	for _, a := range []*atomic.Int64{&st.received, &st.sent, &st.latSum, &st.latCount, &st.latMinPlus1, &st.latMax} {
+		a.Store(0)
+	}
 }
 
 // connStats are what cons shows of a connection; crst resets them.
@@ -96,10 +132,7 @@ func (c *conn) recordRequest(op zkwire.OpCode, xid int32, took time.Duration) {
 	cs.lastLatency = took
 	cs.latency.Add(took)
 	cs.mu.Unlock()
-	st := &c.s.stats
-	st.mu.Lock()
-	st.latency.Add(took)
-	st.mu.Unlock()
+	c.s.stats.addLatency(took)
 }
 
 // lastOpName is the four-letter name ZooKeeper's cons shows for the last
@@ -221,9 +254,16 @@ func (c *conn) answerFourLetterWord(word string) {
 		case "wchp":
 			out = fourletter.Wchp(ws)
 		}
+	case "dump":
+		sessions, conns, err := c.s.dump()
+		if err != nil {
+			c.log.Warn("reading the sessions for dump failed", zap.Error(err))
+			return
+		}
+		out = fourletter.Dump(sessions, conns)
 	default:
-		// dump, gtmk, stmk, hash: not answered (docs/operations.md);
-		// the connection closes.
+		// gtmk, stmk, hash: not answered (docs/operations.md); the
+		// connection closes.
 		c.log.Debug("four-letter word not answered", zap.String("word", word))
 		return
 	}
@@ -249,10 +289,7 @@ func (s *Server) ResetConnStats() {
 
 // ResetServerStats resets srvr's latency and packet counters (srst).
 func (s *Server) ResetServerStats() {
-	st := &s.stats
-	st.mu.Lock()
-	st.latency, st.received, st.sent = fourletter.Latency{}, 0, 0
-	st.mu.Unlock()
+	s.stats.reset()
 }
 
 // Report gathers what srvr, stat, cons, conf, dirs and mntr show, for
@@ -266,10 +303,7 @@ func (s *Server) report(self *conn) fourletter.Report {
 	ctx, cancel := context.WithTimeout(s.base, nodeCountBudget)
 	defer cancel()
 	r := fourletter.Report{Version: buildinfo.ZooKeeperVersion(), Mode: "standalone", Outstanding: s.outstanding.Load()}
-	st := &s.stats
-	st.mu.Lock()
-	r.Latency, r.Received, r.Sent = st.latency, st.received, st.sent
-	st.mu.Unlock()
+	r.Latency, r.Received, r.Sent = s.stats.latency(), s.stats.received.Load(), s.stats.sent.Load()
 	if zxid, err := s.tree.Sync(ctx); err == nil {
 		r.Zxid = zxid
 	}
@@ -362,6 +396,66 @@ func (s *Server) WatchLists() ([]fourletter.SessionWatches, error) {
 		out = append(out, sw)
 	}
 	return out, nil
+}
+
+// dump reads what dump shows: the sessions with a connection here, when
+// each expires unless refreshed (its last refresh's expiry tick, from the
+// clock's tick now), their ephemerals, and every connection.
+func (s *Server) dump() ([]fourletter.DumpSession, []fourletter.DumpConn, error) {
+	ctx, cancel := context.WithTimeout(s.base, watchListBudget)
+	defer cancel()
+	now, err := s.tree.Now(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	at := time.Now()
+	expires := func(tick int64) time.Time {
+		return at.Add(time.Duration(tick-now) * s.cfg.TickTime).Truncate(time.Second)
+	}
+	type live struct {
+		id     int64
+		expiry int64
+	}
+	s.mu.Lock()
+	var ls []live
+	for id, t := range s.live {
+		ls = append(ls, live{id, t.written})
+	}
+	var dc []fourletter.DumpConn
+	for c := range s.conns {
+		c.stats.mu.Lock()
+		id := c.stats.session
+		c.stats.mu.Unlock()
+		d := fourletter.DumpConn{Remote: c.nc.RemoteAddr().String(), Session: id, Expires: at.Add(handshakeTimeout).Truncate(time.Second)}
+		if t := s.live[id]; id != 0 && t != nil {
+			d.Expires = expires(t.written)
+		}
+		dc = append(dc, d)
+	}
+	s.mu.Unlock()
+	// A connection without a session (the one asking) is listed with the
+	// first set, as ZooKeeper's tick-rounded sets put it.
+	first := time.Time{}
+	for _, d := range dc {
+		if d.Session != 0 && (first.IsZero() || d.Expires.Before(first)) {
+			first = d.Expires
+		}
+	}
+	for i := range dc {
+		if dc[i].Session == 0 && !first.IsZero() {
+			dc[i].Expires = first
+		}
+	}
+	slices.SortFunc(ls, func(a, b live) int { return cmp.Compare(a.id, b.id) })
+	var out []fourletter.DumpSession
+	for _, l := range ls {
+		rd, err := s.tree.GetEphemerals(ctx, l.id, "/")
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, fourletter.DumpSession{ID: l.id, Expires: expires(l.expiry), Ephemerals: rd.Children})
+	}
+	return out, dc, nil
 }
 
 // watchListBudget bounds the store reads of one watch listing.
@@ -487,23 +581,19 @@ func (s *Server) registerZooKeeperMetrics(reg prometheus.Registerer) {
 		return
 	}
 	read := func(f func(st *serverStats) float64) func() float64 {
-		return func() float64 {
-			s.stats.mu.Lock()
-			defer s.stats.mu.Unlock()
-			return f(&s.stats)
-		}
+		return func() float64 { return f(&s.stats) }
 	}
 	for _, c := range []prometheus.Collector{
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "packets_received", Help: "Packets received from clients (ZooKeeper's name; srst resets it)."},
-			read(func(st *serverStats) float64 { return float64(st.received) })),
+			read(func(st *serverStats) float64 { return float64(st.received.Load()) })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "packets_sent", Help: "Packets sent to clients (ZooKeeper's name; srst resets it)."},
-			read(func(st *serverStats) float64 { return float64(st.sent) })),
+			read(func(st *serverStats) float64 { return float64(st.sent.Load()) })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "avg_latency", Help: "Mean request latency in ms since start or srst (ZooKeeper's name)."},
-			read(func(st *serverStats) float64 { return st.latency.Avg() })),
+			read(func(st *serverStats) float64 { return st.latency().Avg() })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "min_latency", Help: "Least request latency in ms since start or srst (ZooKeeper's name)."},
-			read(func(st *serverStats) float64 { return float64(st.latency.Min) })),
+			read(func(st *serverStats) float64 { return float64(st.latency().Min) })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "max_latency", Help: "Greatest request latency in ms since start or srst (ZooKeeper's name)."},
-			read(func(st *serverStats) float64 { return float64(st.latency.Max) })),
+			read(func(st *serverStats) float64 { return float64(st.latency().Max) })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "global_sessions", Help: "Sessions with a connection to this layerd (ZooKeeper's name)."},
 			func() float64 {
 				s.mu.Lock()

@@ -1,9 +1,7 @@
 package layer_test
 
 import (
-	"context"
 	"fmt"
-	"net"
 	"sort"
 	"strings"
 	"testing"
@@ -15,6 +13,7 @@ import (
 
 	"zkfdb/internal/engines"
 	"zkfdb/layerd/layer"
+	"zkfdb/layerd/zkserver/zkservertest"
 	"zkfdb/shared/store/embedded"
 )
 
@@ -102,23 +101,10 @@ func TestOperationCosts(t *testing.T) { engines.Each(t, testOperationCosts) }
 func testOperationCosts(t *testing.T, e engines.Engine) {
 	st := e.Open(t, engines.Options{})
 	reg := prometheus.NewRegistry()
-	l, err := layer.Start(t.Context(), st.DB, layer.Config{Root: st.Root, Sweep: true, Logger: zaptest.NewLogger(t), Registerer: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go l.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		l.Shutdown(ctx)
-	})
+	addr, _ := zkservertest.Serve(t, st.DB, layer.Config{Root: st.Root, Sweep: true, Logger: zaptest.NewLogger(t), Registerer: reg})
 	// A short session timeout: the client pings every third of it.
 	const timeout = 3 * time.Second
-	c, events, err := zk.Connect([]string{ln.Addr().String()}, timeout, zk.WithLogger(quiet{}))
+	c, events, err := zk.Connect([]string{addr}, timeout, zk.WithLogger(quiet{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,21 +257,8 @@ func testOperationCosts(t *testing.T, e engines.Engine) {
 func TestOperationRoundTrips(t *testing.T) {
 	const rtt = 20 * time.Millisecond
 	st := engines.EmbeddedEngine().Open(t, engines.Options{Faults: embedded.Faults{ReadLatency: rtt, Latency: rtt}})
-	l, err := layer.Start(t.Context(), st.DB, layer.Config{Root: st.Root, Sweep: true, Logger: zaptest.NewLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go l.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		l.Shutdown(ctx)
-	})
-	c, events, err := zk.Connect([]string{ln.Addr().String()}, 10*time.Second, zk.WithLogger(quiet{}))
+	addr, _ := zkservertest.Serve(t, st.DB, layer.Config{Root: st.Root, Sweep: true, Logger: zaptest.NewLogger(t)})
+	c, events, err := zk.Connect([]string{addr}, 10*time.Second, zk.WithLogger(quiet{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"zkfdb/internal/engines"
 	"zkfdb/layerd/layer"
 	"zkfdb/layerd/zkserver"
+	"zkfdb/layerd/zkserver/zkservertest"
 	"zkfdb/layerd/zkwire"
 	"zkfdb/shared/clock"
 )
@@ -41,22 +42,8 @@ func testMaxConnections(t *testing.T, e engines.Engine) {
 	log := zap.New(zapcore.NewTee(zaptest.NewLogger(t).Core(), core))
 	reg := prometheus.NewRegistry()
 	tick := 100 * time.Millisecond
-	l, err := layer.Start(t.Context(), st.DB, layer.Config{Root: st.Root, Sweep: true, Tick: tick,
+	addr, _ := zkservertest.Serve(t, st.DB, layer.Config{Root: st.Root, Sweep: true, Tick: tick,
 		Server: zkserver.Config{MaxConnections: max}, Logger: log, Registerer: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go l.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		l.Shutdown(ctx)
-	})
-	addr := ln.Addr().String()
 
 	var conns []*zk.Conn
 	for range max {
@@ -207,24 +194,8 @@ func testMaxClientCnxns(t *testing.T, e engines.Engine) {
 	const max = 3
 	st := e.Open(t, engines.Options{})
 	reg := prometheus.NewRegistry()
-	l, err := layer.Start(t.Context(), st.DB, layer.Config{Root: st.Root, Sweep: true, Tick: 100 * time.Millisecond,
+	addr, _ := zkservertest.Serve(t, st.DB, layer.Config{Root: st.Root, Sweep: true, Tick: 100 * time.Millisecond,
 		Server: zkserver.Config{MaxClientCnxns: max}, Logger: zaptest.NewLogger(t), Registerer: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Clients come from 127.0.0.1 and from 127.0.0.2 (any loopback
-	// address reaches 127.0.0.1).
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go l.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		l.Shutdown(ctx)
-	})
-	addr := ln.Addr().String()
 	// connectFrom opens a session from the local address ip and reports
 	// whether the server answered its ConnectRequest.
 	connectFrom := func(ip string) (net.Conn, bool) {
@@ -280,21 +251,8 @@ func TestZooKeeperMetricNames(t *testing.T) { engines.Each(t, testZooKeeperMetri
 func testZooKeeperMetricNames(t *testing.T, e engines.Engine) {
 	st := e.Open(t, engines.Options{})
 	reg := prometheus.NewRegistry()
-	l, err := layer.Start(t.Context(), st.DB, layer.Config{Root: st.Root, Sweep: true, Tick: 100 * time.Millisecond, Logger: zaptest.NewLogger(t), Registerer: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go l.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		l.Shutdown(ctx)
-	})
-	c, ev, err := zk.Connect([]string{ln.Addr().String()}, 4*time.Second, zk.WithLogger(quiet{}))
+	addr, _ := zkservertest.Serve(t, st.DB, layer.Config{Root: st.Root, Sweep: true, Tick: 100 * time.Millisecond, Logger: zaptest.NewLogger(t), Registerer: reg})
+	c, ev, err := zk.Connect([]string{addr}, 4*time.Second, zk.WithLogger(quiet{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"zkfdb/internal/engines"
 	"zkfdb/layerd/layer"
 	"zkfdb/layerd/zkserver"
+	"zkfdb/shared/store"
 )
 
 // Start serves a fresh tree on engine e (the embedded engine on disk in
@@ -41,7 +42,15 @@ func StartConfig(t testing.TB, e engines.Engine, cfg zkserver.Config) string {
 func StartLayer(t testing.TB, e engines.Engine, cfg zkserver.Config) (string, *layer.Layer) {
 	t.Helper()
 	st := e.Open(t, engines.Options{Disk: true})
-	l, err := layer.Start(t.Context(), st.DB, layer.Config{Root: st.Root, Sweep: true, Logger: zaptest.NewLogger(t), Server: cfg})
+	return Serve(t, st.DB, layer.Config{Root: st.Root, Sweep: true, Logger: zaptest.NewLogger(t), Server: cfg})
+}
+
+// Serve starts a layer configured by cfg on db, serves it on a loopback
+// port and returns the address and the layer; both stop with the test
+// (before the store closes).
+func Serve(t testing.TB, db store.DB, cfg layer.Config) (string, *layer.Layer) {
+	t.Helper()
+	l, err := layer.Start(t.Context(), db, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

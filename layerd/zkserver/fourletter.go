@@ -201,6 +201,18 @@ func (c *conn) fourLetterWord() (string, bool) {
 	return "", false
 }
 
+// reportWords and watchWords format the words that show a Report and
+// the watch lists.
+var (
+	reportWords = map[string]func(fourletter.Report) string{
+		"srvr": fourletter.Srvr, "stat": fourletter.Stat, "cons": fourletter.Cons,
+		"conf": fourletter.Conf, "dirs": fourletter.Dirs, "mntr": fourletter.Mntr,
+	}
+	watchWords = map[string]func([]fourletter.SessionWatches) string{
+		"wchs": fourletter.Wchs, "wchc": fourletter.Wchc, "wchp": fourletter.Wchp,
+	}
+)
+
 // answerFourLetterWord answers word and returns; the caller closes the
 // connection, as ZooKeeper does after every four-letter word.
 func (c *conn) answerFourLetterWord(word string) {
@@ -225,35 +237,14 @@ func (c *conn) answerFourLetterWord(word string) {
 	case "envi":
 		out = fourletter.Envi(buildinfo.ZooKeeperVersion(), fourletter.Environment())
 	case "srvr", "stat", "cons", "conf", "dirs", "mntr":
-		r := c.s.report(c)
-		switch word {
-		case "srvr":
-			out = fourletter.Srvr(r)
-		case "stat":
-			out = fourletter.Stat(r)
-		case "cons":
-			out = fourletter.Cons(r)
-		case "conf":
-			out = fourletter.Conf(r)
-		case "dirs":
-			out = fourletter.Dirs(r)
-		case "mntr":
-			out = fourletter.Mntr(r)
-		}
+		out = reportWords[word](c.s.report(c))
 	case "wchs", "wchc", "wchp":
 		ws, err := c.s.WatchLists()
 		if err != nil {
 			c.log.Warn("listing watches for a four-letter word failed", zap.String("word", word), zap.Error(err))
 			return
 		}
-		switch word {
-		case "wchs":
-			out = fourletter.Wchs(ws)
-		case "wchc":
-			out = fourletter.Wchc(ws)
-		case "wchp":
-			out = fourletter.Wchp(ws)
-		}
+		out = watchWords[word](ws)
 	case "dump":
 		sessions, conns, err := c.s.dump()
 		if err != nil {

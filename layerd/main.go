@@ -103,7 +103,7 @@ or two.
 	fs.StringVar(&c.configFile, "config", "", "configuration `file`: key=value lines, each key a flag's name or a ZooKeeper setting (tickTime=2000); flags and LAYERD_* environment variables override it (docs/operations.md)")
 	fs.StringVar(&c.zooCfg, "zoo-cfg", "", "a ZooKeeper zoo.cfg `file` to take the settings that apply from (tickTime, clientPort, maxClientCnxns, …); each setting that means nothing to layerd is named in a warning; --config overrides it")
 	fs.BoolVar(&c.printConfig, "print-config", false, "print every setting's effective value and where it came from (default, file:line, environment, command line), then exit")
-	src, err := flagconfig.Load(fs, args, flagconfig.Options{EnvPrefix: "LAYERD_", Files: []flagconfig.File{
+	src, err := flagconfig.Load(fs, args, flagconfig.Options{EnvPrefix: "LAYERD_", CommandLineOnly: []string{"version", "print-config"}, Files: []flagconfig.File{
 		{Flag: "zoo-cfg", Settings: zooKeeperSettings(fs), Foreign: func(key string, line int) {
 			c.loaded.warnings = append(c.loaded.warnings, fmt.Sprintf("%s:%d: %s %s", c.zooCfg, line, key, noMeaning(key)))
 		}},

@@ -90,7 +90,7 @@ It needs a build with -tags fdb. Flags take one dash or two.
 	fs.BoolVar(&c.version, "version", false, "print the version, the commit and whether FoundationDB is compiled in, then exit")
 	fs.StringVar(&c.configFile, "config", "", "configuration `file`: key=value lines, each key a flag's name (join = fdb1:7946,fdb2:7946); flags and SWEEPERD_* environment variables override it")
 	fs.BoolVar(&c.printConfig, "print-config", false, "print every setting's effective value and where it came from, then exit")
-	src, err := flagconfig.Load(fs, args, flagconfig.Options{EnvPrefix: "SWEEPERD_", Files: []flagconfig.File{{Flag: "config", FlagNames: true}}})
+	src, err := flagconfig.Load(fs, args, flagconfig.Options{EnvPrefix: "SWEEPERD_", CommandLineOnly: []string{"version", "print-config"}, Files: []flagconfig.File{{Flag: "config", FlagNames: true}}})
 	if err != nil {
 		return c, err
 	}

@@ -34,11 +34,15 @@ type Options struct {
 	// EnvPrefix names the environment variables: a flag "tick-time" is
 	// read from EnvPrefix+"TICK_TIME" (LAYERD_TICK_TIME).
 	EnvPrefix string
-	// FileFlags are the flags whose value is a configuration file to
-	// read, in the order they are read (a later file overrides an
-	// earlier one), each with the keys it takes beyond the flags' names
-	// and how unknown keys are treated.
+	// Files are the flags whose value is a configuration file to read,
+	// in the order they are read (a later file overrides an earlier
+	// one), each with the keys it takes beyond the flags' names and how
+	// unknown keys are treated.
 	Files []File
+	// CommandLineOnly are flags neither the environment nor a file sets
+	// (--version, --print-config): actions, not settings. The files'
+	// own flags are always among them.
+	CommandLineOnly []string
 }
 
 // File is one kind of configuration file.
@@ -76,9 +80,19 @@ func Load(fs *flag.FlagSet, args []string, opts Options) (Sources, error) {
 			src[f.Name] = "command line"
 		}
 	})
+	only := map[string]bool{}
+	for _, n := range opts.CommandLineOnly {
+		only[n] = true
+	}
+	for _, f := range opts.Files {
+		only[f.Flag] = true
+	}
 	set := func(name, value, from string) error {
 		if cmdline[name] {
 			return nil // the command line wins
+		}
+		if only[name] {
+			return fmt.Errorf("--%s is set on the command line only", name)
 		}
 		if fs.Lookup(name) == nil {
 			return fmt.Errorf("no flag --%s", name)
@@ -101,6 +115,9 @@ func Load(fs *flag.FlagSet, args []string, opts Options) (Sources, error) {
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		name := EnvName(opts.EnvPrefix, f.Name)
+		if only[f.Name] {
+			return
+		}
 		if v, ok := os.LookupEnv(name); ok && envErr == nil {
 			if err := set(f.Name, v, "env "+name); err != nil {
 				envErr = fmt.Errorf("environment variable %s: %w", name, err)

@@ -35,46 +35,22 @@ func (d *faultyDB) CreateTransaction(ctx context.Context) (store.Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &faultyTx{Tx: tx, db: d}, nil
+	return &faultyTx{WriteTracker: store.WriteTracker{Tx: tx}, db: d}, nil
 }
 
-// faultyTx notes whether the transaction writes (only write commits are
-// faulted, as in the embedded engine) and what its last commit was told.
+// faultyTx notes whether the transaction writes (store.WriteTracker:
+// only write commits are faulted, as in the embedded engine) and what its
+// last commit was told.
 type faultyTx struct {
-	store.Tx
-	db     *faultyDB
-	writes bool
+	store.WriteTracker
+	db *faultyDB
 	// injected is the error the last commit was made to report.
 	injected atomic.Pointer[error]
 }
 
-func (t *faultyTx) Set(k, v []byte)          { t.writes = true; t.Tx.Set(k, v) }
-func (t *faultyTx) Clear(k []byte)           { t.writes = true; t.Tx.Clear(k) }
-func (t *faultyTx) ClearRange(r store.Range) { t.writes = true; t.Tx.ClearRange(r) }
-func (t *faultyTx) Atomic(op store.MutationType, k, p []byte) {
-	t.writes = true
-	t.Tx.Atomic(op, k, p)
-}
-func (t *faultyTx) SetVersionstampedKey(k, v []byte) {
-	t.writes = true
-	t.Tx.SetVersionstampedKey(k, v)
-}
-func (t *faultyTx) SetVersionstampedValue(k, v []byte) {
-	t.writes = true
-	t.Tx.SetVersionstampedValue(k, v)
-}
-func (t *faultyTx) AddWriteConflictRange(r store.Range) error {
-	t.writes = true
-	return t.Tx.AddWriteConflictRange(r)
-}
-func (t *faultyTx) AddWriteConflictKey(k []byte) error {
-	t.writes = true
-	return t.Tx.AddWriteConflictKey(k)
-}
-
 func (t *faultyTx) Commit() error {
 	t.injected.Store(nil)
-	if !t.writes {
+	if !t.Writes() {
 		return t.Tx.Commit()
 	}
 	if t.db.latency > 0 {
@@ -124,13 +100,13 @@ func (t *faultyTx) GetCommittedVersion() (int64, error) {
 func (t *faultyTx) OnError(err error) error {
 	oerr := t.Tx.OnError(err)
 	if oerr == nil {
-		t.writes = false
+		t.NewAttempt()
 	}
 	return oerr
 }
 
 func (t *faultyTx) Reset() {
-	t.writes = false
+	t.NewAttempt()
 	t.injected.Store(nil)
 	t.Tx.Reset()
 }

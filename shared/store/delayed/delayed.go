@@ -56,21 +56,20 @@ func (db *delayedDB) CreateTransaction(ctx context.Context) (store.Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &delayedTx{Tx: tx, d: db.d, ctx: ctx}, nil
+	return &delayedTx{WriteTracker: store.WriteTracker{Tx: tx}, d: db.d, ctx: ctx}, nil
 }
 
-// delayedTx notes when its read version arrives and whether it writes.
-// Reads may run in parallel, so the read version's arrival is under mu;
-// writes and commits are not concurrent with other calls (store.Tx).
+// delayedTx notes when its read version arrives, and whether it writes
+// (store.WriteTracker). Reads may run in parallel, so the read version's
+// arrival is under mu.
 type delayedTx struct {
-	store.Tx
+	store.WriteTracker
 	d   Delays
 	ctx context.Context
 
-	mu     sync.Mutex
-	rvAt   time.Time // when the read version arrives; zero until asked
-	rvSet  bool      // SetReadVersion gave one: no fetch
-	writes bool
+	mu    sync.Mutex
+	rvAt  time.Time // when the read version arrives; zero until asked
+	rvSet bool      // SetReadVersion gave one: no fetch
 }
 
 // ready returns when a read issued at issued is answered.
@@ -167,32 +166,8 @@ func (t *delayedTx) SetReadVersion(v int64) {
 	t.Tx.SetReadVersion(v)
 }
 
-func (t *delayedTx) Set(k, v []byte)          { t.writes = true; t.Tx.Set(k, v) }
-func (t *delayedTx) Clear(k []byte)           { t.writes = true; t.Tx.Clear(k) }
-func (t *delayedTx) ClearRange(r store.Range) { t.writes = true; t.Tx.ClearRange(r) }
-func (t *delayedTx) Atomic(op store.MutationType, k, p []byte) {
-	t.writes = true
-	t.Tx.Atomic(op, k, p)
-}
-func (t *delayedTx) SetVersionstampedKey(k, v []byte) {
-	t.writes = true
-	t.Tx.SetVersionstampedKey(k, v)
-}
-func (t *delayedTx) SetVersionstampedValue(k, v []byte) {
-	t.writes = true
-	t.Tx.SetVersionstampedValue(k, v)
-}
-func (t *delayedTx) AddWriteConflictRange(r store.Range) error {
-	t.writes = true
-	return t.Tx.AddWriteConflictRange(r)
-}
-func (t *delayedTx) AddWriteConflictKey(k []byte) error {
-	t.writes = true
-	return t.Tx.AddWriteConflictKey(k)
-}
-
 func (t *delayedTx) Commit() error {
-	if t.writes && t.d.Commit > 0 {
+	if t.Writes() && t.d.Commit > 0 {
 		if err := wait(t.ctx, time.Now().Add(t.d.Commit)); err != nil {
 			return err
 		}
@@ -215,8 +190,9 @@ func (t *delayedTx) Reset() {
 }
 
 func (t *delayedTx) restart() {
+	t.NewAttempt()
 	t.mu.Lock()
-	t.rvAt, t.rvSet, t.writes = time.Time{}, false, false
+	t.rvAt, t.rvSet = time.Time{}, false
 	t.mu.Unlock()
 }
 

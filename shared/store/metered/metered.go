@@ -141,7 +141,7 @@ func (d *DB) CreateTransaction(ctx context.Context) (store.Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &tx{Tx: inner, db: d, c: d.counters(Op(ctx))}
+	t := &tx{WriteTracker: store.WriteTracker{Tx: inner}, db: d, c: d.counters(Op(ctx))}
 	t.snap.t = t
 	return t, nil
 }
@@ -149,14 +149,13 @@ func (d *DB) CreateTransaction(ctx context.Context) (store.Tx, error) {
 // tx counts one transaction. Its reads may run on several goroutines, so
 // its counts are atomic; they reach Prometheus at Close.
 type tx struct {
-	store.Tx
-	db   *DB
-	c    *counters
-	snap snapshot
+	store.WriteTracker // whether this attempt writes
+	db                 *DB
+	c                  *counters
+	snap               snapshot
 
 	// This attempt's state, cleared when it is retried or reset.
-	rv     atomic.Bool // a read version is held (fetched or set)
-	writes atomic.Bool
+	rv atomic.Bool // a read version is held (fetched or set)
 
 	readVersions, gets, ranges, watches, commits, noopCommits atomic.Int64
 	flushed                                                   atomic.Bool
@@ -171,7 +170,7 @@ func (t *tx) fetchRV() {
 
 func (t *tx) newAttempt() {
 	t.rv.Store(false)
-	t.writes.Store(false)
+	t.NewAttempt()
 }
 
 func (t *tx) Get(k []byte) store.FutureValue {
@@ -221,48 +220,8 @@ func (t *tx) Watch(k []byte) store.Watch {
 	return t.Tx.Watch(k)
 }
 
-func (t *tx) Set(k, v []byte) {
-	t.writes.Store(true)
-	t.Tx.Set(k, v)
-}
-
-func (t *tx) Clear(k []byte) {
-	t.writes.Store(true)
-	t.Tx.Clear(k)
-}
-
-func (t *tx) ClearRange(r store.Range) {
-	t.writes.Store(true)
-	t.Tx.ClearRange(r)
-}
-
-func (t *tx) Atomic(op store.MutationType, k, p []byte) {
-	t.writes.Store(true)
-	t.Tx.Atomic(op, k, p)
-}
-
-func (t *tx) SetVersionstampedKey(k, v []byte) {
-	t.writes.Store(true)
-	t.Tx.SetVersionstampedKey(k, v)
-}
-
-func (t *tx) SetVersionstampedValue(k, v []byte) {
-	t.writes.Store(true)
-	t.Tx.SetVersionstampedValue(k, v)
-}
-
-func (t *tx) AddWriteConflictRange(r store.Range) error {
-	t.writes.Store(true)
-	return t.Tx.AddWriteConflictRange(r)
-}
-
-func (t *tx) AddWriteConflictKey(k []byte) error {
-	t.writes.Store(true)
-	return t.Tx.AddWriteConflictKey(k)
-}
-
 func (t *tx) Commit() error {
-	if t.writes.Load() {
+	if t.Writes() {
 		t.fetchRV() // FDB fetches one at commit for a blind write
 		t.commits.Add(1)
 	} else {

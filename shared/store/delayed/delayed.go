@@ -23,7 +23,6 @@ package delayed
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -107,26 +106,6 @@ func (t *delayedTx) versionReady(issued time.Time) time.Time {
 	return t.rvAt
 }
 
-// wait sleeps until at, or fails as FDB's operations do when the
-// transaction's context ends first.
-func wait(ctx context.Context, at time.Time) error {
-	d := time.Until(at)
-	if at.IsZero() || d <= 0 {
-		return nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return store.ErrTransactionTimedOut
-		}
-		return store.ErrTransactionCancelled
-	}
-}
-
 func (t *delayedTx) Get(k []byte) store.FutureValue {
 	return value{f: t.Tx.Get(k), ctx: t.ctx, at: t.ready(time.Now())}
 }
@@ -168,7 +147,7 @@ func (t *delayedTx) SetReadVersion(v int64) {
 
 func (t *delayedTx) Commit() error {
 	if t.Writes() && t.d.Commit > 0 {
-		if err := wait(t.ctx, time.Now().Add(t.d.Commit)); err != nil {
+		if err := store.WaitUntil(t.ctx, time.Now().Add(t.d.Commit)); err != nil {
 			return err
 		}
 	}
@@ -203,7 +182,7 @@ type value struct {
 }
 
 func (v value) Get() ([]byte, error) {
-	if err := wait(v.ctx, v.at); err != nil {
+	if err := store.WaitUntil(v.ctx, v.at); err != nil {
 		return nil, err
 	}
 	return v.f.Get()
@@ -216,7 +195,7 @@ type version struct {
 }
 
 func (v version) Get() (int64, error) {
-	if err := wait(v.ctx, v.at); err != nil {
+	if err := store.WaitUntil(v.ctx, v.at); err != nil {
 		return 0, err
 	}
 	return v.f.Get()
@@ -229,7 +208,7 @@ type rangeResult struct {
 }
 
 func (r rangeResult) GetSlice() ([]store.KeyValue, error) {
-	if err := wait(r.ctx, r.at); err != nil {
+	if err := store.WaitUntil(r.ctx, r.at); err != nil {
 		return nil, err
 	}
 	return r.r.GetSlice()
@@ -251,7 +230,7 @@ type iterator struct {
 func (i *iterator) Next() bool {
 	if !i.waited {
 		i.waited = true
-		if i.err = wait(i.ctx, i.at); i.err != nil {
+		if i.err = store.WaitUntil(i.ctx, i.at); i.err != nil {
 			return false
 		}
 	}

@@ -179,23 +179,7 @@ func (t *tx) readReadyLocked(issued time.Time) time.Time {
 
 // await waits until ready (Faults.ReadLatency), or fails as the
 // transaction's operations do when its context ends first.
-func (t *tx) await(ready time.Time) error {
-	d := time.Until(ready)
-	if ready.IsZero() || d <= 0 {
-		return nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-t.ctx.Done():
-		if errors.Is(t.ctx.Err(), context.DeadlineExceeded) {
-			return store.ErrTransactionTimedOut
-		}
-		return store.ErrTransactionCancelled
-	}
-}
+func (t *tx) await(ready time.Time) error { return store.WaitUntil(t.ctx, ready) }
 
 // --- reads ---
 

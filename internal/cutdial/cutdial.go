@@ -46,6 +46,13 @@ func (d *Dialer) Die() {
 	}
 }
 
+// Dead reports whether Die was called (and Revive not since).
+func (d *Dialer) Dead() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.dead
+}
+
 // Revive lets the client dial again: go-zookeeper then reconnects with its
 // session id and password, as a process restarted with them would.
 func (d *Dialer) Revive() {

@@ -42,10 +42,13 @@ func TestDieCutsAndRefuses(t *testing.T) {
 	if _, err := peer.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
 		t.Fatalf("the server read %v after Die, want EOF", err)
 	}
-	if _, err := d.Dial("tcp", ln.Addr().String(), time.Second); !errors.Is(err, cutdial.ErrDead) {
-		t.Fatalf("Dial after Die = %v, want ErrDead", err)
+	if _, err := d.Dial("tcp", ln.Addr().String(), time.Second); !errors.Is(err, cutdial.ErrDead) || !d.Dead() {
+		t.Fatalf("Dial after Die = %v (dead %v), want ErrDead", err, d.Dead())
 	}
 	d.Revive()
+	if d.Dead() {
+		t.Fatal("dead after Revive")
+	}
 	again, err := d.Dial("tcp", ln.Addr().String(), time.Second)
 	if err != nil {
 		t.Fatalf("Dial after Revive: %v", err)

@@ -16,6 +16,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-zookeeper/zk"
+
+	"zkfdb/internal/cutdial"
 )
 
 // Timeouts of one run. Every wait of the harness is bounded by one of them.
@@ -74,10 +76,9 @@ type Session struct {
 	// established is closed and replaced each time the client has its
 	// session on a connection, first or again after a lost connection.
 	established chan struct{}
-	// The client's network connection, and whether Kill cut it: a killed
-	// client dials no more.
-	nc     net.Conn
-	killed bool
+	// dialer cuts the client's connection when the case kills it: a
+	// killed client dials no more.
+	dialer cutdial.Dialer
 }
 
 // abort ends a run that cannot go on (no session could be opened); the
@@ -133,19 +134,9 @@ func (s *Session) connect() error {
 			s.mu.Unlock()
 		}
 	}
-	dial := func(network, address string, timeout time.Duration) (net.Conn, error) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.killed {
-			return nil, errKilled
-		}
-		nc, err := net.DialTimeout(network, address, timeout)
-		s.nc = nc
-		return nc, err
-	}
 	conn, events, err := zk.Connect([]string{s.r.addr}, sessionTimeout,
 		zk.WithLogInfo(false), zk.WithLogger(discardLogger{}), zk.WithEventCallback(cb),
-		zk.WithMaxConnBufferSize(2<<20), zk.WithDialer(dial))
+		zk.WithMaxConnBufferSize(2<<20), zk.WithDialer(s.dialer.Dial))
 	if err != nil {
 		return err
 	}
@@ -179,20 +170,10 @@ func (s *Session) closeConn() {
 	}
 }
 
-// errKilled is what a killed client's dialer answers.
-var errKilled = errors.New("difftest: this client was killed")
-
 // kill cuts the client's connection without closing its session, as a
 // client process that dies, and keeps it from connecting again: the
 // server expires the session after its timeout.
-func (s *Session) kill() {
-	s.mu.Lock()
-	s.killed = true
-	if s.nc != nil {
-		s.nc.Close()
-	}
-	s.mu.Unlock()
-}
+func (s *Session) kill() { s.dialer.Die() }
 
 type discardLogger struct{}
 
@@ -231,10 +212,7 @@ func (s *Session) call(f func() error) error {
 // has tried every address fails with "no server", one queued after waits
 // for the new connection. A killed client dials no more.
 func (s *Session) awaitReconnect(next chan struct{}) {
-	s.mu.Lock()
-	killed := s.killed
-	s.mu.Unlock()
-	if killed {
+	if s.dialer.Dead() {
 		return
 	}
 	select {

@@ -126,14 +126,9 @@ func dirs(s Source) (map[string]any, error) {
 }
 
 func monitor(s Source) (map[string]any, error) {
-	r := s.Report()
 	out := map[string]any{}
-	for _, k := range fourletter.MntrKeys {
-		v, ok := r.Metrics[k]
-		if !ok {
-			v = fourletter.MntrZero(k)
-		}
-		out[k] = number(v)
+	for _, kv := range fourletter.MntrValues(s.Report()) {
+		out[kv.Key] = number(kv.Value)
 	}
 	return out, nil
 }
@@ -218,17 +213,8 @@ func watchSummary(s Source) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	conns, total, paths := 0, 0, map[string]bool{}
-	for _, w := range ws {
-		if len(w.Paths) > 0 {
-			conns++
-		}
-		total += len(w.Paths)
-		for _, p := range w.Paths {
-			paths[p] = true
-		}
-	}
-	return map[string]any{"num_connections": conns, "num_paths": len(paths), "num_total_watches": total}, nil
+	sessions, paths, watches := fourletter.WatchSummary(ws)
+	return map[string]any{"num_connections": sessions, "num_paths": paths, "num_total_watches": watches}, nil
 }
 
 func watches(s Source) (map[string]any, error) {
@@ -250,12 +236,7 @@ func watchesByPath(s Source) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	by := map[string][]int64{}
-	for _, w := range ws {
-		for _, p := range w.Paths {
-			by[p] = append(by[p], w.Session)
-		}
-	}
+	_, by := fourletter.ByPath(ws)
 	return map[string]any{"path_to_session_ids": by}, nil
 }
 

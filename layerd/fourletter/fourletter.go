@@ -250,17 +250,27 @@ func Dirs(r Report) string {
 }
 
 // Mntr is mntr's answer: every key of MntrKeys in its order, tab
-// separated, with r.Metrics's value or 0.
+// separated (MntrValues).
 func Mntr(r Report) string {
 	var b strings.Builder
+	for _, kv := range MntrValues(r) {
+		fmt.Fprintf(&b, "zk_%s\t%s\n", kv.Key, kv.Value)
+	}
+	return b.String()
+}
+
+// MntrValues are mntr's keys (without "zk_") in ZooKeeper's order, each
+// with r.Metrics's value, or the value ZooKeeper shows for it unused.
+func MntrValues(r Report) []Setting {
+	out := make([]Setting, 0, len(MntrKeys))
 	for _, k := range MntrKeys {
 		v, ok := r.Metrics[k]
 		if !ok {
 			v = MntrZero(k)
 		}
-		fmt.Fprintf(&b, "zk_%s\t%s\n", k, v)
+		out = append(out, Setting{Key: k, Value: v})
 	}
-	return b.String()
+	return out
 }
 
 // MntrZero is how ZooKeeper shows an unused key: averages as 0.0, the
@@ -297,41 +307,25 @@ type SessionWatches struct {
 	Paths   []string // sorted, each once
 }
 
-// Wchs is wchs's answer.
-func Wchs(ws []SessionWatches) string {
-	paths := map[string]bool{}
-	total := 0
-	conns := 0
+// WatchSummary counts what wchs shows: the sessions that watch, the
+// paths watched, the watches.
+func WatchSummary(ws []SessionWatches) (sessions, paths, watches int) {
+	seen := map[string]bool{}
 	for _, w := range ws {
 		if len(w.Paths) > 0 {
-			conns++
+			sessions++
 		}
 		for _, p := range w.Paths {
-			paths[p] = true
+			seen[p] = true
 		}
-		total += len(w.Paths)
+		watches += len(w.Paths)
 	}
-	return fmt.Sprintf("%d connections watching %d paths\nTotal watches:%d\n", conns, len(paths), total)
+	return sessions, len(seen), watches
 }
 
-// Wchc is wchc's answer: each watching session and its paths.
-func Wchc(ws []SessionWatches) string {
-	var b strings.Builder
-	for _, w := range ws {
-		if len(w.Paths) == 0 {
-			continue
-		}
-		fmt.Fprintf(&b, "0x%x\n", w.Session)
-		for _, p := range w.Paths {
-			fmt.Fprintf(&b, "\t%s\n", p)
-		}
-	}
-	b.WriteString("\n")
-	return b.String()
-}
-
-// Wchp is wchp's answer: each watched path and its sessions.
-func Wchp(ws []SessionWatches) string {
+// ByPath turns the lists round: the watched paths, sorted, and the
+// sessions that watch each.
+func ByPath(ws []SessionWatches) ([]string, map[string][]int64) {
 	by := map[string][]int64{}
 	var paths []string
 	for _, w := range ws {
@@ -343,15 +337,49 @@ func Wchp(ws []SessionWatches) string {
 		}
 	}
 	slices.Sort(paths)
+	return paths, by
+}
+
+// Wchs is wchs's answer.
+func Wchs(ws []SessionWatches) string {
+	sessions, paths, watches := WatchSummary(ws)
+	return fmt.Sprintf("%d connections watching %d paths\nTotal watches:%d\n", sessions, paths, watches)
+}
+
+// Wchc is wchc's answer: each watching session and its paths.
+func Wchc(ws []SessionWatches) string {
 	var b strings.Builder
-	for _, p := range paths {
-		fmt.Fprintf(&b, "%s\n", p)
-		for _, s := range by[p] {
-			fmt.Fprintf(&b, "\t0x%x\n", s)
+	for _, w := range ws {
+		if len(w.Paths) > 0 {
+			indented(&b, fmt.Sprintf("0x%x", w.Session), w.Paths)
 		}
 	}
 	b.WriteString("\n")
 	return b.String()
+}
+
+// Wchp is wchp's answer: each watched path and its sessions.
+func Wchp(ws []SessionWatches) string {
+	paths, by := ByPath(ws)
+	var b strings.Builder
+	for _, p := range paths {
+		var ids []string
+		for _, s := range by[p] {
+			ids = append(ids, fmt.Sprintf("0x%x", s))
+		}
+		indented(&b, p, ids)
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// indented writes head on a line of its own, then each item on one,
+// after a tab.
+func indented(b *strings.Builder, head string, items []string) {
+	b.WriteString(head + "\n")
+	for _, it := range items {
+		b.WriteString("\t" + it + "\n")
+	}
 }
 
 // Environment is envi's keys after zookeeper.version, in ZooKeeper's
@@ -429,24 +457,8 @@ const javaDate = "Mon Jan 02 15:04:05 MST 2006"
 func Dump(sessions []DumpSession, conns []DumpConn) string {
 	var b strings.Builder
 	b.WriteString("SessionTracker dump:\n")
-	byTime := map[string][]int64{}
-	var times []time.Time
-	for _, s := range sessions {
-		k := s.Expires.Format(javaDate)
-		if byTime[k] == nil {
-			times = append(times, s.Expires)
-		}
-		byTime[k] = append(byTime[k], s.ID)
-	}
-	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
-	fmt.Fprintf(&b, "Session Sets (%d)/(%d):\n", len(times), len(sessions))
-	for _, t := range times {
-		ids := byTime[t.Format(javaDate)]
-		fmt.Fprintf(&b, "%d expire at %s:\n", len(ids), t.Format(javaDate))
-		for _, id := range ids {
-			fmt.Fprintf(&b, "\t0x%x\n", id)
-		}
-	}
+	byExpiry(&b, "Session", sessions, func(s DumpSession) time.Time { return s.Expires },
+		func(s DumpSession) string { return fmt.Sprintf("0x%x", s.ID) })
 	b.WriteString("ephemeral nodes dump:\n")
 	with := 0
 	for _, s := range sessions {
@@ -456,32 +468,33 @@ func Dump(sessions []DumpSession, conns []DumpConn) string {
 	}
 	fmt.Fprintf(&b, "Sessions with Ephemerals (%d):\n", with)
 	for _, s := range sessions {
-		if len(s.Ephemerals) == 0 {
-			continue
-		}
-		fmt.Fprintf(&b, "0x%x:\n", s.ID)
-		for _, p := range s.Ephemerals {
-			fmt.Fprintf(&b, "\t%s\n", p)
+		if len(s.Ephemerals) > 0 {
+			indented(&b, fmt.Sprintf("0x%x:", s.ID), s.Ephemerals)
 		}
 	}
 	b.WriteString("Connections dump:\n")
-	connTimes := map[string][]DumpConn{}
-	var ct []time.Time
-	for _, c := range conns {
-		k := c.Expires.Format(javaDate)
-		if connTimes[k] == nil {
-			ct = append(ct, c.Expires)
-		}
-		connTimes[k] = append(connTimes[k], c)
-	}
-	slices.SortFunc(ct, func(a, b time.Time) int { return a.Compare(b) })
-	fmt.Fprintf(&b, "Connections Sets (%d)/(%d):\n", len(ct), len(conns))
-	for _, t := range ct {
-		cs := connTimes[t.Format(javaDate)]
-		fmt.Fprintf(&b, "%d expire at %s:\n", len(cs), t.Format(javaDate))
-		for _, c := range cs {
-			fmt.Fprintf(&b, "\tip: /%s sessionId: 0x%x\n", c.Remote, c.Session)
-		}
-	}
+	byExpiry(&b, "Connections", conns, func(c DumpConn) time.Time { return c.Expires },
+		func(c DumpConn) string { return fmt.Sprintf("ip: /%s sessionId: 0x%x", c.Remote, c.Session) })
 	return b.String()
+}
+
+// byExpiry writes items in sets of those that expire at the same second,
+// in time order, as dump lists sessions and connections: "KIND Sets
+// (sets)/(items):", then each set's size, time and items.
+func byExpiry[T any](b *strings.Builder, kind string, items []T, at func(T) time.Time, line func(T) string) {
+	sets := map[string][]string{}
+	var times []time.Time
+	for _, it := range items {
+		k := at(it).Format(javaDate)
+		if sets[k] == nil {
+			times = append(times, at(it))
+		}
+		sets[k] = append(sets[k], line(it))
+	}
+	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+	fmt.Fprintf(b, "%s Sets (%d)/(%d):\n", kind, len(times), len(items))
+	for _, t := range times {
+		set := sets[t.Format(javaDate)]
+		indented(b, fmt.Sprintf("%d expire at %s:", len(set), t.Format(javaDate)), set)
+	}
 }

@@ -89,8 +89,8 @@ func (c *conn) opCtx(op string) (context.Context, context.CancelFunc) {
 	return metered.WithOp(ctx, op), cancel
 }
 
+// serve runs the connection until it ends; the caller closes it.
 func (c *conn) serve() {
-	defer c.close()
 	c.nc.SetReadDeadline(time.Now().Add(handshakeTimeout))
 	if word, ok := c.fourLetterWord(); ok {
 		c.answerFourLetterWord(word)

@@ -263,6 +263,10 @@ func (s *Server) handle(nc net.Conn) {
 	s.metrics.open.Inc()
 	go func() {
 		defer s.handlers.Done()
+		// The socket closes last, once the server no longer counts the
+		// connection: a client that sees it closed (after a four-letter
+		// word, say) finds it gone from what the server reports.
+		defer c.close()
 		defer s.metrics.open.Dec()
 		defer func() {
 			s.mu.Lock()

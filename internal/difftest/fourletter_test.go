@@ -172,8 +172,15 @@ func labels(word, out string) []string {
 				k += ":" + v
 			}
 			s = append(s, k)
-		case "cons", "wchc", "wchp", "dump":
-			s = append(s, mask(expireAt.ReplaceAllString(l, "expire at D:")))
+		case "dump":
+			// How many sets of one expiry time there are depends on
+			// when each connection was last heard from, to the tick:
+			// timing, not format. The sets' lines are left out.
+			if !expireAt.MatchString(l) {
+				s = append(s, mask(l))
+			}
+		case "cons", "wchc", "wchp":
+			s = append(s, mask(l))
 		default:
 			s = append(s, l)
 		}

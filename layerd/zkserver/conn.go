@@ -155,7 +155,7 @@ func (c *conn) serve() {
 			}
 			took := time.Since(start)
 			c.s.metrics.latency.Observe(took.Seconds())
-			c.recordRequest(hdr.Type, hdr.Xid, took)
+			c.recordRequest(hdr.Type, hdr.Xid, start, took)
 		case <-notified:
 			if !c.armNotify() {
 				return
@@ -236,7 +236,7 @@ func (c *conn) handshake(req zkwire.ConnectRequest) bool {
 	c.session = s
 	c.stats.mu.Lock()
 	c.wconn = znode.Conn{Session: s.ID, ID: id}
-	c.stats.session, c.stats.timeout, c.stats.wconn = s.ID, timeout, c.wconn
+	c.stats.timeout, c.stats.wconn = timeout, c.wconn
 	c.stats.mu.Unlock()
 	c.auth = znode.Auth{IDs: []znode.ID{{Scheme: "ip", ID: remoteIP(c.nc.RemoteAddr())}}}
 	c.log = c.log.With(zap.String("session", fmt.Sprintf("0x%x", s.ID))) // ZooKeeper's form

@@ -93,14 +93,15 @@ func (st *serverStats) reset() {
 	}
 }
 
-// connStats are what cons shows of a connection; crst resets them.
+// connStats are what cons shows of a connection; crst resets them. The
+// packet counts, updated twice a request, are atomics; the rest, once a
+// request, are under mu.
 type connStats struct {
+	received, sent atomic.Int64
+
 	mu          sync.Mutex
-	session     int64      // 0 until the handshake
-	wconn       znode.Conn // the session and this connection, to the store
+	wconn       znode.Conn // the session (0 until the handshake) and this connection
 	timeout     time.Duration
-	received    int64
-	sent        int64
 	established time.Time
 	lastOp      string
 	lastCxid    int32
@@ -111,24 +112,22 @@ type connStats struct {
 }
 
 func (cs *connStats) packet(received bool) {
-	cs.mu.Lock()
 	if received {
-		cs.received++
+		cs.received.Add(1)
 	} else {
-		cs.sent++
+		cs.sent.Add(1)
 	}
-	cs.mu.Unlock()
 }
 
-// request records one answered request of c.
-func (c *conn) recordRequest(op zkwire.OpCode, xid int32, took time.Duration) {
-	now := time.Now()
+// recordRequest records one request of c, read at start and answered
+// took later.
+func (c *conn) recordRequest(op zkwire.OpCode, xid int32, start time.Time, took time.Duration) {
 	cs := &c.stats
 	cs.mu.Lock()
 	cs.lastOp = lastOpName(op)
 	cs.lastCxid = xid
 	cs.lastZxid = c.lastZxid
-	cs.lastResp = now
+	cs.lastResp = start.Add(took)
 	cs.lastLatency = took
 	cs.latency.Add(took)
 	cs.mu.Unlock()
@@ -272,7 +271,9 @@ func (s *Server) ResetConnStats() {
 	for _, c := range conns {
 		cs := &c.stats
 		cs.mu.Lock()
-		cs.received, cs.sent, cs.latency, cs.lastOp, cs.lastCxid, cs.lastZxid = 0, 0, fourletter.Latency{}, "NA", 0, 0
+		cs.received.Store(0)
+		cs.sent.Store(0)
+		cs.latency, cs.lastOp, cs.lastCxid, cs.lastZxid = fourletter.Latency{}, "NA", 0, 0
 		cs.lastResp, cs.lastLatency = time.Time{}, 0
 		cs.mu.Unlock()
 	}
@@ -415,7 +416,7 @@ func (s *Server) dump() ([]fourletter.DumpSession, []fourletter.DumpConn, error)
 	var dc []fourletter.DumpConn
 	for c := range s.conns {
 		c.stats.mu.Lock()
-		id := c.stats.session
+		id := c.stats.wconn.Session
 		c.stats.mu.Unlock()
 		d := fourletter.DumpConn{Remote: c.nc.RemoteAddr().String(), Session: id, Expires: at.Add(handshakeTimeout).Truncate(time.Second)}
 		if t := s.live[id]; id != 0 && t != nil {
@@ -478,8 +479,8 @@ func (c *conn) describe(self bool) fourletter.Conn {
 	cs := &c.stats
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	out := fourletter.Conn{Remote: c.nc.RemoteAddr().String(), Received: cs.received, Sent: cs.sent}
-	if self || cs.session == 0 {
+	out := fourletter.Conn{Remote: c.nc.RemoteAddr().String(), Received: cs.received.Load(), Sent: cs.sent.Load()}
+	if self || cs.wconn.Session == 0 {
 		return out
 	}
 	out.Interest = 1
@@ -488,7 +489,7 @@ func (c *conn) describe(self bool) fourletter.Conn {
 		lresp = cs.lastResp.Sub(started).Milliseconds()
 	}
 	out.Session = &fourletter.Session{
-		ID: cs.session, LastOp: cs.lastOp, Established: cs.established, Timeout: int32(cs.timeout / time.Millisecond),
+		ID: cs.wconn.Session, LastOp: cs.lastOp, Established: cs.established, Timeout: int32(cs.timeout / time.Millisecond),
 		LastCxid: cs.lastCxid, LastZxid: cs.lastZxid, LastResponse: lresp,
 		LastLatency: cs.lastLatency.Milliseconds(), Latency: cs.latency,
 	}

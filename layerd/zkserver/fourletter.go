@@ -22,19 +22,12 @@ import (
 	"zkfdb/layerd/zkwire"
 	"zkfdb/shared/buildinfo"
 	"zkfdb/shared/keys"
+	"zkfdb/shared/store/metered"
 	"zkfdb/shared/znode"
 )
 
 // started is when the process started, for lresp and mntr's uptime.
 var started = time.Now()
-
-// nodeCountTTL bounds how often srvr, stat and mntr count the tree's
-// nodes (a scan of the whole tree), and nodeCountBudget how long one
-// count may take: a monitoring poll must not load the store.
-const (
-	nodeCountTTL    = 30 * time.Second
-	nodeCountBudget = 2 * time.Second
-)
 
 // serverStats are the counters srvr, stat and mntr show; srst resets them.
 // Every request of every connection updates them, so they are atomics,
@@ -44,10 +37,6 @@ type serverStats struct {
 	// Latency in ms: the sum and count give the mean; min is stored
 	// plus one so that 0 means none yet.
 	latSum, latCount, latMinPlus1, latMax atomic.Int64
-
-	countMu sync.Mutex // one node count at a time; guards counted, nodes
-	counted time.Time  // when nodes was counted
-	nodes   int64
 }
 
 func (st *serverStats) packet(received bool) {
@@ -292,14 +281,20 @@ func (s *Server) Report() fourletter.Report { return s.report(nil) }
 // is the connection asking, which ZooKeeper lists among the clients (nil:
 // none, over HTTP).
 func (s *Server) report(self *conn) fourletter.Report {
-	ctx, cancel := context.WithTimeout(s.base, nodeCountBudget)
+	ctx, cancel := s.monitorCtx(storeCountBudget)
 	defer cancel()
 	r := fourletter.Report{Version: buildinfo.ZooKeeperVersion(), Mode: "standalone", Outstanding: s.outstanding.Load()}
 	r.Latency, r.Received, r.Sent = s.stats.latency(), s.stats.received.Load(), s.stats.sent.Load()
+	// A count that fails shows its last value (-1: none), as a line of
+	// mntr cannot be left out; the metrics leave it out instead.
+	var counts storeCounts
+	var wg sync.WaitGroup
+	wg.Go(func() { counts = s.storeCounts(ctx) })
 	if zxid, err := s.tree.Sync(ctx); err == nil {
 		r.Zxid = zxid
 	}
-	r.NodeCount = s.nodeCount(ctx)
+	wg.Wait()
+	r.NodeCount = counts.nodes.n
 
 	s.mu.Lock()
 	conns := make([]*conn, 0, len(s.conns))
@@ -343,6 +338,8 @@ func (s *Server) report(self *conn) fourletter.Report {
 		"max_latency":                i(r.Latency.Max, 10),
 		"outstanding_requests":       i(r.Outstanding, 10),
 		"znode_count":                i(r.NodeCount, 10),
+		"watch_count":                i(counts.watches.n, 10),
+		"ephemerals_count":           i(counts.ephemerals.n, 10),
 		"global_sessions":            strconv.Itoa(sessions),
 		"packets_sent":               i(r.Sent, 10),
 		"packets_received":           i(r.Received, 10),
@@ -359,18 +356,9 @@ func (s *Server) report(self *conn) fourletter.Report {
 // it watches in ZooKeeper's data-watch table (wchs, wchc, wchp), within
 // watchListBudget.
 func (s *Server) WatchLists() ([]fourletter.SessionWatches, error) {
-	ctx, cancel := context.WithTimeout(s.base, watchListBudget)
+	ctx, cancel := s.monitorCtx(watchListBudget)
 	defer cancel()
-	s.mu.Lock()
-	var wconns []znode.Conn
-	for c := range s.conns {
-		c.stats.mu.Lock()
-		if w := c.stats.wconn; w.Session != 0 {
-			wconns = append(wconns, w)
-		}
-		c.stats.mu.Unlock()
-	}
-	s.mu.Unlock()
+	wconns := s.watchConns()
 	slices.SortFunc(wconns, func(a, b znode.Conn) int { return cmp.Compare(a.Session, b.Session) })
 	var out []fourletter.SessionWatches
 	for _, w := range wconns {
@@ -390,11 +378,27 @@ func (s *Server) WatchLists() ([]fourletter.SessionWatches, error) {
 	return out, nil
 }
 
+// watchConns returns the connections here that have a session, as
+// watches name them.
+func (s *Server) watchConns() []znode.Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var wconns []znode.Conn
+	for c := range s.conns {
+		c.stats.mu.Lock()
+		if w := c.stats.wconn; w.Session != 0 {
+			wconns = append(wconns, w)
+		}
+		c.stats.mu.Unlock()
+	}
+	return wconns
+}
+
 // dump reads what dump shows: the sessions with a connection here, when
 // each expires unless refreshed (its last refresh's expiry tick, from the
 // clock's tick now), their ephemerals, and every connection.
 func (s *Server) dump() ([]fourletter.DumpSession, []fourletter.DumpConn, error) {
-	ctx, cancel := context.WithTimeout(s.base, watchListBudget)
+	ctx, cancel := s.monitorCtx(watchListBudget)
 	defer cancel()
 	now, err := s.tree.Now(ctx)
 	if err != nil {
@@ -450,6 +454,13 @@ func (s *Server) dump() ([]fourletter.DumpSession, []fourletter.DumpConn, error)
 	return out, dc, nil
 }
 
+// monitorCtx bounds the store reads of a four-letter word, an
+// AdminServer command or a metrics scrape by budget, and charges them to
+// the store metrics' "monitor" operation.
+func (s *Server) monitorCtx(budget time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(metered.WithOp(s.base, "monitor"), budget)
+}
+
 // watchListBudget bounds the store reads of one watch listing.
 const watchListBudget = 5 * time.Second
 
@@ -494,28 +505,6 @@ func (c *conn) describe(self bool) fourletter.Conn {
 		LastLatency: cs.lastLatency.Milliseconds(), Latency: cs.latency,
 	}
 	return out
-}
-
-// nodeCount returns the tree's node count, counted at most every
-// nodeCountTTL within ctx; the last count (or -1, never counted) when a
-// count fails or takes too long.
-func (s *Server) nodeCount(ctx context.Context) int64 {
-	st := &s.stats
-	st.countMu.Lock()
-	defer st.countMu.Unlock()
-	if !st.counted.IsZero() && time.Since(st.counted) < nodeCountTTL {
-		return st.nodes
-	}
-	rd, err := s.tree.GetAllChildrenNumber(ctx, znode.Auth{}, "/")
-	if err != nil {
-		s.log.Debug("counting the nodes for a four-letter word failed", zap.Error(err))
-		if st.counted.IsZero() {
-			return -1
-		}
-		return st.nodes
-	}
-	st.nodes, st.counted = int64(rd.Count)+1, time.Now() // and the root
-	return st.nodes
 }
 
 // dirSize is the bytes of the files under dir ("": 0).
@@ -567,7 +556,8 @@ func counterValue(c prometheus.Counter) float64 {
 
 // registerZooKeeperMetrics exports, under the names of ZooKeeper's
 // Prometheus provider, the counters srvr and mntr show that the other
-// metrics do not already: packets, latency, sessions.
+// metrics do not already: packets, latency, sessions, and the counts of
+// the store (storeCollector).
 func (s *Server) registerZooKeeperMetrics(reg prometheus.Registerer) {
 	if reg == nil {
 		return
@@ -592,6 +582,7 @@ func (s *Server) registerZooKeeperMetrics(reg prometheus.Registerer) {
 				defer s.mu.Unlock()
 				return float64(len(s.live))
 			}),
+		storeCollector{s},
 	} {
 		reg.MustRegister(c)
 	}

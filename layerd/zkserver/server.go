@@ -49,6 +49,11 @@ type Server struct {
 	// stats and whitelist are the four-letter words' (fourletter.go).
 	stats     serverStats
 	whitelist fourletter.Whitelist
+	// The counts of the store that the four-letter words and the metrics
+	// show (storecount.go), each read at most every countTTL
+	// (storeCountTTL; tests shorten it).
+	countTTL                              time.Duration
+	nodeCount, watchCount, ephemeralCount countCache
 
 	mu        sync.Mutex
 	closed    bool
@@ -183,6 +188,7 @@ func New(log *zap.Logger, reg prometheus.Registerer, tree *znode.Tree, cfg Confi
 		conns:      make(map[*conn]struct{}),
 		perIP:      make(map[string]int),
 		live:       make(map[int64]*tracked),
+		countTTL:   storeCountTTL,
 	}
 	s.metrics = newMetrics(reg, &s.outstanding)
 	s.registerZooKeeperMetrics(reg)

@@ -31,12 +31,19 @@ func startServer(t *testing.T, e engines.Engine) (string, *prometheus.Registry) 
 // store would be; it stops with the test (before the store closes).
 func serveOn(t *testing.T, st engines.Store) (string, *prometheus.Registry) {
 	t.Helper()
+	return serveAdjusted(t, st, func(*Server) {})
+}
+
+// serveAdjusted is serveOn with the server adjusted before it serves.
+func serveAdjusted(t *testing.T, st engines.Store, adjust func(*Server)) (string, *prometheus.Registry) {
+	t.Helper()
 	tree := znode.New(st.DB, st.Root.Tenant(keys.DefaultTenant), znode.Options{})
 	if err := tree.Init(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
 	srv := New(zaptest.NewLogger(t), reg, tree, Config{TickTime: 500 * time.Millisecond, MaxBuffer: 1 << 16})
+	adjust(srv)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,12 @@ func (t Tenant) Ephemerals(session int64) store.Range {
 	return t.space.Sub(tenantEphemerals, session).Range()
 }
 
+// AllEphemerals returns the range of every session's ephemeral entries:
+// one key per ephemeral node of the tenant, which counting them reads.
+func (t Tenant) AllEphemerals() store.Range {
+	return t.space.Sub(tenantEphemerals).Range()
+}
+
 // ParseEphemeral returns the session and path in an ephemeral entry's key.
 func (t Tenant) ParseEphemeral(key []byte) (session int64, p Path, err error) {
 	tu, err := unpackAs(t.space, key, "ephemeral", tenantEphemerals, kindInt, kindString)

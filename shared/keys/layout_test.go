@@ -104,6 +104,7 @@ func layoutEntries() []layoutEntry {
 	addRange("sessions", t.Sessions())
 	add("ephemeral", t.Ephemeral(exSession, p))
 	addRange("ephemerals", t.Ephemerals(exSession))
+	addRange("all ephemerals", t.AllEphemerals())
 	add("watch data", t.Watch(p, WatchData, exSession))
 	add("watch child", t.Watch(p, WatchChild, exSession))
 	add("watch persistent", t.Watch(p, WatchPersistent, exSession))

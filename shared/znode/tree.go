@@ -1144,6 +1144,25 @@ func (tr *Tree) GetEphemerals(ctx context.Context, session int64, prefix string)
 	})
 }
 
+// EphemeralCount counts the tenant's ephemeral nodes, those of every
+// session (ZooKeeper's DataTree.getEphemeralsCount; container and TTL
+// nodes are not ephemeral). It reads one key per ephemeral node, the
+// ephemeral index (keys.Tenant.AllEphemerals), with scan: an exact count
+// in one transaction unless the read outgrows it, as for
+// GetAllChildrenNumber. Its cost grows with the ephemeral nodes: callers
+// polling it bound how often.
+func (tr *Tree) EphemeralCount(ctx context.Context) (int64, error) {
+	var count int64
+	_, _, err := tr.scan(ctx, []store.Range{tr.t.AllEphemerals()}, nil, func([]byte) error {
+		count++
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return count, nil
+}
+
 func (tr *Tree) ephemerals(r store.Reader, session int64) ([]string, error) {
 	rows, err := r.GetRange(tr.t.Ephemerals(session), store.RangeOptions{Mode: store.StreamingWantAll}).GetSlice()
 	if err != nil {

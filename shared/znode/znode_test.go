@@ -567,10 +567,24 @@ func testSessions(t *testing.T, e engines.Engine) {
 	if got := f.stat("/s/e1").EphemeralOwner; got != s.ID {
 		t.Fatalf("ephemeralOwner = %#x, want %#x", got, s.ID)
 	}
+	// EphemeralCount counts every session's ephemerals, not containers.
+	other, err := f.tree.CreateSession(ctx, 6000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.sess = other.ID
+	f.mustCreate("/o", 1)
+	f.mustCreate("/c", 4)
+	if n, err := f.tree.EphemeralCount(ctx); err != nil || n != 4 {
+		t.Fatalf("EphemeralCount = %d, %v; want 4", n, err)
+	}
 	before := f.stat("/s")
 	zxid, deleted, err := f.tree.CloseSession(ctx, s.ID)
 	if err != nil || len(deleted) != 3 {
 		t.Fatalf("close: %v deleted, %v", deleted, err)
+	}
+	if n, err := f.tree.EphemeralCount(ctx); err != nil || n != 1 {
+		t.Fatalf("EphemeralCount after a session closed = %d, %v; want 1", n, err)
 	}
 	after := f.stat("/s")
 	if after.NumChildren != 0 || after.Cversion != before.Cversion+2 || after.Pzxid != zxid {

@@ -45,6 +45,7 @@ var (
 	fixtureOnce sync.Once
 	shared      *fixture
 	fixtureErr  error
+	workDir     string // the fixture's scratch directory, removed at the end
 )
 
 func TestMain(m *testing.M) {
@@ -53,8 +54,8 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	code := m.Run()
-	if shared != nil {
-		os.RemoveAll(shared.work)
+	if workDir != "" {
+		os.RemoveAll(workDir)
 	}
 	os.Exit(code)
 }
@@ -96,6 +97,7 @@ func buildFixture() (*fixture, error) {
 	if fx.work, err = os.MkdirTemp("/var/tmp", "zkfdb-systemtest-"); err != nil {
 		return nil, err
 	}
+	workDir = fx.work
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 

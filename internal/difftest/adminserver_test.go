@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -25,10 +26,17 @@ import (
 )
 
 // TestAdminServer asks Debian's ZooKeeper's AdminServer and layerd's
-// every command layerd answers, each server with one session holding
-// watches, and compares the JSON: the same fields, nested alike, with
-// values of the same JSON types (the values are each server's own). An
-// unknown command gets the same error from both.
+// every command layerd answers, by every name, each server with one
+// session holding watches and an ephemeral, and compares the JSON: the
+// same fields, nested alike, with values of the same JSON types (the
+// values are each server's own), and the same error. system_properties
+// lists each process's own properties: the values are strings on both,
+// and the common ones are on both. An unknown command gets the same
+// error from both, and /commands lists the same commands.
+//
+// ZooKeeper is Debian's 3.8.0; layerd answers 3.9's commands. 3.9 adds
+// snapshot and restore, which 3.8.0 answers as unknown commands: for
+// those the test checks that it does, and compares nothing.
 func TestAdminServer(t *testing.T) {
 	engines.Each(t, func(t *testing.T, e engines.Engine) {
 		opts := refOptions
@@ -46,17 +54,83 @@ func TestAdminServer(t *testing.T) {
 		for _, a := range []string{ref.Addr(), addr} {
 			holdSession(t, a)
 		}
-		for _, name := range append(adminserver.Names(), "srvr", "bogus") {
+		only39 := []string{"restore", "rest", "snapshot", "snap"}
+		names := slices.Concat(adminserver.Names(), adminserver.Aliases(), []string{"bogus", "set_trace_mask?traceMask=12", "gtmk"})
+		for _, name := range names {
 			want, got := adminJSON(t, ref.AdminAddr(), name), adminJSON(t, ln.Addr().String(), name)
+			if slices.Contains(only39, name) {
+				if want["error"] != "Unknown command: "+name {
+					t.Errorf("/commands/%s: ZooKeeper 3.8.0 answers %v; the test expects 3.8.0 not to know it", name, want)
+				}
+				continue
+			}
+			if fmt.Sprint(got["error"]) != fmt.Sprint(want["error"]) {
+				t.Errorf("/commands/%s: error: layerd %v, ZooKeeper %v", name, got["error"], want["error"])
+			}
+			if name == "system_properties" || name == "sysp" {
+				compareProperties(t, want, got)
+				continue
+			}
 			if w, g := jsonShape(want), jsonShape(got); !slices.Equal(g, w) {
 				t.Errorf("/commands/%s: layerd's fields\n%q\nZooKeeper's\n%q", name, g, w)
 			}
-			if name == "bogus" && fmt.Sprint(got["error"]) != fmt.Sprint(want["error"]) {
-				t.Errorf("unknown command: layerd %v, ZooKeeper %v", got["error"], want["error"])
+			if name == "gtmk" && got["tracemask"] != want["tracemask"] {
+				t.Errorf("trace mask after set_trace_mask: layerd %v, ZooKeeper %v", got["tracemask"], want["tracemask"])
 			}
+		}
+		want, got := commandList(t, ref.AdminAddr()), commandList(t, ln.Addr().String())
+		if want = slices.Sorted(slices.Values(append(want, "restore", "snapshot"))); !slices.Equal(got, want) {
+			t.Errorf("/commands: layerd lists %q, ZooKeeper (with 3.9's restore and snapshot) %q", got, want)
 		}
 	})
 }
+
+// compareProperties checks that system_properties's values are strings
+// on both servers, and that the properties both processes have (the
+// separators, the JVM's description that layerd gives of the Go
+// runtime, and ZooKeeper's settings the test gives both) are on both.
+func compareProperties(t *testing.T, want, got map[string]any) {
+	t.Helper()
+	for _, m := range []map[string]any{want, got} {
+		for k, v := range m {
+			if _, ok := v.(string); !ok && k != "error" {
+				t.Errorf("system_properties: %s = %v, want a string", k, v)
+			}
+		}
+	}
+	for _, k := range []string{"file.separator", "line.separator", "path.separator", "java.version", "java.vendor",
+		"java.class.path", "java.io.tmpdir", "os.name", "os.arch", "os.version", "user.name", "user.home", "user.dir",
+		"zookeeper.4lw.commands.whitelist", "zookeeper.extendedTypesEnabled"} {
+		if _, ok := want[k]; !ok {
+			t.Errorf("system_properties: ZooKeeper has no %s", k)
+		}
+		if _, ok := got[k]; !ok {
+			t.Errorf("system_properties: layerd has no %s", k)
+		}
+	}
+}
+
+// commandList reads the commands /commands links to.
+func commandList(t *testing.T, addr string) []string {
+	t.Helper()
+	client := http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get("http://" + addr + "/commands")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range commandLink.FindAllStringSubmatch(string(body), -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+var commandLink = regexp.MustCompile(`<a href="/commands/([a-z_]+)">`)
 
 func adminJSON(t *testing.T, addr, name string) map[string]any {
 	t.Helper()

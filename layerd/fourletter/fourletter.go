@@ -13,6 +13,7 @@
 package fourletter
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"os"
@@ -24,13 +25,9 @@ import (
 	"time"
 )
 
-// Known are the four-letter words of ZooKeeper 3.8, answered or not.
+// Known are ZooKeeper 3.9's four-letter words (3.8's are the same), all
+// of which layerd answers.
 var Known = []string{"conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "hash", "isro", "mntr", "ruok", "srst", "srvr", "stat", "stmk", "wchc", "wchp", "wchs"}
-
-// Answered are the words layerd answers; a whitelisted word of Known
-// that is not here closes the connection without a reply, as ZooKeeper
-// does with a word it does not know.
-var Answered = []string{"conf", "cons", "crst", "dirs", "dump", "envi", "isro", "mntr", "ruok", "srst", "srvr", "stat", "wchc", "wchp", "wchs"}
 
 // DefaultWhitelist is layerd's 4lw.commands.whitelist when none is
 // configured. ZooKeeper's is "srvr" alone (zkServer.sh needs it); layerd
@@ -88,6 +85,22 @@ func (w Whitelist) String() string {
 func NotWhitelisted(word string) string {
 	return word + " is not executed because it is not in the whitelist.\n"
 }
+
+// DefaultTraceMask is ZooKeeper's trace mask at start (ZooTrace's
+// client requests, server packets, sessions and warnings: 306), which
+// gtmk shows until stmk changes it.
+const DefaultTraceMask int64 = 0b1_0011_0010
+
+// TraceMaskLen is the length of the mask that follows stmk: a big-endian
+// long.
+const TraceMaskLen = 8
+
+// TraceMask is gtmk's and stmk's answer: the mask in decimal, with no
+// newline (Java's PrintWriter.print of a long).
+func TraceMask(mask int64) string { return strconv.FormatInt(mask, 10) }
+
+// DecodeTraceMask reads the mask stmk sends after the word.
+func DecodeTraceMask(b [TraceMaskLen]byte) int64 { return int64(binary.BigEndian.Uint64(b[:])) }
 
 // Latency is a summary of request latencies, in milliseconds.
 type Latency struct {

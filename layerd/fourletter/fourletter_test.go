@@ -115,3 +115,22 @@ func TestDumpAsZooKeeper(t *testing.T) {
 		t.Errorf("dump:\n%q\nwant\n%q", got, want)
 	}
 }
+
+// gtmk and stmk, on what Debian's ZooKeeper 3.8.0 answered: its default
+// mask, and the mask stmk sent, in decimal without a newline.
+func TestTraceMaskAsZooKeeper(t *testing.T) {
+	if got := TraceMask(DefaultTraceMask); got != "306" {
+		t.Errorf("gtmk at start = %q, want 306", got)
+	}
+	for _, tc := range []struct {
+		in   [TraceMaskLen]byte
+		want string
+	}{
+		{[TraceMaskLen]byte{6: 0x12, 7: 0x34}, "4660"},
+		{[TraceMaskLen]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, "-1"},
+	} {
+		if got := TraceMask(DecodeTraceMask(tc.in)); got != tc.want {
+			t.Errorf("stmk % x = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

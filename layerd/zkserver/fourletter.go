@@ -3,12 +3,14 @@ package zkserver
 import (
 	"cmp"
 	"context"
+	"io"
 	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -240,14 +242,49 @@ func (c *conn) answerFourLetterWord(word string) {
 			return
 		}
 		out = fourletter.Dump(sessions, conns)
+	case "gtmk":
+		out = fourletter.TraceMask(c.s.TraceMask())
+	case "stmk":
+		// The mask follows the word. ZooKeeper takes it from the one
+		// read after the word and, short of 8 bytes, closes the
+		// connection without a reply; layerd waits stmkWait for the
+		// rest, then does the same.
+		var b [fourletter.TraceMaskLen]byte
+		c.nc.SetReadDeadline(time.Now().Add(stmkWait))
+		if _, err := io.ReadFull(c.r, b[:]); err != nil {
+			c.log.Debug("stmk without its mask", zap.Error(err))
+			return
+		}
+		mask := fourletter.DecodeTraceMask(b)
+		c.s.SetTraceMask(mask)
+		out = fourletter.TraceMask(mask)
+	case "hash":
+		// ZooKeeper lists its tree's digest every 128 transactions
+		// (zookeeper.digest.enabled), for replicas to compare. layerd
+		// keeps no such digest, the store being one copy to every
+		// layerd, so its list is empty: ZooKeeper's answer before the
+		// 128th transaction or with digests off.
+		out = ""
 	default:
-		// gtmk, stmk, hash: not answered (docs/operations.md); the
-		// connection closes.
 		c.log.Debug("four-letter word not answered", zap.String("word", word))
 		return
 	}
 	c.nc.Write([]byte(out))
 }
+
+// stmkWait bounds the wait for the mask after stmk.
+const stmkWait = time.Second
+
+// TraceMask is the trace mask gtmk and the AdminServer's get_trace_mask
+// show: fourletter.DefaultTraceMask until SetTraceMask. As ZooKeeper's
+// (one per JVM), it is one per Server, shared by the four-letter words
+// and the AdminServer. It selects nothing: ZooKeeper's selects the
+// request traces it logs at TRACE level, which layerd does not write
+// (its per-request logs are Debug, chosen by the log level).
+func (s *Server) TraceMask() int64 { return s.traceMask.Load() }
+
+// SetTraceMask sets the mask TraceMask shows (stmk, set_trace_mask).
+func (s *Server) SetTraceMask(mask int64) { s.traceMask.Store(mask) }
 
 // ResetConnStats resets what cons shows of every connection (crst).
 func (s *Server) ResetConnStats() {
@@ -586,4 +623,73 @@ func (s *Server) registerZooKeeperMetrics(reg prometheus.Registerer) {
 	} {
 		reg.MustRegister(c)
 	}
+}
+
+// SessionDump reads what the AdminServer's dump shows: the sessions with
+// a connection here by when each expires unless refreshed, and the
+// ephemerals of those that have some. The times are milliseconds of the
+// clock cons's lresp uses (ZooKeeper's elapsed-time clock, which its
+// session tracker keys by), rounded up to the next tick as ZooKeeper
+// rounds them.
+func (s *Server) SessionDump() (expiry map[int64][]int64, ephemerals map[int64][]string, err error) {
+	sessions, _, err := s.dump()
+	if err != nil {
+		return nil, nil, err
+	}
+	tick := max(s.cfg.TickTime.Milliseconds(), 1)
+	expiry, ephemerals = map[int64][]int64{}, map[int64][]string{}
+	for _, d := range sessions {
+		at := (d.Expires.Sub(started).Milliseconds()/tick + 1) * tick
+		expiry[at] = append(expiry[at], d.ID)
+		if len(d.Ephemerals) > 0 {
+			ephemerals[d.ID] = d.Ephemerals
+		}
+	}
+	return expiry, ephemerals, nil
+}
+
+// SystemProperties are what the AdminServer's system_properties shows
+// in place of a JVM's: the Java system properties envi shows (java.*,
+// os.*, user.*, with the Go runtime's values, leaving out those it has
+// none for), the separators, and the ZooKeeper system properties layerd
+// has a setting for, with its values.
+func (s *Server) SystemProperties() map[string]string {
+	out := map[string]string{
+		"file.separator":                   string(os.PathSeparator),
+		"line.separator":                   "\n",
+		"path.separator":                   string(os.PathListSeparator),
+		"zookeeper.4lw.commands.whitelist": s.whitelist.String(),
+		"zookeeper.extendedTypesEnabled":   strconv.FormatBool(s.cfg.ExtendedTypes),
+		"jute.maxbuffer":                   strconv.Itoa(s.cfg.MaxBuffer),
+	}
+	for _, kv := range fourletter.Environment() {
+		k := kv.Key
+		property := strings.HasPrefix(k, "java.") || strings.HasPrefix(k, "user.") ||
+			strings.HasPrefix(k, "os.") && !strings.HasPrefix(k, "os.memory.")
+		if property && kv.Value != "<NA>" {
+			out[k] = kv.Value
+		}
+	}
+	return out
+}
+
+// InitialConfiguration is what the AdminServer's initial_configuration
+// shows. ZooKeeper's is the text of the zoo.cfg it read at start;
+// layerd's settings come from flags, a YAML file or a zoo.cfg
+// (docs/operations.md) and do not change while it runs, so this is
+// those of them zoo.cfg has keys for, as zoo.cfg lines.
+func (s *Server) InitialConfiguration() string {
+	ms := func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+	var b strings.Builder
+	line := func(k, v string) { b.WriteString(k + "=" + v + "\n") }
+	line("tickTime", ms(s.cfg.TickTime))
+	if s.cfg.DataDir != "" {
+		line("dataDir", s.cfg.DataDir)
+	}
+	line("clientPort", strconv.Itoa(s.clientPort(nil)))
+	line("maxClientCnxns", strconv.Itoa(s.cfg.MaxClientCnxns))
+	line("minSessionTimeout", ms(s.cfg.MinSessionTimeout))
+	line("maxSessionTimeout", ms(s.cfg.MaxSessionTimeout))
+	line("4lw.commands.whitelist", s.whitelist.String())
+	return b.String()
 }

@@ -49,6 +49,7 @@ type Server struct {
 	// stats and whitelist are the four-letter words' (fourletter.go).
 	stats     serverStats
 	whitelist fourletter.Whitelist
+	traceMask atomic.Int64 // gtmk's and stmk's (TraceMask)
 	// The counts of the store that the four-letter words and the metrics
 	// show (storecount.go), each read at most every countTTL
 	// (storeCountTTL; tests shorten it).
@@ -199,6 +200,7 @@ func New(log *zap.Logger, reg prometheus.Registerer, tree *znode.Tree, cfg Confi
 		wl, _ = fourletter.ParseWhitelist(fourletter.DefaultWhitelist)
 	}
 	s.whitelist = wl
+	s.traceMask.Store(fourletter.DefaultTraceMask)
 	return s
 }
 

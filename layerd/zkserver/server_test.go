@@ -3,8 +3,10 @@ package zkserver
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"slices"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"zkfdb/internal/engines"
+	"zkfdb/layerd/fourletter"
 	"zkfdb/layerd/zkwire"
 	"zkfdb/shared/keys"
 	"zkfdb/shared/znode"
@@ -441,5 +444,50 @@ func TestServeListenerError(t *testing.T) {
 	ln.Close() // closed by someone else, not by Shutdown
 	if err := srv.Serve(ln); err == nil || errors.Is(err, ErrServerClosed) {
 		t.Errorf("Serve on a closed listener = %v, want the accept error", err)
+	}
+}
+
+// gtmk shows ZooKeeper's default mask until stmk sets another, from the
+// 8 bytes after the word; stmk without all of them closes the
+// connection unanswered and sets nothing, as ZooKeeper does.
+func TestTraceMaskWords(t *testing.T) {
+	addr, _ := serveAdjusted(t, engines.EmbeddedEngine().Open(t, engines.Options{}), func(s *Server) {
+		s.whitelist, _ = fourletter.ParseWhitelist("*")
+	})
+	ask := func(msg []byte) string {
+		t.Helper()
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		nc.SetDeadline(time.Now().Add(5 * time.Second))
+		nc.Write(msg)
+		got, err := io.ReadAll(nc)
+		if err != nil {
+			t.Fatalf("%q: %v", msg, err)
+		}
+		return string(got)
+	}
+	stmk := func(mask uint64, n int) []byte {
+		b := binary.BigEndian.AppendUint64([]byte("stmk"), mask)
+		return b[:4+n]
+	}
+	for _, step := range []struct {
+		msg  []byte
+		want string
+	}{
+		{[]byte("gtmk"), "306"},
+		{stmk(0x1234, 8), "4660"},
+		{[]byte("gtmk"), "4660"},
+		{stmk(0x99, 4), ""},
+		{[]byte("gtmk"), "4660"},
+		{stmk(math.MaxUint64, 8), "-1"},
+		{[]byte("gtmk"), "-1"},
+		{[]byte("hash"), ""},
+	} {
+		if got := ask(step.msg); got != step.want {
+			t.Errorf("%q = %q, want %q", step.msg, got, step.want)
+		}
 	}
 }

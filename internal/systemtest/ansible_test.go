@@ -154,25 +154,39 @@ func TestAnsibleRollout(t *testing.T) {
 	})
 
 	t.Run("UpgradeStopsAtFailedHost", func(t *testing.T) {
-		// The second host's layerd gets a setting it refuses: it does not
-		// start, its health check fails, and the third host keeps the old
-		// version.
-		bad := map[string]map[string]any{hosts[1].name: {"layerd_settings": map[string]any{"jute-maxbuffer": "not-a-number"}}}
-		recaps, out, err := playbook(t, newVersion, bad)
-		if err == nil {
-			t.Fatalf("the rollout went on past a host that failed its health check:\n%s", tail(out, 6000))
+		// The second host fails: first its restart (with a setting layerd
+		// refuses, not yet checked by the old version installed), then,
+		// with that fixed, its health check (layerd starts, but its
+		// /readyz is not where the gate looks). Each time the rollout
+		// stops there and the third host keeps the old version.
+		failures := []struct {
+			what, task string // the failure, and the task that must fail
+			settings   map[string]any
+		}{
+			{"restart", "Restart layerd", map[string]any{"jute-maxbuffer": "not-a-number"}},
+			{"health check", "/readyz", map[string]any{"metrics-listen": hosts[1].c.addr + ":7100"}},
 		}
-		if recaps[hosts[1].name].failed == 0 {
-			t.Errorf("%s did not fail: recap %v\n%s", hosts[1].name, recaps, tail(out, 6000))
-		}
-		if v := installed(t, hosts[0], "zkfdb-layerd"); v != newVersion {
-			t.Errorf("%s (before the failed host): layerd %s, want %s", hosts[0].name, v, newVersion)
-		}
-		if v := installed(t, hosts[2], "zkfdb-layerd"); v != oldVersion {
-			t.Errorf("%s (after the failed host): layerd %s, want it untouched at %s", hosts[2].name, v, oldVersion)
-		}
-		if got, err := fourLetterWord(hosts[2].c.addr+":2181", "ruok"); got != "imok" {
-			t.Errorf("%s: ruok = %q, %v; its layerd should still serve", hosts[2].name, got, err)
+		for _, f := range failures {
+			bad := map[string]map[string]any{hosts[1].name: {"layerd_settings": f.settings}}
+			recaps, out, err := playbook(t, newVersion, bad)
+			if err == nil {
+				t.Fatalf("the rollout went on past a host that failed its %s:\n%s", f.what, tail(out, 6000))
+			}
+			if recaps[hosts[1].name].failed == 0 {
+				t.Errorf("%s did not fail its %s: recap %v\n%s", hosts[1].name, f.what, recaps, tail(out, 6000))
+			}
+			if task := failedTask(out, hosts[1].name); !strings.Contains(task, f.task) {
+				t.Errorf("%s failed at %q, want its %s (%q)", hosts[1].name, task, f.what, f.task)
+			}
+			if v := installed(t, hosts[0], "zkfdb-layerd"); v != newVersion {
+				t.Errorf("%s (before the failed host): layerd %s, want %s", hosts[0].name, v, newVersion)
+			}
+			if v := installed(t, hosts[2], "zkfdb-layerd"); v != oldVersion {
+				t.Errorf("%s (after the host that failed its %s): layerd %s, want it untouched at %s", hosts[2].name, f.what, v, oldVersion)
+			}
+			if got, err := fourLetterWord(hosts[2].c.addr+":2181", "ruok"); got != "imok" {
+				t.Errorf("%s: ruok = %q, %v; its layerd should still serve", hosts[2].name, got, err)
+			}
 		}
 	})
 
@@ -247,6 +261,21 @@ func changedTasks(out string) string {
 		}
 	}
 	return b.String()
+}
+
+// failedTask returns the task or handler line of a playbook's output
+// under which host failed, or "".
+func failedTask(out, host string) string {
+	task := ""
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "TASK [") || strings.HasPrefix(line, "RUNNING HANDLER [") {
+			task = line
+		}
+		if strings.HasPrefix(line, "fatal: ["+host+"]") {
+			return task
+		}
+	}
+	return ""
 }
 
 // zkConnect opens a ZooKeeper session to one server, closed at the test's

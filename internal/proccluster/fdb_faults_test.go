@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"zkfdb/shared/clock"
 )
 
 // pids returns the process ids of the layerds and sweeperds.
@@ -108,6 +110,14 @@ func TestFDBOutage(t *testing.T) {
 	reg, stop := load(t, c, admin, "/reg")
 	h := newHolder(t, c, admin, "")
 	awaitOps(t, reg, 200)
+	// The clock runs before the outage (a fresh cluster's starts at 0),
+	// so every sweeperd has read it and counts the intervals it then
+	// stands still.
+	tickCtx, tickCancel := context.WithTimeout(t.Context(), 30*time.Second)
+	if _, err := clock.WaitAfter(tickCtx, db, root.Clock(), 1); err != nil {
+		t.Fatalf("the clock did not pass tick 1: %v", err)
+	}
+	tickCancel()
 	before := pids(c)
 	missedBefore := ticksMissed(t, c)
 

@@ -82,9 +82,12 @@ type Ticker struct {
 	mu sync.Mutex
 	// seen is the newest tick this participant read or wrote, and seenAt
 	// when it first learned it: after the commit that wrote it, so the
-	// next tick may commit at seenAt+interval at the earliest.
+	// next tick may commit at seenAt+interval at the earliest. known says
+	// whether it has read the clock yet: a fresh store's clock reads 0,
+	// and the intervals it stands still from then on count as missed too.
 	seen   int64
 	seenAt time.Time
+	known  bool
 }
 
 // NewTicker returns a participant ticking the clock at opts.Key in db.
@@ -202,6 +205,8 @@ func (t *Ticker) observe(c int64) time.Time {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch {
+	case !t.known:
+		t.seen, t.seenAt, t.known = c, time.Now(), true
 	case c > t.seen:
 		t.advanced(c, time.Now())
 	case c < t.seen:
@@ -229,13 +234,13 @@ func (t *Ticker) won(tick int64) {
 // clock jump by the ticks the others won meanwhile, and counts none of
 // those.
 func (t *Ticker) advanced(c int64, now time.Time) {
-	if t.seen > 0 {
+	if t.known {
 		elapsed := int64(now.Sub(t.seenAt) / t.interval)
 		if missed := elapsed - (c - t.seen); missed > 0 {
 			t.metrics.missed.Add(float64(missed))
 		}
 	}
-	t.seen, t.seenAt = c, now
+	t.seen, t.seenAt, t.known = c, now, true
 }
 
 // lag is the time since this participant last saw the clock advance.

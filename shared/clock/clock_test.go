@@ -439,3 +439,50 @@ func testMissedTicks(t *testing.T, e engines.Engine) {
 			missed, 5*fast, until.Round(time.Millisecond), most)
 	}
 }
+
+func TestMissedTicksFromStart(t *testing.T) { engines.Each(t, testMissedTicksFromStart) }
+
+// testMissedTicksFromStart: on a fresh store the clock reads 0; when the
+// first ticks cannot commit, the participant counts those intervals as
+// missed too, from its first read of 0 (as after a FoundationDB outage
+// that begins before the first tick).
+func testMissedTicksFromStart(t *testing.T, e engines.Engine) {
+	var stalled atomic.Bool
+	stalled.Store(true)
+	tried := make(chan struct{})
+	var once sync.Once
+	db, key := openDB(t, e, embedded.Faults{Decide: func(uint64) embedded.Fault {
+		if stalled.Load() {
+			once.Do(func() { close(tried) })
+			return embedded.FaultUnknownDropped
+		}
+		return embedded.NoFault
+	}})
+	p := start(t, db, key, fast)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	select {
+	case <-tried: // the participant read tick 0 and tried to commit tick 1
+	case <-ctx.Done():
+		t.Fatal("the participant never tried to tick")
+	}
+	began := time.Now()
+	time.Sleep(5 * fast) // the stall itself, not a synchronisation
+	stalled.Store(false)
+	first, err := clock.WaitAfter(ctx, db, key, 0)
+	if err != nil {
+		t.Fatalf("no tick after the stall: %v", err)
+	}
+	until := time.Since(began)
+	if _, err := clock.WaitAfter(ctx, db, key, first); err != nil {
+		t.Fatalf("no second tick after the stall: %v", err)
+	}
+	missed := p.metric(t, "clock_ticks_missed_total")
+	// Tick 0 was read at most one interval before the first attempt, and
+	// stood until after the stall: at least 5 whole intervals, at most
+	// until + 2.
+	if most := float64(until/fast) + 2; missed < 4 || missed > most {
+		t.Errorf("clock_ticks_missed_total is %v after a stall of %v from the start (clock moved %v after it began), want 4 to %v",
+			missed, 5*fast, until.Round(time.Millisecond), most)
+	}
+}

@@ -47,7 +47,10 @@ type conn struct {
 	tokenSeq  uint64
 
 	closeOnce sync.Once
-	out       []byte // reply buffer, reused
+	out       []byte // replies and events not yet written
+	// hold: what the request being run writes stays in out, for one
+	// write with the next request's reply (serve).
+	hold bool
 
 	// Watches (watch.go): wconn names this connection to the store; once
 	// it has set a watch, watching is true, events are delivered before
@@ -116,7 +119,7 @@ func (c *conn) serve() {
 	if !c.armNotify() {
 		return
 	}
-	frames := make(chan []byte)
+	frames := make(chan []byte, readAhead)
 	done := make(chan struct{})
 	go c.readFrames(frames, done)
 	// Join the reader before returning: stop it where it waits to hand
@@ -128,40 +131,100 @@ func (c *conn) serve() {
 		for range frames {
 		}
 	}()
+	defer c.flush() // replies held for a batch (below) still go out
+	var next []byte // a frame taken from frames, not yet run
 	for {
-		var notified <-chan struct{}
-		if c.notify != nil {
-			notified = c.notify.Done()
+		frame := next
+		next = nil
+		if frame == nil {
+			var notified <-chan struct{}
+			if c.notify != nil {
+				notified = c.notify.Done()
+			}
+			var ok bool
+			select {
+			case frame, ok = <-frames:
+				if !ok {
+					return
+				}
+			case <-notified:
+				if !c.armNotify() {
+					return
+				}
+				continue
+			}
 		}
-		select {
-		case frame, ok := <-frames:
-			if !ok {
-				return
+		hdr, body, err := zkwire.DecodeRequestHeader(frame)
+		if err != nil {
+			c.log.Info("malformed request header; closing", zap.Error(err))
+			return
+		}
+		start := time.Now()
+		c.packet(true)
+		c.s.touch(c) // every request keeps the session alive, pings or not
+		c.xid = hdr.Xid
+		// A read's reply waits in c.out while the client's next request
+		// is already here and is a read too: their replies leave in one
+		// write (a system call per reply was a third of getData's CPU
+		// with 4 requests in flight per connection). A reply never waits
+		// for a write's commit, nor for a request not yet received.
+		c.hold = batched(hdr.Type, body)
+		c.s.outstanding.Add(1)
+		goOn := c.dispatch(hdr, body)
+		c.s.outstanding.Add(-1)
+		if !goOn {
+			return
+		}
+		took := time.Since(start)
+		c.s.metrics.latency.Observe(took.Seconds())
+		c.recordRequest(hdr.Type, hdr.Xid, start, took)
+		if c.hold {
+			c.hold = false
+			select {
+			case f, ok := <-frames:
+				if !ok {
+					return
+				}
+				next = f
+				if h, b, err := zkwire.DecodeRequestHeader(f); err == nil && batched(h.Type, b) {
+					continue
+				}
+			default:
 			}
-			hdr, body, err := zkwire.DecodeRequestHeader(frame)
-			if err != nil {
-				c.log.Info("malformed request header; closing", zap.Error(err))
-				return
-			}
-			start := time.Now()
-			c.packet(true)
-			c.s.touch(c) // every request keeps the session alive, pings or not
-			c.xid = hdr.Xid
-			c.s.outstanding.Add(1)
-			goOn := c.dispatch(hdr, body)
-			c.s.outstanding.Add(-1)
-			if !goOn {
-				return
-			}
-			took := time.Since(start)
-			c.s.metrics.latency.Observe(took.Seconds())
-			c.recordRequest(hdr.Type, hdr.Xid, start, took)
-		case <-notified:
-			if !c.armNotify() {
-				return
-			}
+		}
+		if !c.flush() {
+			return
 		}
 	}
+}
+
+// readAhead is how many request frames a connection reads ahead of their
+// execution: a client's pipelined requests, whose replies can then be
+// batched. ZooKeeper reads ahead as far as its outstanding-request limit.
+const readAhead = 16
+
+// batched reports whether the reply to a request (op, body) may wait
+// for the next request's, to leave in one write: reads that answer from
+// the store at once. A read that sets a watch commits its registration
+// first, and is not batched.
+func batched(op zkwire.OpCode, body []byte) bool {
+	switch op {
+	case zkwire.OpGetData, zkwire.OpExists, zkwire.OpGetChildren, zkwire.OpGetChildren2:
+		// The body is the path (a length-prefixed string), then the
+		// watch flag.
+		if len(body) < 4 {
+			return false
+		}
+		n := int64(int32(binary.BigEndian.Uint32(body)))
+		if n < 0 {
+			n = 0
+		}
+		return int64(len(body)) > 4+n && body[4+n] == 0
+	case zkwire.OpGetACL, zkwire.OpMultiRead, zkwire.OpGetAllChildrenNumber,
+		zkwire.OpGetEphemerals, zkwire.OpPing, zkwire.OpWhoAmI:
+		return true
+	}
+	return false
 }
 
 // readFrames reads request frames ahead of their execution (pipelined
@@ -279,12 +342,14 @@ func (c *conn) caller() znode.Caller {
 // write sends one frame holding rec. A client that does not read for its
 // session timeout is closed.
 func (c *conn) write(rec zkwire.Record) bool {
-	c.out = zkwire.AppendFramed(c.out[:0], rec)
+	c.out = zkwire.AppendFramed(c.out, rec)
+	c.packet(false)
 	return c.flush()
 }
 
 // reply sends a reply frame, after the watch events the client must see
 // before it: those logged at or before the state the reply shows (zxid).
+// While c.hold it stays in c.out for serve to write with the next.
 func (c *conn) reply(xid int32, zxid int64, code zkwire.Code, body zkwire.Record) bool {
 	if c.watching && zxid > 0 && !c.deliverUpTo(zxid>>znode.OrderBits) {
 		return false
@@ -292,23 +357,32 @@ func (c *conn) reply(xid int32, zxid int64, code zkwire.Code, body zkwire.Record
 	if zxid > c.lastZxid {
 		c.lastZxid = zxid
 	}
-	c.out = zkwire.AppendReply(c.out[:0], zkwire.ReplyHeader{Xid: xid, Zxid: zxid, Err: code}, body)
+	c.out = zkwire.AppendReply(c.out, zkwire.ReplyHeader{Xid: xid, Zxid: zxid, Err: code}, body)
+	c.packet(false)
+	if c.hold {
+		return true
+	}
 	return c.flush()
 }
 
+// flush writes what c.out holds.
 func (c *conn) flush() bool {
+	if len(c.out) == 0 {
+		return true
+	}
 	d := c.timeout
 	if d == 0 {
 		d = handshakeTimeout
 	}
 	c.nc.SetWriteDeadline(time.Now().Add(d))
-	if _, err := c.nc.Write(c.out); err != nil {
-		c.log.Debug("write failed; closing", zap.Error(err))
-		return false
-	}
-	c.packet(false)
+	_, err := c.nc.Write(c.out)
+	c.out = c.out[:0]
 	if cap(c.out) > 1<<20 {
 		c.out = nil // do not keep a large reply's buffer
+	}
+	if err != nil {
+		c.log.Debug("write failed; closing", zap.Error(err))
+		return false
 	}
 	return true
 }

@@ -40,6 +40,16 @@ func serveOn(t *testing.T, st engines.Store) (string, *prometheus.Registry) {
 // serveAdjusted is serveOn with the server adjusted before it serves.
 func serveAdjusted(t *testing.T, st engines.Store, adjust func(*Server)) (string, *prometheus.Registry) {
 	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serveListener(t, st, adjust, ln)
+}
+
+// serveListener is serveAdjusted on the listener ln.
+func serveListener(t *testing.T, st engines.Store, adjust func(*Server), ln net.Listener) (string, *prometheus.Registry) {
+	t.Helper()
 	tree := znode.New(st.DB, st.Root.Tenant(keys.DefaultTenant), znode.Options{})
 	if err := tree.Init(t.Context()); err != nil {
 		t.Fatal(err)
@@ -47,10 +57,6 @@ func serveAdjusted(t *testing.T, st engines.Store, adjust func(*Server)) (string
 	reg := prometheus.NewRegistry()
 	srv := New(zaptest.NewLogger(t), reg, tree, Config{TickTime: 500 * time.Millisecond, MaxBuffer: 1 << 16})
 	adjust(srv)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	t.Cleanup(func() {

@@ -88,13 +88,15 @@ func (c *conn) sendEvents(events []znode.Event) bool {
 		if !e.Visible(c.auth) {
 			continue
 		}
-		c.out = zkwire.AppendReply(c.out[:0], zkwire.ReplyHeader{Xid: zkwire.XidNotification, Zxid: e.Zxid},
+		c.out = zkwire.AppendReply(c.out, zkwire.ReplyHeader{Xid: zkwire.XidNotification, Zxid: e.Zxid},
 			&zkwire.WatcherEvent{Type: zkwire.EventType(e.Type), State: zkwire.StateSyncConnected, Path: e.Path})
-		if !c.flush() {
-			return false
-		}
+		c.packet(false)
 	}
-	return true
+	// Before a held reply they wait with it; alone they go out now.
+	if c.hold {
+		return true
+	}
+	return c.flush()
 }
 
 // dropWatches removes the connection's watches when it ends, as ZooKeeper

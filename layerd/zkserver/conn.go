@@ -49,8 +49,10 @@ type conn struct {
 	closeOnce sync.Once
 	out       []byte // replies and events not yet written
 	// hold: what the request being run writes stays in out, for one
-	// write with the next request's reply (serve).
-	hold bool
+	// write with the next request's reply, if the next request is already
+	// read: in frames (serve).
+	hold   bool
+	frames <-chan []byte
 
 	// Watches (watch.go): wconn names this connection to the store; once
 	// it has set a watch, watching is true, events are delivered before
@@ -120,6 +122,7 @@ func (c *conn) serve() {
 		return
 	}
 	frames := make(chan []byte, readAhead)
+	c.frames = frames
 	done := make(chan struct{})
 	go c.readFrames(frames, done)
 	// Join the reader before returning: stop it where it waits to hand
@@ -349,7 +352,8 @@ func (c *conn) write(rec zkwire.Record) bool {
 
 // reply sends a reply frame, after the watch events the client must see
 // before it: those logged at or before the state the reply shows (zxid).
-// While c.hold it stays in c.out for serve to write with the next.
+// While c.hold and another request waits, it stays in c.out for serve
+// to write with the next reply.
 func (c *conn) reply(xid int32, zxid int64, code zkwire.Code, body zkwire.Record) bool {
 	if c.watching && zxid > 0 && !c.deliverUpTo(zxid>>znode.OrderBits) {
 		return false
@@ -359,7 +363,7 @@ func (c *conn) reply(xid int32, zxid int64, code zkwire.Code, body zkwire.Record
 	}
 	c.out = zkwire.AppendReply(c.out, zkwire.ReplyHeader{Xid: xid, Zxid: zxid, Err: code}, body)
 	c.packet(false)
-	if c.hold {
+	if c.hold && len(c.frames) > 0 {
 		return true
 	}
 	return c.flush()

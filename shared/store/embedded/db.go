@@ -43,6 +43,7 @@ type DB struct {
 	metrics *metrics
 	faults  *FaultInjector
 	watches *watchRegistry
+	points  *pointCache
 
 	mu        sync.Mutex
 	committed int64 // newest version whose state is published
@@ -221,6 +222,7 @@ func Open(opts Options) (*DB, error) {
 	}
 	db.watches = newWatchRegistry(db, opts.MaxWatches)
 	db.snaps = []*snapEntry{{version: base, snap: pdb.NewSnapshot()}}
+	db.points = newPointCache(base)
 	go db.runCommitter()
 	log.Info("embedded engine opened", zap.String("dir", dir), zap.Int64("version", base))
 	return db, nil

@@ -250,7 +250,13 @@ func (t *tx) getLocked(k []byte, snapshot bool) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		v, err := s.get(k)
+		v, ok := t.db.points.get(k, t.rv)
+		if !ok {
+			v, err = s.get(k)
+			if err == nil {
+				t.db.points.add(k, v, s.version)
+			}
+		}
 		if err == nil && !snapshot {
 			t.addReadLocked(store.Range{Begin: clone(k), End: store.KeyAfter(k)})
 		}

@@ -89,7 +89,11 @@ func (r *record) encode() (b []byte, stamped bool) {
 	if r.dataNull {
 		flags |= flagDataNull
 	}
-	b = make([]byte, 0, recordFixedLength+16*len(r.acl))
+	n := recordFixedLength + 4 // and the stamp's offset, if any
+	for _, a := range r.acl {
+		n += 4 + 2 + len(a.ID.Scheme) + 2 + len(a.ID.ID)
+	}
+	b = make([]byte, 0, n)
 	b = append(b, recordFormat, flags)
 	b = append(b, r.mzxid.stamp[:]...)
 	b = append(b, r.czxid.stamp[:]...)

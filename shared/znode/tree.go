@@ -415,7 +415,7 @@ const statLength = 8*2 + 8*2 + 4*3 + 8 + 4*2 + 8
 // encodeLastWrite returns the SetVersionstampedValue template of the
 // record.
 func encodeLastWrite(token [16]byte, rs []pendingResult, failure *multiFailure) ([]byte, error) {
-	b := make([]byte, 26, 64)
+	b := make([]byte, 26, 192) // room for one op's result with its stat
 	copy(b[10:26], token[:])
 	b = append(b, lastWriteFormat)
 	if failure != nil {

@@ -160,7 +160,7 @@ func (t *tx) storageLocked() (*snapEntry, error) {
 }
 
 func (t *tx) addReadLocked(r store.Range) {
-	t.reads = append(t.reads, t.wm.withoutIndependent(r)...)
+	t.reads = t.wm.appendWithoutIndependent(t.reads, r)
 }
 
 // readReadyLocked returns when a read issued at issued is answered

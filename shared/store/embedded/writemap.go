@@ -171,11 +171,11 @@ func (w *writeMap) setVersionstampedValue(k, template []byte, offset int) {
 	w.log = append(w.log, mutation{kind: mVersionstampedValue, key: k, value: store.AppendStampOffset(template, offset)})
 }
 
-// withoutIndependent returns r minus the keys this transaction wrote
-// independently (known entries and cleared ranges): FDB adds no read
-// conflict for those segments, since their values do not depend on what
-// others commit.
-func (w *writeMap) withoutIndependent(r store.Range) []store.Range {
+// appendWithoutIndependent appends to out r minus the keys this
+// transaction wrote independently (known entries and cleared ranges): FDB
+// adds no read conflict for those segments, since their values do not
+// depend on what others commit.
+func (w *writeMap) appendWithoutIndependent(out []store.Range, r store.Range) []store.Range {
 	var holes []store.Range
 	for _, c := range w.cleared {
 		if overlaps(c, r) {
@@ -189,10 +189,9 @@ func (w *writeMap) withoutIndependent(r store.Range) []store.Range {
 		return true
 	})
 	if len(holes) == 0 {
-		return []store.Range{r}
+		return append(out, r)
 	}
 	sort.Slice(holes, func(i, j int) bool { return bytes.Compare(holes[i].Begin, holes[j].Begin) < 0 })
-	var out []store.Range
 	cur := r.Begin
 	for _, h := range holes {
 		if bytes.Compare(cur, h.Begin) < 0 {

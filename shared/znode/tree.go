@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,6 +40,7 @@ type Tree struct {
 	t    keys.Tenant
 	opts Options
 	seq  *seqQueue // sequential creates, by parent (seqqueue.go)
+	kids childCache
 }
 
 // New returns the tree of tenant t in db. Call Init once before use.
@@ -882,10 +884,21 @@ func (tr *Tree) listChildren(ctx context.Context, a Auth, p string) (rd Read, rv
 		p = "/"
 	}
 	var n *node
+	cached, haveCached := tr.kids.get(p)
+	var cachedRV int64
 	first := func(r store.Reader) error {
 		var err error
 		n, _, err = tr.readable(r, a, p, false)
-		return err
+		if err != nil || !haveCached || tokenOf(n) != cached.token {
+			return err
+		}
+		// The children are those listed before (childcache.go): the scan
+		// issued with this read is left unread.
+		cachedRV, err = r.GetReadVersion().Get()
+		if err != nil {
+			return err
+		}
+		return errChildrenCached
 	}
 	kp, _ := key(p) // a path too long is no node: first fails
 	parse := tr.t.ChildNames(kp)
@@ -895,8 +908,15 @@ func (tr *Tree) listChildren(ctx context.Context, a Auth, p string) (rd Read, rv
 		names = append(names, name)
 		return err
 	})
+	if errors.Is(err, errChildrenCached) {
+		return Read{Children: slices.Clone(cached.names), Stat: n.stat(noStamp), Zxid: ReadZxid(cachedRV)}, cachedRV, nil
+	}
 	if err != nil {
 		return Read{}, 0, err
+	}
+	if rv0 == rv {
+		// Read in one transaction, the names with the node's token.
+		tr.kids.put(p, tokenOf(n), names)
 	}
 	return Read{Children: names, Stat: n.stat(noStamp), Zxid: ReadZxid(rv)}, rv0, nil
 }

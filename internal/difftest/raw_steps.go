@@ -284,11 +284,17 @@ func (x *Raw) Auth(scheme, auth string) {
 // Unknown sends a request with an opcode ZooKeeper does not answer with
 // data (0, 999, 13 outside a multi in 3.9 …) and a body, and records the
 // reply's code and header zxid, then whether the connection is still
-// open (a ping round trip).
+// open (a ping round trip). ZooKeeper closes the connection after
+// UNIMPLEMENTED (UnimplementedRequestProcessor) from another thread,
+// after the reply: a ping sent at once was sometimes answered first.
+// So after UNIMPLEMENTED the ping waits up to 5 s for the close.
 func (x *Raw) Unknown(op int32, body []byte) {
 	rep, e := x.do(op, fmt.Sprintf("%s body=%x", opName(op), body), body, false, nil)
 	if e.code == "UNIMPLEMENTED" || e.code == "OK" {
 		e.add(fmt.Sprintf(" hdrzxid=%d", rep.zxid))
+	}
+	if e.code == "UNIMPLEMENTED" && !x.c.closed {
+		x.c.awaitEOF(5 * time.Second)
 	}
 	x.Ping()
 }

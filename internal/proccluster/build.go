@@ -73,7 +73,15 @@ func StartT(t testing.TB, bin string, opts Options) *Cluster {
 	}
 	c, err := Start(t.Context(), opts)
 	if err != nil {
-		t.Fatalf("starting the cluster: %v (logs in %s)", err, filepath.Join(opts.Dir, "logs"))
+		// The logs go with the test's temporary directory: their ends
+		// are the only trace of why a process did not start.
+		logs := filepath.Join(opts.Dir, "logs")
+		if entries, rerr := os.ReadDir(logs); rerr == nil {
+			for _, e := range entries {
+				t.Logf("%s ends:\n%s", e.Name(), tail(filepath.Join(logs, e.Name()), 40))
+			}
+		}
+		t.Fatalf("starting the cluster: %v (logs in %s)", err, logs)
 	}
 	t.Cleanup(func() {
 		c.Stop()

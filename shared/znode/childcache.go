@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"zkfdb/shared/store"
 )
@@ -23,6 +24,8 @@ type childCache struct {
 	mu      sync.Mutex
 	entries map[string]childEntry
 	names   int // names held, over all entries
+	// floorHits counts listings that started at their floor (tests).
+	floorHits atomic.Int64
 }
 
 type childToken struct {
@@ -34,6 +37,9 @@ type childToken struct {
 type childEntry struct {
 	token childToken
 	names []string
+	// floor is the key of the first child listed (nil: none), where the
+	// next listing of the node starts (listChildren).
+	floor []byte
 }
 
 // Bounds of the cache: when either is passed it starts over. A listing
@@ -59,7 +65,7 @@ func (c *childCache) get(p string) (childEntry, bool) {
 	return e, ok
 }
 
-func (c *childCache) put(p string, token childToken, names []string) {
+func (c *childCache) put(p string, token childToken, names []string, floor []byte) {
 	if len(names) > childCacheLongest {
 		return
 	}
@@ -71,6 +77,6 @@ func (c *childCache) put(p string, token childToken, names []string) {
 	if old, ok := c.entries[p]; ok {
 		c.names -= len(old.names)
 	}
-	c.entries[p] = childEntry{token: token, names: slices.Clone(names)}
+	c.entries[p] = childEntry{token: token, names: slices.Clone(names), floor: floor}
 	c.names += len(names)
 }

@@ -64,7 +64,7 @@ func testChildrenCache(t *testing.T, e engines.Engine) {
 	if !ok {
 		t.Fatal("a listing of /p left nothing in the cache")
 	}
-	tree.kids.put("/p", e0.token, []string{"a", "planted"})
+	tree.kids.put("/p", e0.token, []string{"a", "planted"}, e0.floor)
 	list("a", "planted")
 
 	write(tree, create("/p/c"))
@@ -84,4 +84,34 @@ func testChildrenCache(t *testing.T, e engines.Engine) {
 	write(other, DeleteOp{Path: "/p/a", Version: -1}, DeleteOp{Path: "/p/c", Version: -1}, DeleteOp{Path: "/p", Version: -1})
 	write(other, create("/p"), create("/p/z"))
 	list("z")
+
+	// A listing starts at the first child the last one found, and falls
+	// back to the whole range when a child sorts before it.
+	listQ := func(want ...string) {
+		t.Helper()
+		rd, err := tree.GetChildren(t.Context(), Auth{}, "/q")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(rd.Children, want) {
+			t.Fatalf("children of /q: %q, want %q", rd.Children, want)
+		}
+	}
+	write(tree, create("/q"), create("/q/m1"), create("/q/m2"))
+	listQ("m1", "m2")
+	hits := tree.kids.floorHits.Load()
+	write(other, DeleteOp{Path: "/q/m1", Version: -1}, create("/q/z1"))
+	listQ("m2", "z1") // from m1, where it finds both
+	if got := tree.kids.floorHits.Load() - hits; got != 1 {
+		t.Fatalf("%d listings from the floor, want 1", got)
+	}
+	write(other, create("/q/a0"))
+	listQ("a0", "m2", "z1") // from m2 it finds 2 of 3: from the start
+	if got := tree.kids.floorHits.Load() - hits; got != 1 {
+		t.Fatalf("%d listings from the floor, want still 1", got)
+	}
+	write(other, DeleteOp{Path: "/q/a0", Version: -1}, DeleteOp{Path: "/q/m2", Version: -1}, DeleteOp{Path: "/q/z1", Version: -1})
+	listQ() // from a0: none, and the node has none
+	write(other, create("/q/0"))
+	listQ("0") // before the floor, found by the count
 }

@@ -902,21 +902,52 @@ func (tr *Tree) listChildren(ctx context.Context, a Auth, p string) (rd Read, rv
 	}
 	kp, _ := key(p) // a path too long is no node: first fails
 	parse := tr.t.ChildNames(kp)
-	names := []string{}
-	rv0, rv, err := tr.scan(ctx, []store.Range{tr.t.Children(kp)}, first, func(k []byte) error {
-		name, err := parse(k)
-		names = append(names, name)
-		return err
-	})
-	if errors.Is(err, errChildrenCached) {
-		return Read{Children: slices.Clone(cached.names), Stat: n.stat(noStamp), Zxid: ReadZxid(cachedRV)}, cachedRV, nil
+	all := tr.t.Children(kp)
+	// A listing starts at the first child the last one found, and keeps
+	// what it finds there if that is as many children as the node has
+	// (numChildren, read in the same transaction): then no child sorts
+	// before it. The deleted children that sort before it, which the
+	// storage keeps for a while, are not stepped over: a lock recipe's
+	// waiters list a parent whose deleted lock nodes all sort before the
+	// live ones. Otherwise the listing starts again from the beginning.
+	rg := all
+	if haveCached && bytes.Compare(cached.floor, all.Begin) > 0 && bytes.Compare(cached.floor, all.End) < 0 {
+		rg.Begin = cached.floor
 	}
-	if err != nil {
-		return Read{}, 0, err
+	var names []string
+	var floor []byte
+	var rv int64
+	for {
+		names, floor = []string{}, nil
+		rv0, rv, err = tr.scan(ctx, []store.Range{rg}, first, func(k []byte) error {
+			if floor == nil {
+				floor = bytes.Clone(k)
+			}
+			name, err := parse(k)
+			names = append(names, name)
+			return err
+		})
+		if errors.Is(err, errChildrenCached) {
+			return Read{Children: slices.Clone(cached.names), Stat: n.stat(noStamp), Zxid: ReadZxid(cachedRV)}, cachedRV, nil
+		}
+		if err != nil {
+			return Read{}, 0, err
+		}
+		if bytes.Equal(rg.Begin, all.Begin) {
+			break
+		}
+		if rv0 == rv && len(names) == int(numChildren(n.counts)) {
+			tr.kids.floorHits.Add(1)
+			break
+		}
+		rg = all
+	}
+	if floor == nil && !bytes.Equal(rg.Begin, all.Begin) {
+		floor = rg.Begin // none after the floor, and none before it
 	}
 	if rv0 == rv {
 		// Read in one transaction, the names with the node's token.
-		tr.kids.put(p, tokenOf(n), names)
+		tr.kids.put(p, tokenOf(n), names, floor)
 	}
 	return Read{Children: names, Stat: n.stat(noStamp), Zxid: ReadZxid(rv)}, rv0, nil
 }

@@ -134,22 +134,22 @@ func (c *conn) serve() {
 		for range frames {
 		}
 	}()
-	defer c.flush() // replies held for a batch (below) still go out
-	var next []byte // a frame taken from frames, not yet run
+	defer c.flush()  // replies held for a batch (below) still go out
+	var next request // taken from frames and decoded, not yet run
+	haveNext := false
 	for {
-		frame := next
-		next = nil
-		if frame == nil {
+		req := next
+		if !haveNext {
 			var notified <-chan struct{}
 			if c.notify != nil {
 				notified = c.notify.Done()
 			}
-			var ok bool
 			select {
-			case frame, ok = <-frames:
+			case frame, ok := <-frames:
 				if !ok {
 					return
 				}
+				req = decodeRequest(frame)
 			case <-notified:
 				if !c.armNotify() {
 					return
@@ -157,11 +157,12 @@ func (c *conn) serve() {
 				continue
 			}
 		}
-		hdr, body, err := zkwire.DecodeRequestHeader(frame)
-		if err != nil {
-			c.log.Info("malformed request header; closing", zap.Error(err))
+		haveNext = false
+		if req.err != nil {
+			c.log.Info("malformed request header; closing", zap.Error(req.err))
 			return
 		}
+		hdr, body := req.hdr, req.body
 		start := time.Now()
 		c.packet(true)
 		c.s.touch(c) // every request keeps the session alive, pings or not
@@ -188,8 +189,8 @@ func (c *conn) serve() {
 				if !ok {
 					return
 				}
-				next = f
-				if h, b, err := zkwire.DecodeRequestHeader(f); err == nil && batched(h.Type, b) {
+				next, haveNext = decodeRequest(f), true
+				if next.err == nil && batched(next.hdr.Type, next.body) {
 					continue
 				}
 			default:
@@ -199,6 +200,19 @@ func (c *conn) serve() {
 			return
 		}
 	}
+}
+
+// request is a request frame split into its header and body, or the
+// error that says why it cannot be.
+type request struct {
+	hdr  zkwire.RequestHeader
+	body []byte
+	err  error
+}
+
+func decodeRequest(frame []byte) request {
+	hdr, body, err := zkwire.DecodeRequestHeader(frame)
+	return request{hdr, body, err}
 }
 
 // readAhead is how many request frames a connection reads ahead of their
@@ -363,6 +377,13 @@ func (c *conn) reply(xid int32, zxid int64, code zkwire.Code, body zkwire.Record
 	}
 	c.out = zkwire.AppendReply(c.out, zkwire.ReplyHeader{Xid: xid, Zxid: zxid, Err: code}, body)
 	c.packet(false)
+	return c.send()
+}
+
+// send writes what c.out holds, unless the request being run holds its
+// output for one write with the next request's, which is already read
+// (serve).
+func (c *conn) send() bool {
 	if c.hold && len(c.frames) > 0 {
 		return true
 	}

@@ -93,10 +93,7 @@ func (c *conn) sendEvents(events []znode.Event) bool {
 		c.packet(false)
 	}
 	// Before a held reply they wait with it; alone they go out now.
-	if c.hold && len(c.frames) > 0 {
-		return true
-	}
-	return c.flush()
+	return c.send()
 }
 
 // dropWatches removes the connection's watches when it ends, as ZooKeeper

@@ -47,7 +47,11 @@ type conn struct {
 	tokenSeq  uint64
 
 	closeOnce sync.Once
-	out       []byte // replies and events not yet written
+	// readStopped, under readMu: serve has stopped the reader goroutine
+	// (readFrames), which must not set a new read deadline.
+	readMu      sync.Mutex
+	readStopped bool
+	out         []byte // replies and events not yet written
 	// hold: what the request being run writes stays in out, for one
 	// write with the next request's reply, if the next request is already
 	// read: in frames (serve).
@@ -130,7 +134,10 @@ func (c *conn) serve() {
 	// past), then wait until it closes frames.
 	defer func() {
 		close(done)
+		c.readMu.Lock()
+		c.readStopped = true
 		c.nc.SetReadDeadline(time.Now())
+		c.readMu.Unlock()
 		for range frames {
 		}
 	}()
@@ -251,8 +258,16 @@ func (c *conn) readFrames(frames chan<- []byte, done <-chan struct{}) {
 	defer close(frames)
 	for {
 		// A connection silent for its session timeout is closed, as
-		// ZooKeeper does; clients ping at a third of it.
+		// ZooKeeper does; clients ping at a third of it. Not once serve
+		// has stopped the reader: its deadline in the past must stay,
+		// or the join waits for the session timeout.
+		c.readMu.Lock()
+		if c.readStopped {
+			c.readMu.Unlock()
+			return
+		}
 		c.nc.SetReadDeadline(time.Now().Add(c.timeout))
+		c.readMu.Unlock()
 		frame, err := zkwire.ReadFrame(c.r, c.s.cfg.MaxBuffer)
 		if err != nil {
 			c.readFailed(err)

@@ -53,7 +53,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.Usage = func() {
 		fmt.Fprint(out, `Usage: zkload [flags]
 
-zkload runs each workload (create, setData, getData, getChildren, mixed, watch, lock; expiry, exists and session only when named)
+zkload runs each workload (create, delete, setData, getData, multiRead, getChildren, mixed, watch, lock; expiry, exists and session only when named)
 against -addr, and with -compare against a second server right after it,
 with the same parameters, and prints ops/s, p50/p99/max latency and errors
 by code, then the ratios of -compare to -addr. With a list of session
@@ -69,7 +69,7 @@ Flags take one dash or two.
 	fs.StringVar(&label, "label", "", "name of -addr in reports (default: the address)")
 	fs.StringVar(&compare, "compare", "", "`host:port` of a second server to run the same workloads against")
 	fs.StringVar(&compareLbl, "compare-label", "", "name of -compare in reports (default: the address)")
-	fs.StringVar(&workloads, "workload", "all", "comma-separated `workloads`: create, setData, getData, getChildren, mixed, watch, lock, expiry, exists, session, or all (all but expiry, exists and session)")
+	fs.StringVar(&workloads, "workload", "all", "comma-separated `workloads`: create, delete, setData, getData, multiRead, getChildren, mixed, watch, lock, expiry, exists, session, or all (all but expiry, exists and session)")
 	fs.StringVar(&sessions, "sessions", strconv.Itoa(load.DefaultSessions), "concurrent sessions, each its own connection; a comma-separated `list` runs every workload at each")
 	fs.IntVar(&c.load.Depth, "depth", load.DefaultDepth, "requests in flight per session (goroutines issuing synchronous requests)")
 	fs.IntVar(&c.load.ValueSize, "value", load.DefaultValueSize, "value size in `bytes`")

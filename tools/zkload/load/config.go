@@ -17,10 +17,20 @@ const (
 	// Create creates distinct persistent nodes (no sequence flag), Value
 	// bytes each, under a parent per session.
 	Create Workload = "create"
+	// Delete deletes persistent nodes (version -1), Value bytes each, that
+	// the run created before its phases (deletePool): every worker takes
+	// the next node in creation order, and a phase also ends when none is
+	// left.
+	Delete Workload = "delete"
 	// SetData overwrites the session's own node (version -1).
 	SetData Workload = "setData"
 	// GetData reads the session's own node.
 	GetData Workload = "getData"
+	// MultiRead reads MultiReadNodes nodes of the session's own, Value
+	// bytes each, in one multiRead of getData ops (opcode 22, ZooKeeper
+	// 3.6 and later), over a session of its own per session (pipe):
+	// go-zookeeper has no multiRead.
+	MultiRead Workload = "multiRead"
 	// GetChildren lists one parent with Config.Children children.
 	GetChildren Workload = "getChildren"
 	// Mixed reads (getData) or writes (setData) the session's own node, with
@@ -60,7 +70,11 @@ const Session Workload = "session"
 const ExpiryTimeout = 4 * time.Second
 
 // Workloads lists the workloads "all" runs, in the order zkload runs them.
-var Workloads = []Workload{Create, SetData, GetData, GetChildren, Mixed, Watch, Lock}
+var Workloads = []Workload{Create, Delete, SetData, GetData, MultiRead, GetChildren, Mixed, Watch, Lock}
+
+// MultiReadNodes is the number of getData ops in each of MultiRead's
+// multiReads.
+const MultiReadNodes = 8
 
 // known lists every workload, "all" and the rest.
 var known = append(slices.Clone(Workloads), Expiry, Exists, Session)

@@ -109,13 +109,14 @@ func Run(ctx context.Context, log *zap.Logger, t Target, w Workload, cfg Config)
 		return nil, fmt.Errorf("create %s: %w", res.Root, err)
 	}
 	var workers []*worker
+	defer func() { closePipes(workers) }()
 	if !cfg.Keep {
 		defer func() {
 			// The root goes even if ctx is done: a cancelled run must not
 			// leave thousands of nodes behind.
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 			defer cancel()
-			if cerr := deleteCreated(cctx, workers); cerr != nil {
+			if cerr := deleteCreated(cctx, conns, cfg.Depth, workers); cerr != nil {
 				err = errors.Join(err, fmt.Errorf("cleanup: %w", cerr))
 			} else if cerr := deleteTree(cctx, conns, cfg.Depth, res.Root); cerr != nil {
 				err = errors.Join(err, fmt.Errorf("cleanup: %w", cerr))
@@ -123,7 +124,7 @@ func Run(ctx context.Context, log *zap.Logger, t Target, w Workload, cfg Config)
 		}()
 	}
 
-	workers, err = setup(ctx, conns, w, cfg, res.Root)
+	workers, err = setup(ctx, conns, t.Servers, w, cfg, res.Root)
 	for _, wk := range workers {
 		wk.servers, wk.log = t.Servers, log
 	}
@@ -132,7 +133,14 @@ func Run(ctx context.Context, log *zap.Logger, t Target, w Workload, cfg Config)
 	}
 	log.Info("setup done", zap.String("root", res.Root), zap.Int("sessions", len(conns)))
 
+	var pool *deletePool
+	if len(workers) > 0 {
+		pool = workers[0].pool
+	}
 	if cfg.Warmup > 0 {
+		if pool != nil {
+			pool.limit = pool.warmupLimit(cfg)
+		}
 		p := &phase{deadline: time.Now().Add(cfg.Warmup)}
 		warm, _, err := runPhase(ctx, workers, p)
 		if err != nil {
@@ -141,6 +149,12 @@ func Run(ctx context.Context, log *zap.Logger, t Target, w Workload, cfg Config)
 		res.WarmupOK, res.WarmupWrites = warm.ok, warm.writes
 	}
 
+	if pool != nil {
+		// The warm-up's workers each took a number past its limit and
+		// deleted nothing with it.
+		pool.next.Store(min(pool.next.Load(), pool.limit))
+		pool.limit = pool.created
+	}
 	p := &phase{record: true}
 	if cfg.Ops > 0 {
 		p.tickets = new(atomic.Int64)

@@ -15,6 +15,8 @@ import (
 
 	"github.com/go-zookeeper/zk"
 	"go.uber.org/zap"
+
+	"zkfdb/layerd/zkwire"
 )
 
 // worker issues one workload's requests on one session, one at a time;
@@ -43,6 +45,12 @@ type worker struct {
 	root    string
 	// sessionTimeout is what Session's sessions ask for.
 	sessionTimeout time.Duration
+	// pool holds Delete's nodes, shared by every worker.
+	pool *deletePool
+	// pipe is MultiRead's session, shared by the session's workers, and
+	// reads its multiRead's ops.
+	pipe  *pipe
+	reads []zkwire.Request
 }
 
 // eventTimeout bounds the wait for a watch event.
@@ -193,6 +201,14 @@ func (w *worker) simple() (write bool, err error) {
 		w.seq++
 		_, err = w.conn.Create(w.prefix+strconv.FormatInt(w.seq, 10), w.value, 0, acl)
 		return true, err
+	case Delete:
+		path, ok := w.pool.take()
+		if !ok {
+			return true, errPoolEmpty
+		}
+		return true, w.conn.Delete(path, -1)
+	case MultiRead:
+		return false, w.multiRead()
 	case SetData:
 		_, err = w.conn.Set(w.node, w.value, -1)
 		return true, err
@@ -216,21 +232,58 @@ func (w *worker) simple() (write bool, err error) {
 	panic("unknown workload " + string(w.workload))
 }
 
+// multiRead reads the worker's MultiReadNodes nodes in one multiRead and
+// checks that each result is a getData of the size written.
+func (w *worker) multiRead() error {
+	body, err := w.pipe.call(zkwire.OpMultiRead, &zkwire.MultiRead{Ops: w.reads})
+	if err != nil {
+		return err
+	}
+	rec, err := zkwire.DecodeResponse(zkwire.OpMultiRead, body)
+	if err != nil {
+		return connectionLoss(err)
+	}
+	results := rec.(*zkwire.MultiResponse).Results
+	if len(results) != len(w.reads) {
+		return fmt.Errorf("multiRead of %d ops: %d results", len(w.reads), len(results))
+	}
+	for i, r := range results {
+		switch {
+		case r.Type == zkwire.OpError:
+			return replyError{r.Err}
+		case r.Type != zkwire.OpGetData || len(r.Data) != len(w.value):
+			return fmt.Errorf("multiRead result %d: %s with %d bytes, want getData with %d", i, r.Type, len(r.Data), len(w.value))
+		}
+	}
+	return nil
+}
+
+// multiReadNode returns the path of session i's node j (MultiRead).
+func multiReadNode(root string, i, j int) string { return fmt.Sprintf("%s/m%d-%d", root, i, j) }
+
 // setup creates the nodes workload w needs under root and returns the
-// workers, Depth per session.
-func setup(ctx context.Context, conns []*zk.Conn, w Workload, cfg Config, root string) ([]*worker, error) {
+// workers, Depth per session. MultiRead's sessions are opened on servers,
+// and Run closes them (closePipes), also when setup fails.
+func setup(ctx context.Context, conns []*zk.Conn, servers []string, w Workload, cfg Config, root string) (workers []*worker, err error) {
 	value := bytes.Repeat([]byte("z"), cfg.ValueSize)
 
 	var paths []string
 	var data []byte
 	switch w {
-	case Create, SetData, GetData, Mixed, Exists:
+	case Create, Delete, SetData, GetData, Mixed, Exists:
 		for i := range conns {
 			paths = append(paths, sessionNode(root, i))
 		}
-		if w != Create {
+		if w != Create && w != Delete {
 			data = value
 		}
+	case MultiRead:
+		for i := range conns {
+			for j := range MultiReadNodes {
+				paths = append(paths, multiReadNode(root, i, j))
+			}
+		}
+		data = value
 	case Watch:
 		for i := range conns {
 			for lane := range cfg.Depth {
@@ -248,7 +301,7 @@ func setup(ctx context.Context, conns []*zk.Conn, w Workload, cfg Config, root s
 			paths = append(paths, fmt.Sprintf("%s/children/c%d", root, i))
 		}
 	}
-	err := fanOut(ctx, conns, cfg.Depth, len(paths), func(c *zk.Conn, i int) error {
+	err = fanOut(ctx, conns, cfg.Depth, len(paths), func(c *zk.Conn, i int) error {
 		if _, err := c.Create(paths[i], data, 0, acl); err != nil {
 			return fmt.Errorf("create %s: %w", paths[i], err)
 		}
@@ -258,8 +311,24 @@ func setup(ctx context.Context, conns []*zk.Conn, w Workload, cfg Config, root s
 		return nil, err
 	}
 
-	var workers []*worker
+	var pool *deletePool
+	if w == Delete {
+		pool = &deletePool{root: root, sessions: len(conns)}
+		if err := pool.fillFor(ctx, conns, cfg, value); err != nil {
+			return nil, fmt.Errorf("fill: %w", err)
+		}
+	}
 	for i, c := range conns {
+		var p *pipe
+		var reads []zkwire.Request
+		if w == MultiRead {
+			if p, err = openPipe(ctx, servers[i%len(servers)], cfg.SessionTimeout); err != nil {
+				return workers, fmt.Errorf("multiRead session: %w", err)
+			}
+			for j := range MultiReadNodes {
+				reads = append(reads, &zkwire.GetData{Path: multiReadNode(root, i, j)})
+			}
+		}
 		for lane := range cfg.Depth {
 			wk := &worker{
 				conn:           c,
@@ -270,6 +339,9 @@ func setup(ctx context.Context, conns []*zk.Conn, w Workload, cfg Config, root s
 				readPercent:    cfg.ReadPercent,
 				rng:            rand.New(rand.NewPCG(uint64(i), uint64(lane))),
 				sessionTimeout: cfg.SessionTimeout,
+				pool:           pool,
+				pipe:           p,
+				reads:          reads,
 			}
 			switch w {
 			case GetChildren:
@@ -288,6 +360,19 @@ func setup(ctx context.Context, conns []*zk.Conn, w Workload, cfg Config, root s
 		}
 	}
 	return workers, nil
+}
+
+// closePipes closes MultiRead's sessions, each once.
+func closePipes(workers []*worker) {
+	var wg sync.WaitGroup
+	var last *pipe
+	for _, w := range workers {
+		if p := w.pipe; p != nil && p != last {
+			last = p
+			wg.Go(func() { p.close() })
+		}
+	}
+	wg.Wait()
 }
 
 // watchNode returns the node lane of session i watches (Watch).
@@ -349,6 +434,9 @@ func runPhase(ctx context.Context, workers []*worker, p *phase) (*tally, time.Du
 			for ctx.Err() == nil && p.next() {
 				begin := time.Now()
 				write, own, err := w.do()
+				if err == errPoolEmpty {
+					return
+				}
 				d := time.Since(begin)
 				if own > 0 {
 					d = own
@@ -464,11 +552,15 @@ func deleteTree(ctx context.Context, conns []*zk.Conn, depth int, root string) e
 	return nil
 }
 
-// deleteCreated deletes the nodes the workers created, by name, each
-// worker on its own session and all in parallel. Listing them instead could
-// exceed the client's and server's packet limits: a session's parent gets
-// every node its workers create in a run.
-func deleteCreated(ctx context.Context, workers []*worker) error {
+// deleteCreated deletes the nodes the workers created (Create) and those
+// Delete's pool still holds, by name, each Create worker on its own session
+// and all in parallel. Listing them instead could exceed the client's and
+// server's packet limits: a session's parent gets every node its workers
+// create in a run.
+func deleteCreated(ctx context.Context, conns []*zk.Conn, depth int, workers []*worker) error {
+	if len(workers) > 0 && workers[0].pool != nil {
+		return workers[0].pool.deleteRest(ctx, conns, depth)
+	}
 	errs := make([]error, len(workers))
 	var wg sync.WaitGroup
 	for i, w := range workers {

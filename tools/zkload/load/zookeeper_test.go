@@ -100,6 +100,38 @@ func TestWorkloadsAgainstZooKeeper(t *testing.T) {
 				if created != writes {
 					t.Errorf("create: %d nodes exist, want %d (%d measured + %d warm-up)", created, writes, res.Writes, res.WarmupWrites)
 				}
+			case Delete:
+				// The nodes taken are the first writes of the pool, in
+				// order; the rest are still there.
+				if res.Writes != res.OK {
+					t.Errorf("delete: %d writes of %d requests, want all", res.Writes, res.OK)
+				}
+				var left int64
+				for i := range cfg.Sessions {
+					kids, _, err := check.Children(sessionNode(res.Root, i))
+					if err != nil {
+						t.Fatal(err)
+					}
+					left += int64(len(kids))
+				}
+				pool := &deletePool{root: res.Root, sessions: cfg.Sessions}
+				for k, want := range map[int64]bool{0: false, writes - 1: false, writes: left > 0, writes + left - 1: left > 0, writes + left: false} {
+					if ok, _, err := check.Exists(pool.node(k)); err != nil || ok != want {
+						t.Errorf("delete: after %d deletes with %d nodes left, node %d exists = %v, %v; want %v", writes, left, k, ok, err, want)
+					}
+				}
+				if left > 0 {
+					checkData(t, check, pool.node(writes), cfg.ValueSize)
+				}
+			case MultiRead:
+				if res.Writes != 0 {
+					t.Errorf("multiRead: %d writes, want none", res.Writes)
+				}
+				for j := range MultiReadNodes {
+					if st := checkData(t, check, multiReadNode(res.Root, cfg.Sessions-1, j), cfg.ValueSize); st.Version != 0 {
+						t.Errorf("multiRead: node %d has version %d, want 0", j, st.Version)
+					}
+				}
 			case SetData, GetData, Mixed:
 				var versions int64
 				for i := range cfg.Sessions {
@@ -265,18 +297,29 @@ func TestCompareAgainstZooKeeper(t *testing.T) {
 }
 
 // TestDurationAgainstZooKeeper checks the timed mode: the measured phase
-// lasts at least Duration and ends soon after.
+// lasts at least Duration and ends soon after; Delete's may end sooner,
+// when its nodes run out, and its run leaves nothing behind.
 func TestDurationAgainstZooKeeper(t *testing.T) {
 	target := startZooKeeper(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	cfg := Config{Sessions: 2, Duration: 300 * time.Millisecond, Warmup: -1, Prefix: "/zkloadtime"}
-	res, err := Run(ctx, zaptest.NewLogger(t), target, GetData, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Elapsed < cfg.Duration || res.Elapsed > cfg.Duration+10*time.Second || res.OK == 0 {
-		t.Errorf("elapsed %v with %d requests; want at least %v (and not 10s more) with some requests", res.Elapsed, res.OK, cfg.Duration)
+	cfg := Config{Sessions: 2, Depth: 2, Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond, Prefix: "/zkloadtime"}
+	for _, w := range []Workload{GetData, Delete} {
+		res, err := Run(ctx, zaptest.NewLogger(t), target, w, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		low := cfg.Duration
+		if w == Delete {
+			low = 0
+		}
+		if res.Elapsed < low || res.Elapsed > cfg.Duration+10*time.Second || res.OK == 0 || res.WarmupOK == 0 || len(res.Errors) != 0 {
+			t.Errorf("%s: elapsed %v with %d requests (%d in the warm-up), errors %v; want at least %v (and not %v more) with some requests in both phases, no errors",
+				w, res.Elapsed, res.OK, res.WarmupOK, res.Errors, low, 10*time.Second)
+		}
+		if ok, _, err := checker(t, ctx, target).Exists(res.Root); err != nil || ok {
+			t.Errorf("%s: after the run, Exists(%s) = %v, %v; want false", w, res.Root, ok, err)
+		}
 	}
 }
 

@@ -3,6 +3,8 @@ package embedded
 import (
 	"bytes"
 	"sync"
+
+	"github.com/google/btree"
 )
 
 // pointCache keeps the values of recently read keys that no commit has
@@ -12,9 +14,11 @@ import (
 // and level, were a tenth of layerd's CPU under setData.
 //
 // An entry holds a key's value as of version from and every later one, up
-// to the newest commit: the committer drops the keys of a batch (all
-// entries, if it cleared a range) before it publishes the batch's
-// snapshot. So a read at a version at or after from may use it; a read at
+// to the newest commit: the committer drops the keys a batch wrote, and
+// those inside the ranges it cleared (found through order: every delete
+// of a node and every delivery of watch events clears a range, and
+// dropping all entries for each made the cache useless under those
+// loads), before it publishes the batch's snapshot. So a read at a version at or after from may use it; a read at
 // an older version goes to its snapshot. An entry is only added from a
 // read of the newest published snapshot, checked under the lock the
 // committer drops entries under, so none can hold a value a commit
@@ -23,6 +27,7 @@ type pointCache struct {
 	mu      sync.Mutex
 	version int64 // the newest published snapshot's version
 	entries map[string]cachedValue
+	order   *btree.BTreeG[string] // the keys of entries, in order
 }
 
 type cachedValue struct {
@@ -35,7 +40,8 @@ type cachedValue struct {
 const pointCacheEntries = 1 << 16
 
 func newPointCache(version int64) *pointCache {
-	return &pointCache{version: version, entries: make(map[string]cachedValue)}
+	return &pointCache{version: version, entries: make(map[string]cachedValue),
+		order: btree.NewOrderedG[string](16)}
 }
 
 // get returns k's value as of version rv, if the cache holds it.
@@ -61,22 +67,47 @@ func (c *pointCache) add(k, v []byte, snap int64) {
 		return
 	}
 	if len(c.entries) >= pointCacheEntries {
-		clear(c.entries)
+		c.dropAllLocked()
+	}
+	if _, had := c.entries[string(k)]; !had {
+		c.order.ReplaceOrInsert(string(k))
 	}
 	c.entries[string(k)] = cachedValue{value: bytes.Clone(v), from: snap, present: v != nil}
 }
 
+func (c *pointCache) dropAllLocked() {
+	clear(c.entries)
+	c.order.Clear(true)
+}
+
 // published drops what a batch committed at version changed; all of it
-// if the batch cleared a range or failed (ch nil).
+// if the batch failed (ch nil).
 func (c *pointCache) published(version int64, ch *changes) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.version = version
-	if ch == nil || len(ch.ranges) > 0 {
-		clear(c.entries)
+	if ch == nil {
+		c.dropAllLocked()
 		return
 	}
 	for _, k := range ch.keys {
-		delete(c.entries, string(k))
+		if _, had := c.entries[string(k)]; had {
+			delete(c.entries, string(k))
+			c.order.Delete(string(k))
+		}
+	}
+	var inside []string
+	for _, r := range ch.ranges {
+		inside = inside[:0]
+		visit := func(k string) bool { inside = append(inside, k); return true }
+		if r.End == nil {
+			c.order.AscendGreaterOrEqual(string(r.Begin), visit)
+		} else {
+			c.order.AscendRange(string(r.Begin), string(r.End), visit)
+		}
+		for _, k := range inside {
+			delete(c.entries, k)
+			c.order.Delete(k)
+		}
 	}
 }

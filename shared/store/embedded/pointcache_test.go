@@ -89,6 +89,39 @@ func TestPointReadsAfterWrites(t *testing.T) {
 	}
 }
 
+// A cleared range hides every key inside it from reads that cached them,
+// from its begin up to but not including its end, in the same batch as
+// other writes; keys outside keep their values.
+func TestPointReadsAfterRangeClears(t *testing.T) {
+	db := open(t, embedded.Options{})
+	ctx := context.Background()
+	keys := []string{"a", "a\x00", "aa", "az\xff", "b", "c"}
+	for _, k := range keys {
+		set(t, db, k, "v"+k)
+		if v := get(t, db, 0, k); string(v) != "v"+k {
+			t.Fatalf("%q = %q", k, v)
+		}
+	}
+	_, err := store.Transact(ctx, db, func(tx store.Tx) (any, error) {
+		tx.ClearRange(store.Range{Begin: []byte("a"), End: []byte("b")})
+		tx.Set([]byte("c"), []byte("new"))
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"b": "vb", "c": "new"}
+	for _, k := range keys {
+		if v := get(t, db, 0, k); string(v) != want[k] || (want[k] == "" && v != nil) {
+			t.Errorf("after clearing [a, b): %q = %q, want %q", k, v, want[k])
+		}
+	}
+	set(t, db, "aa", "again")
+	if v := get(t, db, 0, "aa"); string(v) != "again" {
+		t.Errorf("aa written after the clear = %q, want again", v)
+	}
+}
+
 // While one writer rewrites a key, concurrent readers read it at their
 // read versions: each sees the value of the newest commit at or before its
 // read version, never an older or a newer one.

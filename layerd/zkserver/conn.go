@@ -65,6 +65,9 @@ type conn struct {
 	watching bool
 	cursor   keys.Versionstamp
 	notify   store.Watch
+	// delivered counts the events sent since the session's log was last
+	// cleared up to the cursor (armNotify).
+	delivered int
 	// closed: the session was closed, its watches with it.
 	closed bool
 

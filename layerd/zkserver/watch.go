@@ -48,8 +48,16 @@ func (c *conn) deliverUpTo(version int64) bool {
 		return false
 	}
 	c.cursor = next
+	c.delivered += len(events)
 	return c.sendEvents(events)
 }
+
+// clearEvery is how many delivered events a connection leaves in its
+// session's log before an arming clears them: clearing at every arming
+// made each delivery a commit (the watch workload spent one commit of its
+// three per event on it). What is left is cleared by a later arming, the
+// connection's end (DropConnection) or the session's.
+const clearEvery = 32
 
 // armNotify clears the delivered events, sends the rest and watches the
 // notify key again.
@@ -60,11 +68,16 @@ func (c *conn) armNotify() bool {
 	}
 	ctx, cancel := c.opCtx("events")
 	defer cancel()
-	a, err := c.s.tree.ArmNotify(ctx, c.wconn, c.cursor)
+	clear := c.delivered >= clearEvery
+	a, err := c.s.tree.ArmNotify(ctx, c.wconn, c.cursor, clear)
 	if err != nil {
 		c.log.Error("watching the session's notify key failed; closing", zap.Error(err))
 		return false
 	}
+	if clear {
+		c.delivered = 0
+	}
+	c.delivered += len(a.Events)
 	c.cursor, c.notify = a.Cursor, a.Notify
 	switch {
 	case !a.Alive:

@@ -12,6 +12,8 @@ import (
 
 	"zkfdb/internal/engines"
 	"zkfdb/layerd/zkwire"
+	"zkfdb/shared/keys"
+	"zkfdb/shared/store"
 )
 
 // awaitEvent returns the next event on ch, failing the test after 10 s.
@@ -239,5 +241,45 @@ func testRecursiveWatchOrderAcrossServers(t *testing.T, e engines.Engine) {
 		if ev.typ != want.typ || ev.path != want.path || (want.zxid != 0 && ev.zxid != want.zxid) {
 			t.Fatalf("event %d: %v %s at %#x; writer %d's change %d was %v %s (zxid %#x)", n, ev.typ, ev.path, ev.zxid, i, next[i]-1, want.typ, want.path, want.zxid)
 		}
+	}
+}
+
+// TestDeliveredEventsCleared: a connection leaves at most clearEvery
+// delivered events in its session's log; armings clear the rest, and
+// every event still arrives once, in order.
+func TestDeliveredEventsCleared(t *testing.T) { engines.Each(t, testDeliveredEventsCleared) }
+
+func testDeliveredEventsCleared(t *testing.T, e engines.Engine) {
+	st := e.Open(t, engines.Options{})
+	addr, _ := serveOn(t, st)
+	writer, watcher := connect(t, addr), connect(t, addr)
+	if _, err := writer.Create("/x", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	const events = 3 * clearEvery
+	for i := range events {
+		_, stat, ch, err := watcher.GetW("/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stat.Version != int32(i) {
+			t.Fatalf("watch %d set at version %d", i, stat.Version)
+		}
+		if _, err := writer.Set("/x", []byte(strconv.Itoa(i)), -1); err != nil {
+			t.Fatal(err)
+		}
+		if ev := awaitEvent(t, ch); ev.Type != zk.EventNodeDataChanged || ev.Path != "/x" {
+			t.Fatalf("event %d: %+v, want NodeDataChanged /x", i, ev)
+		}
+	}
+	log := st.Root.Tenant(keys.DefaultTenant).Events(watcher.SessionID())
+	rows, err := store.ReadTransact(t.Context(), st.DB, func(r store.Reader) ([]store.KeyValue, error) {
+		return r.GetRange(log, store.RangeOptions{Mode: store.StreamingWantAll}).GetSlice()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) > clearEvery {
+		t.Errorf("after %d events delivered: %d left in the session's log, want at most %d", events, len(rows), clearEvery)
 	}
 }

@@ -576,11 +576,14 @@ type Armed struct {
 	Owner int64
 }
 
-// ArmNotify clears the events up to cursor (delivered), reads those after
-// it and the session's record, and watches the session's notify key.
-func (tr *Tree) ArmNotify(ctx context.Context, w Conn, cursor keys.Versionstamp) (Armed, error) {
+// ArmNotify reads the events after cursor and the session's record, and
+// watches the session's notify key; with clear, it first clears the
+// events up to cursor (delivered). Without, it is a read-only transaction:
+// a connection clears its delivered events every so often rather than at
+// each arming, which would make every delivery a commit.
+func (tr *Tree) ArmNotify(ctx context.Context, w Conn, cursor keys.Versionstamp, clear bool) (Armed, error) {
 	return store.Transact(ctx, tr.db, func(tx store.Tx) (Armed, error) {
-		if cursor != (keys.Versionstamp{}) { // else nothing was delivered: a read-only transaction
+		if clear && cursor != (keys.Versionstamp{}) { // else nothing was delivered
 			log := tr.t.Events(w.Session)
 			tx.ClearRange(store.Range{Begin: log.Begin, End: store.KeyAfter(tr.t.EventAt(w.Session, cursor))})
 		}

@@ -229,7 +229,7 @@ func testWatchNotify(t *testing.T, e engines.Engine) {
 	if _, err := f.tree.ExistsWatch(ctx, f.auth, w.conn, "/n"); err != znode.ErrNoNode {
 		t.Fatal(err)
 	}
-	armed, err := f.tree.ArmNotify(ctx, w.conn, w.cursor)
+	armed, err := f.tree.ArmNotify(ctx, w.conn, w.cursor, true)
 	if err != nil || len(armed.Events) != 0 || !armed.Alive {
 		t.Fatalf("arm: %+v, %v", armed, err)
 	}
@@ -240,13 +240,22 @@ func testWatchNotify(t *testing.T, e engines.Engine) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the notify watch did not fire within 10 s of the event")
 	}
-	armed, err = f.tree.ArmNotify(ctx, w.conn, armed.Cursor)
+	armed, err = f.tree.ArmNotify(ctx, w.conn, armed.Cursor, true)
 	if err != nil || len(armed.Events) != 1 || armed.Events[0].Path != "/n" {
 		t.Fatalf("after the notify: %+v, %v", armed, err)
 	}
 	armed.Notify.Cancel()
-	// The next arming clears the delivered event from the log.
-	if armed, err = f.tree.ArmNotify(ctx, w.conn, armed.Cursor); err != nil {
+	// An arming without clear leaves the delivered event in the log, and
+	// does not deliver it again.
+	if armed, err = f.tree.ArmNotify(ctx, w.conn, armed.Cursor, false); err != nil || len(armed.Events) != 0 {
+		t.Fatalf("arming again: %+v, %v; want no event", armed, err)
+	}
+	armed.Notify.Cancel()
+	if all, _, err := f.tree.Events(ctx, w.conn, keys.Versionstamp{}, 0); err != nil || len(all) != 1 {
+		t.Fatalf("log after an arming without clear: %+v, %v; want the delivered event", all, err)
+	}
+	// An arming with clear clears it.
+	if armed, err = f.tree.ArmNotify(ctx, w.conn, armed.Cursor, true); err != nil {
 		t.Fatal(err)
 	}
 	armed.Notify.Cancel()

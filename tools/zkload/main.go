@@ -38,6 +38,9 @@ type config struct {
 	chart    string
 	cleanup  string
 	logLevel string
+	// hold, if positive, holds that many idle sessions on -addr for
+	// -duration instead of running workloads.
+	hold int
 }
 
 // parseFlags parses zkload's command line; usage and errors go to out.
@@ -83,6 +86,7 @@ Flags take one dash or two.
 	fs.DurationVar(&c.load.SessionTimeout, "session-timeout", load.DefaultSessionTimeout, "session timeout asked of the server")
 	fs.DurationVar(&c.load.ConnectTimeout, "connect-timeout", load.DefaultConnectTimeout, "how long opening all sessions may take")
 	fs.BoolVar(&c.load.Keep, "keep", false, "leave each run's root in place (delete later with -cleanup)")
+	fs.IntVar(&c.hold, "hold", 0, "instead of workloads: open `n` sessions on -addr, keep them alive with a ping each every third of their timeout for -duration, close them, and print what it saw (scripts/bench-sessions reads the server's side)")
 	fs.StringVar(&c.cleanup, "cleanup", "", "delete this `root` (left by -keep or an interrupted run) on -addr and exit")
 	fs.BoolVar(&c.json, "json", false, "print the report as JSON instead of tables (one document per session count)")
 	fs.StringVar(&c.chart, "chart", "", "write to `dir` a PNG per workload: ops/s and p99 against concurrency, a line per server")
@@ -126,8 +130,8 @@ Flags take one dash or two.
 			return c, fmt.Errorf("-%s must be positive", name)
 		}
 	}
-	if c.load.ValueSize < 0 || c.load.Children < 0 || c.load.Ops < 0 || c.load.Warmup < 0 {
-		return c, errors.New("-value, -children, -ops and -warmup must not be negative")
+	if c.load.ValueSize < 0 || c.load.Children < 0 || c.load.Ops < 0 || c.load.Warmup < 0 || c.hold < 0 {
+		return c, errors.New("-value, -children, -ops, -warmup and -hold must not be negative")
 	}
 	if c.load.ReadPercent < 1 || c.load.ReadPercent > 100 {
 		return c, errors.New("-read must be in 1..100 (for only writes run setData)")
@@ -210,6 +214,18 @@ func main() {
 	if cfg.cleanup != "" {
 		if err := load.Cleanup(ctx, log, cfg.targets[0], cfg.cleanup); err != nil {
 			log.Fatal("cleanup failed", zap.Error(err))
+		}
+		return
+	}
+	if cfg.hold > 0 {
+		res, err := load.Hold(ctx, log, cfg.targets[0], cfg.hold, cfg.load, cfg.load.Duration, nil)
+		if res != nil {
+			if werr := res.WriteText(os.Stdout); werr != nil {
+				log.Fatal("writing the result failed", zap.Error(werr))
+			}
+		}
+		if err != nil {
+			log.Fatal("hold failed", zap.Error(err))
 		}
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -377,4 +378,63 @@ func TestSessionWorkloadAgainstZooKeeper(t *testing.T) {
 	if res.OK != cfg.Ops || res.Writes != cfg.Ops || len(res.Errors) != 0 {
 		t.Errorf("ok %d, writes %d, errors %v; want %d, %d, none", res.OK, res.Writes, res.Errors, cfg.Ops, cfg.Ops)
 	}
+}
+
+// TestHoldAgainstZooKeeper: Hold opens every session asked for, ZooKeeper
+// counts them while they are held, each is pinged about every third of
+// its timeout, and none is left open afterwards.
+func TestHoldAgainstZooKeeper(t *testing.T) {
+	target := startZooKeeper(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	const n = 150
+	cfg := Config{SessionTimeout: 4 * time.Second} // pings every 1.33 s
+	aliveWhileHeld := -1
+	res, err := Hold(ctx, zaptest.NewLogger(t), target, n, cfg, 3*time.Second, func(open int) {
+		aliveWhileHeld = zkAlive(t, ctx, target)
+		if open != n {
+			t.Errorf("%d sessions open, want %d", open, n)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Held != n || res.Lost != 0 || len(res.OpenErrors) != 0 {
+		t.Errorf("held %d, lost %d, open errors %v; want %d, 0, none", res.Held, res.Lost, res.OpenErrors, n)
+	}
+	// Rounds at 0, 1.33 and 2.67 s.
+	if res.Pings < 2*n || res.Pings > 4*n || res.PingLatency.Count() != uint64(res.Pings) {
+		t.Errorf("%d pings (%d latencies) over 3 s; want 2 to 4 rounds of %d", res.Pings, res.PingLatency.Count(), n)
+	}
+	if aliveWhileHeld < n {
+		t.Errorf("ZooKeeper had %d connections while %d sessions were held", aliveWhileHeld, n)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for zkAlive(t, ctx, target) > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond) // ZooKeeper closes the sockets after the replies
+	}
+	if left := zkAlive(t, ctx, target); left > 0 {
+		t.Errorf("%d connections left 10 s after the hold", left)
+	}
+}
+
+// zkAlive returns ZooKeeper's zk_num_alive_connections (mntr), less the
+// connection that asks.
+func zkAlive(t *testing.T, ctx context.Context, target Target) int {
+	t.Helper()
+	out, err := zkref.FourLetterWord(ctx, target.Servers[0], "mntr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "zk_num_alive_connections\t"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n - 1
+		}
+	}
+	t.Fatalf("mntr has no zk_num_alive_connections:\n%s", out)
+	return 0
 }

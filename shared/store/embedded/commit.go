@@ -148,11 +148,13 @@ func (db *DB) commitBatch(batch []*commitRequest) {
 		}
 		// What Pebble holds now is unknown; no cached read may outlive it.
 		db.points.published(db.current().version, nil)
+		db.ranges.published(db.current().version, nil)
 		answer(batch)
 		return
 	}
 	db.history.trim(oldest)
 	db.points.published(version, &changed)
+	db.ranges.published(version, &changed)
 	snap := db.publish(version)
 	db.watches.fire(snap, changed)
 	for _, a := range accepted {

@@ -44,6 +44,7 @@ type DB struct {
 	faults  *FaultInjector
 	watches *watchRegistry
 	points  *pointCache
+	ranges  *rangeCache
 
 	mu        sync.Mutex
 	committed int64 // newest version whose state is published
@@ -223,6 +224,7 @@ func Open(opts Options) (*DB, error) {
 	db.watches = newWatchRegistry(db, opts.MaxWatches)
 	db.snaps = []*snapEntry{{version: base, snap: pdb.NewSnapshot()}}
 	db.points = newPointCache(base)
+	db.ranges = newRangeCache(base)
 	go db.runCommitter()
 	log.Info("embedded engine opened", zap.String("dir", dir), zap.Int64("version", base))
 	return db, nil

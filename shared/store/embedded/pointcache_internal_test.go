@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"fmt"
 	"testing"
 
 	"zkfdb/shared/store"
@@ -38,5 +39,67 @@ func TestPointCacheDropsOnlyWhatABatchChanged(t *testing.T) {
 	c.published(3, nil)
 	if len(c.entries) != 0 || c.order.Len() != 0 {
 		t.Errorf("after a failed batch: %d entries, %d keys in order; want none", len(c.entries), c.order.Len())
+	}
+}
+
+// The range cache drops an entry when a batch writes a key inside it or
+// clears a range that meets it, keeps it otherwise (a key at its end is
+// outside), and refuses an entry that would overlap one of another begin.
+func TestRangeCacheDropsOnlyWhatABatchChanged(t *testing.T) {
+	kv := func(k string) []store.KeyValue { return []store.KeyValue{{Key: []byte(k), Value: []byte("v")}} }
+	c := newRangeCache(1)
+	add := func(b, e string) { c.add([]byte(b), []byte(e), kv(b), c.version) }
+	has := func(b, e string) bool { _, ok := c.get([]byte(b), []byte(e), c.version); return ok }
+	fill := func() {
+		c.entries.Clear(false)
+		add("b", "d")  // two ranges of one begin
+		add("b", "c")
+		add("f", "h")
+		add("j", "l")
+	}
+	fill()
+	// Overlapping ranges of other begins are not kept.
+	add("a", "c")
+	add("c", "g")
+	add("g", "i")
+	if has("a", "c") || has("c", "g") || has("g", "i") || c.entries.Len() != 4 {
+		t.Fatalf("overlapping entries kept: %d entries", c.entries.Len())
+	}
+	for _, tc := range []struct {
+		name string
+		ch   changes
+		kept []string // begin+end of the entries left
+	}{
+		{"a key inside the nested pair", changes{keys: [][]byte{[]byte("bx")}}, []string{"fh", "jl"}},
+		{"a key inside only the outer one", changes{keys: [][]byte{[]byte("c")}}, []string{"bc", "fh", "jl"}},
+		{"a key at a begin", changes{keys: [][]byte{[]byte("f")}}, []string{"bc", "bd", "jl"}},
+		{"a key at an end", changes{keys: [][]byte{[]byte("h")}}, []string{"bc", "bd", "fh", "jl"}},
+		{"a key between entries", changes{keys: [][]byte{[]byte("e")}}, []string{"bc", "bd", "fh", "jl"}},
+		{"a range meeting two entries", changes{ranges: []store.Range{{Begin: []byte("cz"), End: []byte("g")}}}, []string{"bc", "jl"}},
+		{"a range ending at a begin", changes{ranges: []store.Range{{Begin: []byte("d"), End: []byte("f")}}}, []string{"bc", "bd", "fh", "jl"}},
+		{"a range inside an entry", changes{ranges: []store.Range{{Begin: []byte("ja"), End: []byte("jb")}}}, []string{"bc", "bd", "fh"}},
+		{"a range over everything", changes{ranges: []store.Range{{Begin: []byte(""), End: []byte("z")}}}, nil},
+	} {
+		fill()
+		c.published(c.version+1, &tc.ch)
+		var kept []string
+		c.entries.Ascend(func(e *rangeEntry) bool {
+			kept = append(kept, string(e.begin)+string(e.end))
+			return true
+		})
+		if fmt.Sprint(kept) != fmt.Sprint(tc.kept) {
+			t.Errorf("%s: kept %v, want %v", tc.name, kept, tc.kept)
+		}
+	}
+	// An entry read at an older snapshot than the newest is not added; one
+	// is not served to a read version before its own.
+	c.entries.Clear(false)
+	c.add([]byte("x"), []byte("y"), kv("x"), c.version-1)
+	c.add([]byte("p"), []byte("q"), kv("p"), c.version)
+	if has("x", "y") || !has("p", "q") {
+		t.Errorf("stale add kept or fresh one lost: %d entries", c.entries.Len())
+	}
+	if _, ok := c.get([]byte("p"), []byte("q"), c.version-1); ok {
+		t.Error("an entry served to a read version before it")
 	}
 }

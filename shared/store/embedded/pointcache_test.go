@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -173,6 +174,174 @@ func TestPointReadsUnderConcurrentWrites(t *testing.T) {
 				mu.Unlock()
 				if i >= len(known) {
 					continue // its commit is not recorded yet
+				}
+				if known[i] > rv {
+					t.Errorf("at read version %d: value %d, committed at %d, after it", rv, i, known[i])
+				}
+				if i+1 < len(known) && known[i+1] <= rv {
+					t.Errorf("at read version %d: value %d, but %d committed at %d", rv, i, i+1, known[i+1])
+				}
+			}
+		})
+	}
+	wg.Wait()
+	<-done
+	if n := len(versions); n != writes+1 {
+		t.Fatalf("%d writes done, want %d", n-1, writes)
+	}
+}
+
+// scan reads [b, e) at rv (0: the newest) as "k=v" pairs.
+func scan(t *testing.T, db store.DB, rv int64, b, e string) string {
+	t.Helper()
+	rows, err := store.ReadTransact(context.Background(), db, func(r store.Reader) ([]store.KeyValue, error) {
+		if rv != 0 {
+			r.(store.Tx).SetReadVersion(rv)
+		}
+		return r.GetRange(store.Range{Begin: []byte(b), End: []byte(e)}, store.RangeOptions{Mode: store.StreamingWantAll}).GetSlice()
+	})
+	if err != nil {
+		t.Fatalf("scan [%s, %s): %v", b, e, err)
+	}
+	var out []string
+	for _, kv := range rows {
+		out = append(out, string(kv.Key)+"="+string(kv.Value))
+	}
+	return strings.Join(out, " ")
+}
+
+// Range reads of ranges read before (the engine caches small ones,
+// rangecache.go) see every kind of write inside them at once, the old rows
+// at an old read version, and the transaction's own writes.
+func TestRangeReadsAfterWrites(t *testing.T) {
+	db := open(t, embedded.Options{})
+	ctx := context.Background()
+	v1 := set(t, db, "n/a", "1")
+	set(t, db, "n/b", "2")
+	set(t, db, "o/a", "other")
+	check := func(when, want string) {
+		t.Helper()
+		for range 2 { // the second read may come from the cache
+			if got := scan(t, db, 0, "n/", "n0"); got != want {
+				t.Fatalf("%s: [n/, n0) = %q, want %q", when, got, want)
+			}
+		}
+	}
+	check("at first", "n/a=1 n/b=2")
+	set(t, db, "o/b", "outside")
+	check("after a write outside", "n/a=1 n/b=2")
+	set(t, db, "n/c", "3")
+	check("after a new key", "n/a=1 n/b=2 n/c=3")
+	if got := scan(t, db, v1, "n/", "n0"); got != "n/a=1" {
+		t.Fatalf("at the first version: %q, want n/a=1", got)
+	}
+	writes := []struct {
+		name string
+		do   func(tx store.Tx)
+		want string
+	}{
+		{"a cleared key", func(tx store.Tx) { tx.Clear([]byte("n/b")) }, "n/a=1 n/c=3"},
+		{"an atomic add", func(tx store.Tx) { tx.Atomic(store.Add, []byte("n/a"), []byte{1}) }, "n/a=2 n/c=3"},
+		{"a range cleared across its begin", func(tx store.Tx) { tx.ClearRange(store.Range{Begin: []byte("m"), End: []byte("n/b")}) }, "n/c=3"},
+		{"a versionstamped key", func(tx store.Tx) {
+			// The stamp at offset 3, after "n/v" (FDB's 4-byte offset suffix).
+			tx.SetVersionstampedKey(binary.LittleEndian.AppendUint32(append([]byte("n/v"), make([]byte, 10)...), 3), []byte("s"))
+		}, ""},
+	}
+	for _, w := range writes {
+		if _, err := store.Transact(ctx, db, func(tx store.Tx) (any, error) { w.do(tx); return nil, nil }); err != nil {
+			t.Fatal(err)
+		}
+		got := scan(t, db, 0, "n/", "n0")
+		if w.want != "" && got != w.want {
+			t.Fatalf("after %s: %q, want %q", w.name, got, w.want)
+		}
+		if w.want == "" && !strings.Contains(got, "=s") {
+			t.Fatalf("after %s: %q, want the stamped key", w.name, got)
+		}
+	}
+	// A transaction's own writes show in its reads of a cached range.
+	scan(t, db, 0, "o/", "o0")
+	_, err := store.Transact(ctx, db, func(tx store.Tx) (any, error) {
+		tx.Set([]byte("o/c"), []byte("mine"))
+		rows, err := tx.GetRange(store.Range{Begin: []byte("o/"), End: []byte("o0")}, store.RangeOptions{Mode: store.StreamingWantAll}).GetSlice()
+		if err == nil && len(rows) != 3 {
+			t.Errorf("own write: %d rows, want 3", len(rows))
+		}
+		return nil, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// While one writer rewrites two keys of a range together, concurrent
+// readers scan the range: each sees both keys from one commit, the newest
+// at or before its read version.
+func TestRangeReadsUnderConcurrentWrites(t *testing.T) {
+	db := open(t, embedded.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	write := func(i int) int64 {
+		var v int64
+		tx, err := db.CreateTransaction(ctx)
+		if err != nil {
+			t.Error(err)
+			return 0
+		}
+		defer tx.Close()
+		tx.Set([]byte("r/a"), []byte(strconv.Itoa(i)))
+		tx.Set([]byte("r/b"), []byte(strconv.Itoa(i)))
+		if err := tx.Commit(); err != nil {
+			t.Error(err)
+			return 0
+		}
+		v, err = tx.GetCommittedVersion()
+		if err != nil {
+			t.Error(err)
+		}
+		return v
+	}
+	var mu sync.Mutex
+	versions := []int64{write(0)}
+	const writes = 300
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 1; i <= writes && ctx.Err() == nil; i++ {
+			v := write(i)
+			mu.Lock()
+			versions = append(versions, v)
+			mu.Unlock()
+		}
+	}()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				tx, err := db.CreateTransaction(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				rv, err1 := tx.GetReadVersion().Get()
+				rows, err2 := tx.GetRange(store.Range{Begin: []byte("r/"), End: []byte("r0")}, store.RangeOptions{Mode: store.StreamingWantAll}).GetSlice()
+				tx.Close()
+				if err1 != nil || err2 != nil || len(rows) != 2 || string(rows[0].Value) != string(rows[1].Value) {
+					t.Errorf("read at %d: %v, %v, rows %q", rv, err1, err2, rows)
+					return
+				}
+				i, _ := strconv.Atoi(string(rows[0].Value))
+				mu.Lock()
+				known := append([]int64(nil), versions...)
+				mu.Unlock()
+				if i >= len(known) {
+					continue
 				}
 				if known[i] > rv {
 					t.Errorf("at read version %d: value %d, committed at %d, after it", rv, i, known[i])

@@ -538,6 +538,14 @@ func (t *tx) scanLocked(lo, hi []byte, reverse bool, n int) ([]store.KeyValue, b
 	if s.closed {
 		return nil, false, store.ErrTransactionTooOld
 	}
+	// A forward scan of a transaction that has written nothing may come
+	// from, or go to, the range cache (rangecache.go).
+	cacheable := !reverse && t.wm.empty()
+	if cacheable {
+		if rows, ok := t.db.ranges.get(lo, hi, t.rv); ok && len(rows) <= n {
+			return rows, true, nil
+		}
+	}
 	lower := lo
 	if len(lo) == 0 {
 		// The empty key is the keyspace's start. Pebble built with its
@@ -586,7 +594,11 @@ func (t *tx) scanLocked(lo, hi []byte, reverse bool, n int) ([]store.KeyValue, b
 			rows[i] = store.KeyValue{Key: arena[start:sp.key:sp.key], Value: arena[sp.key:sp.end:sp.end]}
 			start = sp.end
 		}
-		return rows, exhausted, it.Error()
+		err := it.Error()
+		if exhausted && cacheable && err == nil {
+			t.db.ranges.add(lo, hi, rows, s.version)
+		}
+		return rows, exhausted, err
 	}
 	ov := overlayCursor{wm: t.wm, lo: lo, hi: hi, reverse: reverse}
 	o := ov.next()

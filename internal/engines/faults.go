@@ -48,6 +48,9 @@ type faultyTx struct {
 	injected atomic.Pointer[error]
 }
 
+// HintReadOnly passes store.HintReadOnly on.
+func (t *faultyTx) HintReadOnly() { store.HintReadOnly(t.WriteTracker.Tx) }
+
 func (t *faultyTx) Commit() error {
 	t.injected.Store(nil)
 	if !t.Writes() {

@@ -33,6 +33,9 @@ func loop[T any](ctx context.Context, db DB, fn func(Tx) (T, error), commit bool
 		return zero, err
 	}
 	defer tx.Close()
+	if !commit {
+		HintReadOnly(tx)
+	}
 	for {
 		v, err := fn(tx)
 		if err == nil && commit {
@@ -70,4 +73,17 @@ func retry(ctx context.Context, tx Tx, err error) error {
 		return err
 	}
 	return oerr
+}
+
+// HintReadOnly tells tx, if it wants to know, that it will not be
+// committed: the embedded engine keeps the range reads of such
+// transactions in its cache (a write's own reads of what it is about to
+// change would only churn it). Every wrapper of a Tx must pass it on to
+// the transaction it wraps (metered, delayed, znode's bounded, the tests'
+// faulty): one that does not turns the cache off. It changes no
+// semantics.
+func HintReadOnly(tx Tx) {
+	if h, ok := tx.(interface{ HintReadOnly() }); ok {
+		h.HintReadOnly()
+	}
 }

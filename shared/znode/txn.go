@@ -55,6 +55,9 @@ type boundedTx struct {
 	tooOld int
 }
 
+// HintReadOnly passes store.HintReadOnly on.
+func (t *boundedTx) HintReadOnly() { store.HintReadOnly(t.Tx) }
+
 // OnError stops the retries of a transaction that keeps outliving FDB's
 // 5 s. The error it returns carries no FDB code, so the retry loop
 // (store.Transact) returns it.

@@ -71,6 +71,9 @@ type delayedTx struct {
 	rvSet bool      // SetReadVersion gave one: no fetch
 }
 
+// HintReadOnly passes store.HintReadOnly on.
+func (t *delayedTx) HintReadOnly() { store.HintReadOnly(t.WriteTracker.Tx) }
+
 // ready returns when a read issued at issued is answered.
 func (t *delayedTx) ready(issued time.Time) time.Time {
 	if t.d.Read <= 0 {

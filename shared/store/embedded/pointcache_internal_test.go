@@ -3,8 +3,13 @@ package embedded
 import (
 	"fmt"
 	"testing"
+	"time"
 
+	"zkfdb/shared/keys"
 	"zkfdb/shared/store"
+	"zkfdb/shared/store/delayed"
+	"zkfdb/shared/store/metered"
+	"zkfdb/shared/znode"
 )
 
 // A batch that clears a range drops the cached keys inside it, and only
@@ -52,7 +57,7 @@ func TestRangeCacheDropsOnlyWhatABatchChanged(t *testing.T) {
 	has := func(b, e string) bool { _, ok := c.get([]byte(b), []byte(e), c.version); return ok }
 	fill := func() {
 		c.entries.Clear(false)
-		add("b", "d")  // two ranges of one begin
+		add("b", "d") // two ranges of one begin
 		add("b", "c")
 		add("f", "h")
 		add("j", "l")
@@ -101,5 +106,55 @@ func TestRangeCacheDropsOnlyWhatABatchChanged(t *testing.T) {
 	}
 	if _, ok := c.get([]byte("p"), []byte("q"), c.version-1); ok {
 		t.Error("an entry served to a read version before it")
+	}
+}
+
+// store.ReadTransact's hint reaches the engine through the wrappers
+// layerd puts around it (metered, delayed): a read request's range read is
+// cached; a transaction that commits adds nothing.
+func TestReadOnlyHintThroughWrappers(t *testing.T) {
+	db, err := Open(Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := t.Context()
+	wrapped := delayed.Wrap(metered.New(db, "test", nil), delayed.Delays{Read: time.Microsecond})
+	rg := store.Range{Begin: []byte("a"), End: []byte("b")}
+	if _, err := store.Transact(ctx, wrapped, func(tx store.Tx) (any, error) {
+		tx.Set([]byte("x"), []byte("1"))
+		_, err := tx.GetRange(rg, store.RangeOptions{}).GetSlice()
+		return nil, err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := db.ranges.entries.Len(); n != 0 {
+		t.Fatalf("a committed transaction's read added %d entries", n)
+	}
+	if _, err := store.ReadTransact(ctx, wrapped, func(r store.Reader) (any, error) {
+		_, err := r.GetRange(rg, store.RangeOptions{}).GetSlice()
+		return nil, err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := db.ranges.entries.Len(); n != 1 {
+		t.Fatalf("a read request's range read added %d entries, want 1", n)
+	}
+
+	// And through znode's own wrapper: a getData's read of the node.
+	root, err := keys.NewRoot([]byte("hint"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := znode.New(wrapped, root.Tenant(keys.DefaultTenant), znode.Options{})
+	if err := tree.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := db.ranges.entries.Len()
+	if _, err := tree.GetData(ctx, znode.Auth{}, "/"); err != nil {
+		t.Fatal(err)
+	}
+	if after := db.ranges.entries.Len(); after <= before {
+		t.Fatalf("a getData added no entry (%d before, %d after)", before, after)
 	}
 }

@@ -329,6 +329,7 @@ func TestRangeReadsUnderConcurrentWrites(t *testing.T) {
 					t.Error(err)
 					return
 				}
+				store.HintReadOnly(tx) // its range read may go to the cache
 				rv, err1 := tx.GetReadVersion().Get()
 				rows, err2 := tx.GetRange(store.Range{Begin: []byte("r/"), End: []byte("r0")}, store.RangeOptions{Mode: store.StreamingWantAll}).GetSlice()
 				tx.Close()

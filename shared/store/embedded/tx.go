@@ -36,6 +36,9 @@ type tx struct {
 	backoff    time.Duration
 	maxBackoff time.Duration
 
+	// readOnly: store.HintReadOnly said it will not commit; its range
+	// reads go to the range cache.
+	readOnly  bool
 	rv        int64
 	rvKnown   bool       // fetched, or given by SetReadVersion
 	rvAt      time.Time  // when a fetched rv reaches the client (Faults.ReadLatency)
@@ -528,6 +531,14 @@ func (it *rangeIter) read(issued time.Time) (ready time.Time) {
 // scanLocked returns up to n rows of [lo, hi) in order (or reverse), the
 // stored rows merged with the transaction's writes; exhausted tells that
 // the range holds no more.
+// HintReadOnly notes that the transaction will not commit
+// (store.HintReadOnly).
+func (t *tx) HintReadOnly() {
+	t.mu.Lock()
+	t.readOnly = true
+	t.mu.Unlock()
+}
+
 func (t *tx) scanLocked(lo, hi []byte, reverse bool, n int) ([]store.KeyValue, bool, error) {
 	s, err := t.storageLocked()
 	if err != nil {
@@ -539,7 +550,8 @@ func (t *tx) scanLocked(lo, hi []byte, reverse bool, n int) ([]store.KeyValue, b
 		return nil, false, store.ErrTransactionTooOld
 	}
 	// A forward scan of a transaction that has written nothing may come
-	// from, or go to, the range cache (rangecache.go).
+	// from the range cache (rangecache.go), and one of a transaction that
+	// will not commit goes to it.
 	cacheable := !reverse && t.wm.empty()
 	if cacheable {
 		if rows, ok := t.db.ranges.get(lo, hi, t.rv); ok && len(rows) <= n {
@@ -595,7 +607,7 @@ func (t *tx) scanLocked(lo, hi []byte, reverse bool, n int) ([]store.KeyValue, b
 			start = sp.end
 		}
 		err := it.Error()
-		if exhausted && cacheable && err == nil {
+		if exhausted && cacheable && t.readOnly && err == nil {
 			t.db.ranges.add(lo, hi, rows, s.version)
 		}
 		return rows, exhausted, err

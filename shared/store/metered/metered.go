@@ -146,6 +146,9 @@ func (d *DB) CreateTransaction(ctx context.Context) (store.Tx, error) {
 	return t, nil
 }
 
+// HintReadOnly passes store.HintReadOnly on.
+func (t *tx) HintReadOnly() { store.HintReadOnly(t.WriteTracker.Tx) }
+
 // tx counts one transaction. Its reads may run on several goroutines, so
 // its counts are atomic; they reach Prometheus at Close.
 type tx struct {

@@ -19,8 +19,8 @@ import (
 //
 // Only transactions that will not commit (store.HintReadOnly: a read
 // request's) add entries: a write reads what it is about to change, and
-// adding those only for its commit to drop them cost writes a tenth of
-// their CPU. Any transaction that has written nothing reads from them.
+// adding those only for its own commit to drop them is work for nothing.
+// Any transaction that has written nothing reads from them.
 //
 // Entries follow pointCache's rules: an entry holds a range's rows as of
 // version from and every later one, up to the newest commit; the

@@ -41,7 +41,7 @@ func TestParseFlags(t *testing.T) {
 	}
 
 	for _, bad := range [][]string{
-		{"-workload", "delete"},
+		{"-workload", "remove"},
 		{"-sessions", "0"},
 		{"-sessions", "1,x"},
 		{"-sessions", "16,0"},

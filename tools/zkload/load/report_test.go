@@ -240,7 +240,7 @@ func TestParseWorkloads(t *testing.T) {
 		{"all", Workloads, false},
 		{"getData", []Workload{GetData}, false},
 		{"setdata, GETCHILDREN,mixed", []Workload{SetData, GetChildren, Mixed}, false},
-		{"create,delete", nil, true},
+		{"create,remove", nil, true},
 		{"", nil, true},
 	} {
 		got, err := ParseWorkloads(tc.in)

@@ -15,7 +15,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +26,7 @@ import (
 	"zkfdb/layerd/fourletter"
 	"zkfdb/shared/buildinfo"
 	"zkfdb/shared/flagconfig"
+	"zkfdb/shared/gcfloor"
 	"zkfdb/shared/keys"
 	"zkfdb/shared/sdnotify"
 	"zkfdb/shared/signals"
@@ -300,9 +300,6 @@ func checkSuperDigest(d string) error {
 // defaultClusterFile is where FoundationDB's packages put the cluster file.
 const defaultClusterFile = "/etc/foundationdb/fdb.cluster"
 
-// defaultGCPercent is layerd's GOGC unless the environment sets one.
-const defaultGCPercent = 400
-
 func main() {
 	cfg, err := parseFlags(os.Args[1:], os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -331,18 +328,16 @@ func main() {
 		log.Warn("zoo.cfg setting not applied", zap.String("setting", w))
 	}
 
-	if os.Getenv("GOGC") == "" {
-		// layerd's heap is mostly short-lived request garbage around a
-		// small live set; at Go's default (100) the collector runs so
-		// often that zkload's create workload ran 15% slower
-		// (docs/benchmarks.md). GOGC in the environment still wins.
-		debug.SetGCPercent(defaultGCPercent)
-	}
 	reg := telemetry.NewRegistry()
 
 	// SIGTERM or SIGINT: a graceful shutdown; a second one exits at once.
 	ctx, stop := signals.Context(context.Background())
 	defer stop()
+	// layerd's heap is mostly short-lived request garbage around a small
+	// live set: the collector's heap goal is kept at 128 MiB at least
+	// (shared/gcfloor), GOGC's default above that. GOGC in the
+	// environment still wins.
+	go gcfloor.Run(ctx, gcfloor.DefaultFloor)
 	defer signals.OnHangup(func() {
 		log.Warn("SIGHUP ignored: layerd reads its configuration only at start; restart it to change it")
 	})()

@@ -59,8 +59,9 @@ func (c *conn) deliverUpTo(version int64) bool {
 // connection's end (DropConnection) or the session's.
 const clearEvery = 32
 
-// armNotify clears the delivered events, sends the rest and watches the
-// notify key again.
+// armNotify sends the events logged since the cursor and watches the
+// notify key again; once clearEvery events were delivered, it clears them
+// from the log first.
 func (c *conn) armNotify() bool {
 	if c.notify != nil {
 		c.notify.Cancel()

@@ -16,10 +16,11 @@ import (
 // An entry holds a key's value as of version from and every later one, up
 // to the newest commit: the committer drops the keys a batch wrote, and
 // those inside the ranges it cleared (found through order: every delete
-// of a node and every delivery of watch events clears a range, and
+// of a node and every clearing of watch events clears a range, and
 // dropping all entries for each made the cache useless under those
-// loads), before it publishes the batch's snapshot. So a read at a version at or after from may use it; a read at
-// an older version goes to its snapshot. An entry is only added from a
+// loads), before it publishes the batch's snapshot. So a read at a
+// version at or after from may use it; a read at an older version goes
+// to its snapshot. An entry is only added from a
 // read of the newest published snapshot, checked under the lock the
 // committer drops entries under, so none can hold a value a commit
 // replaced.

@@ -528,9 +528,6 @@ func (it *rangeIter) read(issued time.Time) (ready time.Time) {
 	return
 }
 
-// scanLocked returns up to n rows of [lo, hi) in order (or reverse), the
-// stored rows merged with the transaction's writes; exhausted tells that
-// the range holds no more.
 // HintReadOnly notes that the transaction will not commit
 // (store.HintReadOnly).
 func (t *tx) HintReadOnly() {
@@ -539,6 +536,9 @@ func (t *tx) HintReadOnly() {
 	t.mu.Unlock()
 }
 
+// scanLocked returns up to n rows of [lo, hi) in order (or reverse), the
+// stored rows merged with the transaction's writes; exhausted tells that
+// the range holds no more.
 func (t *tx) scanLocked(lo, hi []byte, reverse bool, n int) ([]store.KeyValue, bool, error) {
 	s, err := t.storageLocked()
 	if err != nil {

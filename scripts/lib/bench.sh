@@ -32,3 +32,17 @@ CFG
 		org.apache.zookeeper.server.ZooKeeperServerMain "$out/zk/zoo.cfg" >"$out/zk.log" 2>&1 &
 	pids+=($!)
 }
+
+# await_zookeeper waits up to 60 s for the ZooKeeper on 127.0.0.1:$1 to
+# serve (its srvr answer, not "not currently serving"): a listening port
+# alone was once not enough for 64 sessions within a minute.
+await_zookeeper() {
+	local reply
+	for _ in $(seq 600); do
+		reply=$( (exec 3<>"/dev/tcp/127.0.0.1/$1" && printf srvr >&3 && timeout 2 cat <&3) 2>/dev/null | head -1) || true
+		[[ $reply == "Zookeeper version"* ]] && return 0
+		sleep 0.1
+	done
+	echo "$(basename "$0"): ZooKeeper on $1 does not serve: ${reply:-no answer}" >&2
+	return 1
+}

@@ -60,7 +60,7 @@ func rangeEntryLess(a, b *rangeEntry) bool {
 const (
 	rangeCacheRows    = 16
 	rangeCacheBytes   = 4 << 10
-	rangeCacheEntries = 1 << 15
+	rangeCacheEntries = 1 << 13
 )
 
 func newRangeCache(version int64) *rangeCache {

@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -351,14 +352,38 @@ func FindFDB(name string) (string, error) {
 	return "", fmt.Errorf("%s not installed (FoundationDB 7.3)", name)
 }
 
-// freePort returns a TCP port free on host now.
+// handedOut holds every host:port freePort returned in this process: the
+// kernel may give a port it just gave again once its listener is closed,
+// and two processes of one cluster then got the same one (a layerd whose
+// client and metrics ports were equal exited at start, "address already
+// in use", in CI).
+var handedOut struct {
+	sync.Mutex
+	ports map[string]bool
+}
+
+// freePort returns a TCP port free on host now, never one it returned
+// before in this process.
 func freePort(host string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0, fmt.Errorf("no free port on %s: %w", host, err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	if handedOut.ports == nil {
+		handedOut.ports = map[string]bool{}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	for range 1000 {
+		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			return 0, fmt.Errorf("no free port on %s: %w", host, err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		addr := net.JoinHostPort(host, strconv.Itoa(port))
+		if !handedOut.ports[addr] {
+			handedOut.ports[addr] = true
+			return port, nil
+		}
+	}
+	return 0, fmt.Errorf("no port on %s that was not handed out already", host)
 }
 
 func freeAddr(host string) (string, error) {

@@ -3,6 +3,7 @@ package embedded_test
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -128,16 +129,47 @@ func TestPointReadsAfterRangeClears(t *testing.T) {
 // read version, never an older or a newer one.
 func TestPointReadsUnderConcurrentWrites(t *testing.T) {
 	db := open(t, embedded.Options{})
+	readsAgainstWriter(t, db,
+		func(ctx context.Context, i int) (int64, error) {
+			return set(t, db, "k", strconv.Itoa(i)), nil
+		},
+		func(tx store.Tx) (int, error) {
+			v, err := tx.Get([]byte("k")).Get()
+			if err != nil {
+				return 0, err
+			}
+			i, err := strconv.Atoi(string(v))
+			if err != nil {
+				return 0, fmt.Errorf("k = %q", v)
+			}
+			return i, nil
+		})
+}
+
+// readsAgainstWriter runs write(i) for i = 0 … 300 in order, each
+// returning its commit version, while four readers each read at their
+// read version (read returns the i of the write it saw); every read must
+// see the newest write committed at or before its read version.
+func readsAgainstWriter(t *testing.T, db store.DB, write func(ctx context.Context, i int) (int64, error), read func(tx store.Tx) (int, error)) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	first, err := write(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var mu sync.Mutex
-	versions := []int64{set(t, db, "k", "0")} // versions[i]: the commit of value i
+	versions := []int64{first} // versions[i]: the commit of write i
 	const writes = 300
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for i := 1; i <= writes && ctx.Err() == nil; i++ {
-			v := set(t, db, "k", strconv.Itoa(i))
+			v, err := write(ctx, i)
+			if err != nil {
+				t.Error(err)
+				return
+			}
 			mu.Lock()
 			versions = append(versions, v)
 			mu.Unlock()
@@ -158,15 +190,10 @@ func TestPointReadsUnderConcurrentWrites(t *testing.T) {
 					return
 				}
 				rv, err1 := tx.GetReadVersion().Get()
-				v, err2 := tx.Get([]byte("k")).Get()
+				i, err2 := read(tx)
 				tx.Close()
 				if err1 != nil || err2 != nil {
-					t.Error(err1, err2)
-					return
-				}
-				i, err := strconv.Atoi(string(v))
-				if err != nil {
-					t.Errorf("k = %q", v)
+					t.Errorf("read at %d: %v, %v", rv, err1, err2)
 					return
 				}
 				mu.Lock()
@@ -280,82 +307,29 @@ func TestRangeReadsAfterWrites(t *testing.T) {
 // at or before its read version.
 func TestRangeReadsUnderConcurrentWrites(t *testing.T) {
 	db := open(t, embedded.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	write := func(i int) int64 {
-		var v int64
-		tx, err := db.CreateTransaction(ctx)
-		if err != nil {
-			t.Error(err)
-			return 0
-		}
-		defer tx.Close()
-		tx.Set([]byte("r/a"), []byte(strconv.Itoa(i)))
-		tx.Set([]byte("r/b"), []byte(strconv.Itoa(i)))
-		if err := tx.Commit(); err != nil {
-			t.Error(err)
-			return 0
-		}
-		v, err = tx.GetCommittedVersion()
-		if err != nil {
-			t.Error(err)
-		}
-		return v
-	}
-	var mu sync.Mutex
-	versions := []int64{write(0)}
-	const writes = 300
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for i := 1; i <= writes && ctx.Err() == nil; i++ {
-			v := write(i)
-			mu.Lock()
-			versions = append(versions, v)
-			mu.Unlock()
-		}
-	}()
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				tx, err := db.CreateTransaction(ctx)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				store.HintReadOnly(tx) // its range read may go to the cache
-				rv, err1 := tx.GetReadVersion().Get()
-				rows, err2 := tx.GetRange(store.Range{Begin: []byte("r/"), End: []byte("r0")}, store.RangeOptions{Mode: store.StreamingWantAll}).GetSlice()
-				tx.Close()
-				if err1 != nil || err2 != nil || len(rows) != 2 || string(rows[0].Value) != string(rows[1].Value) {
-					t.Errorf("read at %d: %v, %v, rows %q", rv, err1, err2, rows)
-					return
-				}
-				i, _ := strconv.Atoi(string(rows[0].Value))
-				mu.Lock()
-				known := append([]int64(nil), versions...)
-				mu.Unlock()
-				if i >= len(known) {
-					continue
-				}
-				if known[i] > rv {
-					t.Errorf("at read version %d: value %d, committed at %d, after it", rv, i, known[i])
-				}
-				if i+1 < len(known) && known[i+1] <= rv {
-					t.Errorf("at read version %d: value %d, but %d committed at %d", rv, i, i+1, known[i+1])
-				}
+	readsAgainstWriter(t, db,
+		func(ctx context.Context, i int) (int64, error) {
+			tx, err := db.CreateTransaction(ctx)
+			if err != nil {
+				return 0, err
 			}
+			defer tx.Close()
+			tx.Set([]byte("r/a"), []byte(strconv.Itoa(i)))
+			tx.Set([]byte("r/b"), []byte(strconv.Itoa(i)))
+			if err := tx.Commit(); err != nil {
+				return 0, err
+			}
+			return tx.GetCommittedVersion()
+		},
+		func(tx store.Tx) (int, error) {
+			store.HintReadOnly(tx) // its range read may go to the cache
+			rows, err := tx.GetRange(store.Range{Begin: []byte("r/"), End: []byte("r0")}, store.RangeOptions{Mode: store.StreamingWantAll}).GetSlice()
+			if err != nil {
+				return 0, err
+			}
+			if len(rows) != 2 || string(rows[0].Value) != string(rows[1].Value) {
+				return 0, fmt.Errorf("rows %q, want r/a and r/b from one write", rows)
+			}
+			return strconv.Atoi(string(rows[0].Value))
 		})
-	}
-	wg.Wait()
-	<-done
-	if n := len(versions); n != writes+1 {
-		t.Fatalf("%d writes done, want %d", n-1, writes)
-	}
 }

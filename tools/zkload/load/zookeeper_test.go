@@ -88,11 +88,7 @@ func TestWorkloadsAgainstZooKeeper(t *testing.T) {
 					t.Errorf("create: %d writes of %d requests, want all", res.Writes, res.OK)
 				}
 				var created int64
-				for i := range cfg.Sessions {
-					kids, _, err := check.Children(sessionNode(res.Root, i))
-					if err != nil {
-						t.Fatal(err)
-					}
+				for i, kids := range sessionKids(t, check, res.Root, cfg.Sessions) {
 					created += int64(len(kids))
 					for _, k := range kids[:min(len(kids), 3)] {
 						checkData(t, check, sessionNode(res.Root, i)+"/"+k, cfg.ValueSize)
@@ -108,11 +104,7 @@ func TestWorkloadsAgainstZooKeeper(t *testing.T) {
 					t.Errorf("delete: %d writes of %d requests, want all", res.Writes, res.OK)
 				}
 				var left int64
-				for i := range cfg.Sessions {
-					kids, _, err := check.Children(sessionNode(res.Root, i))
-					if err != nil {
-						t.Fatal(err)
-					}
+				for _, kids := range sessionKids(t, check, res.Root, cfg.Sessions) {
 					left += int64(len(kids))
 				}
 				pool := &deletePool{root: res.Root, sessions: cfg.Sessions}
@@ -214,6 +206,20 @@ func TestExpiryAgainstZooKeeper(t *testing.T) {
 	if err := Cleanup(ctx, zaptest.NewLogger(t), target, res.Root); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// sessionKids lists the children of each of n sessions' nodes under root.
+func sessionKids(t *testing.T, c *zk.Conn, root string, n int) [][]string {
+	t.Helper()
+	out := make([][]string, n)
+	for i := range n {
+		kids, _, err := c.Children(sessionNode(root, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = kids
+	}
+	return out
 }
 
 // checkData checks that path holds size bytes and returns its stat.

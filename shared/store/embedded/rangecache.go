@@ -155,23 +155,11 @@ func (c *rangeCache) published(version int64, ch *changes) {
 }
 
 // holdingLocked appends to drop the entries that overlap [lo, hi): those
-// of the greatest begin at or below lo that end after it, and those that
-// begin inside.
+// that hold lo, and those that begin after it, inside.
 func (c *rangeCache) holdingLocked(lo, hi []byte, drop []*rangeEntry) []*rangeEntry {
-	var first []byte
+	drop = c.holdingKeyLocked(lo, drop)
 	// The pivot sorts after every entry that begins at lo.
-	c.entries.DescendLessOrEqual(&rangeEntry{begin: store.KeyAfter(lo)}, func(e *rangeEntry) bool {
-		if first == nil {
-			first = e.begin
-		} else if !bytes.Equal(e.begin, first) {
-			return false
-		}
-		if bytes.Compare(e.end, lo) > 0 && !bytes.Equal(e.begin, lo) {
-			drop = append(drop, e)
-		}
-		return true
-	})
-	c.entries.AscendGreaterOrEqual(&rangeEntry{begin: lo}, func(e *rangeEntry) bool {
+	c.entries.AscendGreaterOrEqual(&rangeEntry{begin: store.KeyAfter(lo)}, func(e *rangeEntry) bool {
 		if hi != nil && bytes.Compare(e.begin, hi) >= 0 {
 			return false
 		}

@@ -122,8 +122,9 @@ func TestReadOnlyHintThroughWrappers(t *testing.T) {
 	wrapped := delayed.Wrap(metered.New(db, "test", nil), delayed.Delays{Read: time.Microsecond})
 	rg := store.Range{Begin: []byte("a"), End: []byte("b")}
 	if _, err := store.Transact(ctx, wrapped, func(tx store.Tx) (any, error) {
-		tx.Set([]byte("x"), []byte("1"))
+		// The read first: a transaction that has written is never cached.
 		_, err := tx.GetRange(rg, store.RangeOptions{}).GetSlice()
+		tx.Set([]byte("x"), []byte("1"))
 		return nil, err
 	}); err != nil {
 		t.Fatal(err)

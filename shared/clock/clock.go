@@ -60,6 +60,9 @@ func Decode(v []byte) (int64, error) {
 type Options struct {
 	// Key is the clock key. Required.
 	Key []byte
+	// StampKey, if set, is where each tick transaction also records the
+	// tick it writes and its own commit's versionstamp (ReadStamp).
+	StampKey []byte
 	// Interval is the length of a tick: DefaultInterval unless set, at
 	// most MaxInterval. Tests use shorter ones.
 	Interval time.Duration
@@ -75,6 +78,7 @@ type Options struct {
 type Ticker struct {
 	db       store.DB
 	key      []byte
+	stampKey []byte
 	interval time.Duration
 	log      *zap.Logger
 	metrics  *metrics
@@ -95,6 +99,7 @@ func NewTicker(db store.DB, opts Options) *Ticker {
 	t := &Ticker{
 		db:       db,
 		key:      append([]byte(nil), opts.Key...),
+		stampKey: append([]byte(nil), opts.StampKey...),
 		interval: opts.Interval,
 		log:      opts.Logger,
 		seenAt:   time.Now(),
@@ -195,8 +200,18 @@ func (t *Ticker) attempt(ctx context.Context, tx store.Tx) (int64, error) {
 	if err := sleepUntil(ctx, t.observe(c).Add(t.interval)); err != nil {
 		return 0, err
 	}
-	tx.Set(t.key, Encode(c+1))
+	WriteTick(tx, t.key, t.stampKey, c+1)
 	return c + 1, nil
+}
+
+// WriteTick sets the clock at key to tick in tx and, unless stampKey is
+// empty, records at stampKey the tick and tx's commit versionstamp, as a
+// Ticker does each tick.
+func WriteTick(tx store.Tx, key, stampKey []byte, tick int64) {
+	tx.Set(key, Encode(tick))
+	if len(stampKey) > 0 {
+		tx.SetVersionstampedValue(stampKey, stampTemplate(tick))
+	}
 }
 
 // observe records that the clock reads c and returns when this participant
@@ -264,6 +279,53 @@ func sleepUntil(ctx context.Context, deadline time.Time) error {
 	case <-tm.C:
 		return nil
 	}
+}
+
+// Stamp is what a tick transaction records beside the tick (Options.
+// StampKey): the tick it wrote and the version it committed at. A read
+// version below Version reads a tick below Tick.
+type Stamp struct {
+	Tick    int64
+	Version int64
+}
+
+// stampLen is a stamp's stored length: the tick, 8 bytes little-endian,
+// then the 10-byte versionstamp.
+const stampLen = 8 + 10
+
+// stampTemplate is the SetVersionstampedValue argument that records tick
+// with the transaction's versionstamp.
+func stampTemplate(tick int64) []byte {
+	b := append(Encode(tick), store.IncompleteVersionstamp[:]...)
+	return store.AppendStampOffset(b, 8)
+}
+
+// ReadStamp reads the clock at key and the stamp at stampKey in r (a
+// transaction's Snapshot() where it must not conflict with ticks). ok is false when the stamp is not the current tick's:
+// absent (no ticker records one yet) or older (the tick was written by a
+// participant that records none, or set by hand).
+func ReadStamp(r store.Reader, key, stampKey []byte) (tick int64, stamp Stamp, ok bool, err error) {
+	tf := r.Get(key)
+	sf := r.Get(stampKey)
+	v, err := tf.Get()
+	if err != nil {
+		return 0, Stamp{}, false, err
+	}
+	if tick, err = Decode(v); err != nil {
+		return 0, Stamp{}, false, err
+	}
+	sv, err := sf.Get()
+	if err != nil {
+		return 0, Stamp{}, false, err
+	}
+	if len(sv) != stampLen {
+		return tick, Stamp{}, false, nil
+	}
+	stamp.Tick, _ = Decode(sv[:8])
+	var vs store.Versionstamp
+	copy(vs[:], sv[8:])
+	stamp.Version = vs.Version()
+	return tick, stamp, stamp.Tick == tick, nil
 }
 
 // Now returns the current tick of the clock at key.

@@ -486,3 +486,69 @@ func testMissedTicksFromStart(t *testing.T, e engines.Engine) {
 			missed, 5*fast, until.Round(time.Millisecond), most)
 	}
 }
+
+// A ticker with a StampKey records, with each tick, the version it
+// committed at: a read below that version sees the tick before, a read at
+// it the tick. A tick written without a stamp leaves the stamp stale,
+// which ReadStamp reports as not the current tick's.
+func TestStamp(t *testing.T) { engines.Each(t, testStamp) }
+
+func testStamp(t *testing.T, e engines.Engine) {
+	st := e.Open(t, engines.Options{})
+	db, key, stampKey := st.DB, st.Root.Clock(), st.Root.ClockStamp()
+	read := func(version int64) (int64, clock.Stamp, bool) {
+		t.Helper()
+		type out struct {
+			tick  int64
+			stamp clock.Stamp
+			ok    bool
+		}
+		o, err := store.Transact(t.Context(), db, func(tx store.Tx) (out, error) {
+			if version > 0 {
+				tx.SetReadVersion(version)
+			}
+			tick, stamp, ok, err := clock.ReadStamp(tx.Snapshot(), key, stampKey)
+			return out{tick, stamp, ok}, err
+		})
+		if err != nil {
+			t.Fatalf("ReadStamp at %d: %v", version, err)
+		}
+		return o.tick, o.stamp, o.ok
+	}
+	if tick, _, ok := read(0); tick != 0 || ok {
+		t.Fatalf("a fresh store: tick %d, stamp current %v; want 0, false", tick, ok)
+	}
+
+	tk := clock.NewTicker(db, clock.Options{Key: key, StampKey: stampKey, Interval: fast, Logger: zaptest.NewLogger(t)})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- tk.Run(ctx) }()
+	if _, err := clock.WaitAfter(t.Context(), db, key, 2); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	tick, stamp, ok := read(0)
+	if !ok || stamp.Tick != tick || tick < 3 {
+		t.Fatalf("after the ticker: tick %d, stamp %+v (current %v); want the stamp of tick ≥ 3", tick, stamp, ok)
+	}
+	if before, _, _ := read(stamp.Version - 1); before != tick-1 {
+		t.Errorf("at the stamp's version - 1 the clock reads %d, want %d", before, tick-1)
+	}
+	if at, _, ok := read(stamp.Version); at != tick || !ok {
+		t.Errorf("at the stamp's version the clock reads %d (stamp current %v), want %d", at, ok, tick)
+	}
+
+	// A participant that records no stamp (an older one) moves the clock.
+	if _, err := store.Transact(t.Context(), db, func(tx store.Tx) (struct{}, error) {
+		tx.Set(key, clock.Encode(tick+1))
+		return struct{}{}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if now, stale, ok := read(0); now != tick+1 || ok || stale != stamp {
+		t.Errorf("after a tick without a stamp: tick %d, stamp %+v current %v; want %d, the old stamp, not current", now, stale, ok, tick+1)
+	}
+}

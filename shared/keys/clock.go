@@ -13,3 +13,13 @@ package keys
 func (r Root) Clock() []byte {
 	return r.system().Pack(Tuple{sysClock})
 }
+
+// ClockStamp returns the key where each tick transaction also records
+// the tick it wrote and, by SetVersionstampedValue, its own commit's
+// versionstamp: Encode(tick) then the 10-byte stamp. A transaction whose
+// read version is below that stamp's version read an earlier tick, which
+// lets a layerd date its sessions' requests to the tick they arrived in
+// (shared/clock.ReadStamp).
+func (r Root) ClockStamp() []byte {
+	return r.system().Pack(Tuple{sysClockStamp})
+}

@@ -59,7 +59,7 @@ func TestIsolation(t *testing.T) {
 				ten.SessionWatch(9, p, WatchChild), ten.EventAt(9, exStamp), ten.Notify(9),
 			}
 			system := [][]byte{
-				r.Clock(), r.Layout(), must(r.TenantName("x")), r.LastTenantID(),
+				r.Clock(), r.ClockStamp(), r.Layout(), must(r.TenantName("x")), r.LastTenantID(),
 				ten.Expiry(5, 9), ten.TTL(5, p), ten.Container(5, p),
 			}
 			for _, k := range append(slices.Clone(keys), system...) {

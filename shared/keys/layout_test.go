@@ -75,6 +75,7 @@ func layoutEntries() []layoutEntry {
 	addRange("containers due", exRoot.ContainersDue(nodeShard(t.ID(), p), exTick))
 	add("due shards", exRoot.Due(exTick))
 	addRange("due shards up to", exRoot.DueUpTo(exTick))
+	add("clock stamp", exRoot.ClockStamp())
 
 	// Tenants.
 	addRange("default tenant", exRoot.Tenant(DefaultTenant).Range())

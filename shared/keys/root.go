@@ -37,6 +37,7 @@ const (
 	sysTTL          = 5
 	sysContainers   = 6
 	sysDue          = 7
+	sysClockStamp   = 8
 )
 
 // Root is the keyspace of one zkfdb installation: a prefix (empty in

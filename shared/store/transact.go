@@ -38,6 +38,9 @@ func loop[T any](ctx context.Context, db DB, fn func(Tx) (T, error), commit bool
 	}
 	for {
 		v, err := fn(tx)
+		if err == nil {
+			noteReadVersion(ctx, tx)
+		}
 		if err == nil && commit {
 			err = tx.Commit()
 		}

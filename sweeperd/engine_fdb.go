@@ -105,7 +105,7 @@ func run(ctx context.Context, cfg config, log *zap.Logger, reg *prometheus.Regis
 		}
 	}()
 
-	ticker := clock.NewTicker(db, clock.Options{Key: root.Clock(), Logger: log, Registerer: reg})
+	ticker := clock.NewTicker(db, clock.Options{Key: root.Clock(), StampKey: root.ClockStamp(), Logger: log, Registerer: reg})
 	host, _, _ := net.SplitHostPort(member.Addr())
 	sweeper := sweep.New(db, sweep.Options{
 		Root: root, Owns: member.Owns, Local: func(shard int) bool { return slices.Contains(locality.preferred(shard), host) },

@@ -214,7 +214,7 @@ func (s *Sweeper) Start() {
 	s.Member = m
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
-	ticker := clock.NewTicker(s.c.db, clock.Options{Key: s.c.root.Clock(), Interval: s.c.tick})
+	ticker := clock.NewTicker(s.c.db, clock.Options{Key: s.c.root.Clock(), StampKey: s.c.root.ClockStamp(), Interval: s.c.tick})
 	sw := sweep.New(s.c.db, sweep.Options{Root: s.c.root, Owns: m.Owns, Tick: s.c.tick})
 	s.wg.Go(func() { ticker.Run(ctx) })
 	s.wg.Go(func() { sw.Run(ctx) })

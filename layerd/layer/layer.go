@@ -96,7 +96,7 @@ func Start(ctx context.Context, db store.DB, cfg Config) (*Layer, error) {
 	l.stop = stop
 	l.bg.Go(func() { l.srv.RunHeartbeats(bg) })
 	if cfg.Sweep {
-		ticker := clock.NewTicker(db, clock.Options{Key: cfg.Root.Clock(), Interval: cfg.Tick, Logger: log, Registerer: cfg.Registerer})
+		ticker := clock.NewTicker(db, clock.Options{Key: cfg.Root.Clock(), StampKey: cfg.Root.ClockStamp(), Interval: cfg.Tick, Logger: log, Registerer: cfg.Registerer})
 		sweeper := sweep.New(db, sweep.Options{Root: cfg.Root, Tick: cfg.Tick, Logger: log, Registerer: cfg.Registerer})
 		for _, w := range []struct {
 			name, op string // op labels its store cost (metered)

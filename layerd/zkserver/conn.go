@@ -42,6 +42,8 @@ type conn struct {
 	lastZxid int64
 	// xid is the request being executed's, for replies made far from it.
 	xid int32
+	// rvs collects the read versions of the request's transactions.
+	rvs store.ReadVersions
 
 	tokenBase [8]byte // with tokenSeq, a request's znode.Caller.Token
 	tokenSeq  uint64
@@ -102,10 +104,12 @@ func (c *conn) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(c.s.base, d)
 }
 
-// opCtx is ctx charging its store work to op (shared/store/metered).
+// opCtx is ctx charging its store work to op (shared/store/metered) and
+// collecting its transactions' read versions for the request's touch
+// (heartbeat.go).
 func (c *conn) opCtx(op string) (context.Context, context.CancelFunc) {
 	ctx, cancel := c.ctx()
-	return metered.WithOp(ctx, op), cancel
+	return store.WithReadVersions(metered.WithOp(ctx, op), &c.rvs), cancel
 }
 
 // serve runs the connection until it ends; the caller closes it.
@@ -182,7 +186,7 @@ func (c *conn) serve() {
 		hdr, body := req.hdr, req.body
 		start := time.Now()
 		c.packet(true)
-		c.s.touch(c) // every request keeps the session alive, pings or not
+		c.rvs.Reset() // the request's transactions, for its touch (reply)
 		c.xid = hdr.Xid
 		// A read's reply waits in c.out while the client's next request
 		// is already here and is a read too: their replies leave in one
@@ -397,6 +401,11 @@ func (c *conn) reply(xid int32, zxid int64, code zkwire.Code, body zkwire.Record
 	if c.watching && zxid > 0 && !c.deliverUpTo(zxid>>znode.OrderBits) {
 		return false
 	}
+	// Every request keeps the session alive, pings or not, from the tick
+	// it arrived in as far as its transactions tell it (heartbeat.go);
+	// noted before its reply leaves, so that a client that got its reply
+	// knows the refresh will count it.
+	c.s.touch(c, c.rvs.Max())
 	if zxid > c.lastZxid {
 		c.lastZxid = zxid
 	}

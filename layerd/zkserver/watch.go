@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"zkfdb/layerd/zkwire"
+	"zkfdb/shared/store"
 	"zkfdb/shared/store/metered"
 	"zkfdb/shared/znode"
 )
@@ -42,6 +43,9 @@ func (c *conn) watched() { c.watching = true }
 func (c *conn) deliverUpTo(version int64) bool {
 	ctx, cancel := c.opCtx("events")
 	defer cancel()
+	// Read at version, which may be older than the request being
+	// answered: it must not date the request (heartbeat.go).
+	ctx = store.WithReadVersions(ctx, nil)
 	events, next, err := c.s.tree.Events(ctx, c.wconn, c.cursor, version)
 	if err != nil {
 		c.log.Error("reading watch events failed; closing", zap.Error(err))

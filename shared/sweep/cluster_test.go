@@ -54,7 +54,7 @@ func tickingStore(t *testing.T, e engines.Engine) engines.Store {
 	st := e.Open(t, engines.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	ticker := clock.NewTicker(st.DB, clock.Options{Key: st.Root.Clock(), Interval: tick})
+	ticker := clock.NewTicker(st.DB, clock.Options{Key: st.Root.Clock(), StampKey: st.Root.ClockStamp(), Interval: tick})
 	wg.Go(func() { ticker.Run(ctx) })
 	t.Cleanup(func() { cancel(); wg.Wait() }) // before the store closes
 	return st

@@ -32,7 +32,7 @@ func testSweepReadsWhatIsDue(t *testing.T, e engines.Engine) {
 		}
 	}
 	setClock(100)
-	s, err := tree.CreateSession(ctx, 3000) // expiry tick 104: due at 105
+	s, err := tree.CreateSession(ctx, 3000) // expiry tick 103: due at 104
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,22 +50,22 @@ func testSweepReadsWhatIsDue(t *testing.T, e engines.Engine) {
 	if local, owned := gauge(t, reg, "sweeper_shards_read_local_total"), gauge(t, reg, "sweeper_shards_owned_local"); local != full/2 || owned != keys.Shards/2 {
 		t.Fatalf("the full sweep read %v shards, %v local, and owns %v local; want half of them local", full, local, owned)
 	}
-	for tick := int64(101); tick <= 104; tick++ {
+	for tick := int64(101); tick <= 103; tick++ {
 		if err := sw.Sweep(ctx, tick); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if got := read() - full; got != 0 {
-		t.Fatalf("sweeps at ticks 101-104, with nothing due, read %v shards", got)
+		t.Fatalf("sweeps at ticks 101-103, with nothing due, read %v shards", got)
 	}
-	if marked, err := znode.MarkedShards(ctx, db, root, 105); err != nil || len(marked) != 1 {
-		t.Fatalf("shards marked due up to tick 105: %v, %v; want the session's one", marked, err)
+	if marked, err := znode.MarkedShards(ctx, db, root, 104); err != nil || len(marked) != 1 {
+		t.Fatalf("shards marked due up to tick 104: %v, %v; want the session's one", marked, err)
 	}
-	if err := sw.Sweep(ctx, 105); err != nil {
+	if err := sw.Sweep(ctx, 104); err != nil {
 		t.Fatal(err)
 	}
 	if got := read() - full; got != 1 {
-		t.Fatalf("the sweep at 105 read %v shards, want 1 (the expired session's)", got)
+		t.Fatalf("the sweep at 104 read %v shards, want 1 (the expired session's)", got)
 	}
 	if _, err := tree.ResumeSession(ctx, s.ID, s.Password[:], 3000); err != znode.ErrSessionExpired {
 		t.Fatalf("the session after its sweep: %v, want expired", err)
@@ -73,11 +73,11 @@ func testSweepReadsWhatIsDue(t *testing.T, e engines.Engine) {
 	if marked, err := znode.MarkedShards(ctx, db, root, 1000); err != nil || len(marked) != 0 {
 		t.Fatalf("shards still marked after the sweep: %v, %v", marked, err)
 	}
-	if err := sw.Sweep(ctx, 106); err != nil {
+	if err := sw.Sweep(ctx, 105); err != nil {
 		t.Fatal(err)
 	}
 	if got := read() - full; got != 1 {
-		t.Fatalf("the sweep at 106 read %v more shards, want none", got-1)
+		t.Fatalf("the sweep at 105 read %v more shards, want none", got-1)
 	}
 	if err := sw.Sweep(ctx, 100+sweep.FullSweepEvery); err != nil {
 		t.Fatal(err)
@@ -100,7 +100,7 @@ func testClearDueKeepsPendingMarks(t *testing.T, e engines.Engine) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tree.CreateSession(ctx, 1000); err != nil { // due at tick 13
+	if _, err := tree.CreateSession(ctx, 1000); err != nil { // due at tick 12
 		t.Fatal(err)
 	}
 	marked, err := znode.MarkedShards(ctx, db, root, 20)

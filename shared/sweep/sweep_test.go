@@ -39,7 +39,7 @@ func testSweepOwnedShards(t *testing.T, e engines.Engine) {
 	ctx := t.Context()
 	var sessions []znode.Session
 	for range 20 {
-		s, err := tree.CreateSession(ctx, 1000) // expired from tick 3
+		s, err := tree.CreateSession(ctx, 1000) // expired from tick 2
 		if err != nil {
 			t.Fatal(err)
 		}

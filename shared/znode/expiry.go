@@ -27,12 +27,23 @@ import (
 //     and record cleared, in one transaction.
 //
 // A session is expired at tick n when its expiry tick is below n.
+//
+// Its expiry tick is the tick its last request arrived in (or a later
+// one) plus its timeout in whole ticks (TimeoutTicks). A request that
+// arrived a fraction φ (0 ≤ φ < 1) of a tick into tick a is followed by
+// the expiry at tick a + timeout + 1 at the earliest, and no two ticks
+// commit within one interval (docs/clock.md): at least timeout + 1 − φ
+// ticks later, never early. It is at most a tick late where the
+// request's tick is known, read after the request arrived: by the
+// transaction that creates or resumes the session, or through the read
+// versions of the request's own transactions (layerd/zkserver's
+// heartbeat.go); where it is not, the next heartbeat's tick stands in.
 
 // TimeoutTicks returns how many ticks a session with timeout ms lives
-// without traffic: the timeout rounded up to whole ticks, and one more for
-// the tick in progress, so that no session expires early.
+// without traffic beyond the tick its last request arrived in: the
+// timeout rounded up to whole ticks.
 func (tr *Tree) TimeoutTicks(timeoutMs int32) int64 {
-	return ticksOf(int64(timeoutMs), tr.opts.Tick.Milliseconds()) + 1
+	return ticksOf(int64(timeoutMs), tr.opts.Tick.Milliseconds())
 }
 
 // nowTick reads the clock, by snapshot: the ticker's writes must not make
@@ -553,6 +564,21 @@ func (tr *Tree) EachTick(ctx context.Context, fn func(tick int64), waitFailed fu
 // Now reads the cluster's clock: the current tick.
 func (tr *Tree) Now(ctx context.Context) (int64, error) {
 	return clock.Now(ctx, tr.db, tr.t.Root().Clock())
+}
+
+// NowStamped reads the cluster's clock and the stamp of its tick
+// (clock.ReadStamp): ok when the stamp is the current tick's.
+func (tr *Tree) NowStamped(ctx context.Context) (tick int64, stamp clock.Stamp, ok bool, err error) {
+	type out struct {
+		tick  int64
+		stamp clock.Stamp
+		ok    bool
+	}
+	o, err := store.ReadTransact(ctx, tr.db, func(r store.Reader) (out, error) {
+		tick, stamp, ok, err := clock.ReadStamp(r, tr.t.Root().Clock(), tr.t.Root().ClockStamp())
+		return out{tick, stamp, ok}, err
+	})
+	return o.tick, o.stamp, o.ok, err
 }
 
 // SweepNodes deletes, in shard of every tenant under root, the containers

@@ -48,12 +48,12 @@ func testSessionExpiry(t *testing.T, e engines.Engine) {
 	if sw := f.sweepAll(100); sw.Expired != 1 {
 		t.Fatalf("sweep at 100: %+v, want the fixture's session expired", sw)
 	}
-	s, err := f.tree.CreateSession(ctx, 4000) // 4 ticks of 1 s, +1
+	s, err := f.tree.CreateSession(ctx, 4000) // 4 ticks of 1 s
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := f.tree.TimeoutTicks(4000); got != 5 {
-		t.Fatalf("TimeoutTicks(4000) = %d, want 5", got)
+	if got := f.tree.TimeoutTicks(4000); got != 4 {
+		t.Fatalf("TimeoutTicks(4000) = %d, want 4", got)
 	}
 	owner := znode.Caller{Session: s.ID, Auth: f.auth, Now: 1}
 	f.mustCreate("/parent", 0)
@@ -65,17 +65,17 @@ func testSessionExpiry(t *testing.T, e engines.Engine) {
 		t.Fatal(err)
 	}
 
-	// Not yet due: expiry tick 105 is expired from tick 106.
-	if sw := f.sweepAll(105); sw.Expired != 0 {
-		t.Fatalf("sweep at 105: %+v, want nothing expired", sw)
+	// Not yet due: expiry tick 104 is expired from tick 105.
+	if sw := f.sweepAll(104); sw.Expired != 0 {
+		t.Fatalf("sweep at 104: %+v, want nothing expired", sw)
 	}
-	// A heartbeat moves it to 108: the entry at 105 is stale at 106.
+	// A heartbeat moves it to 108: the entry at 104 is stale at 105.
 	gone, err := f.tree.Heartbeat(ctx, []znode.Beat{{Session: s.ID, Expiry: 108}})
 	if err != nil || len(gone) != 0 {
 		t.Fatalf("heartbeat: %v, %v", gone, err)
 	}
-	if sw := f.sweepAll(106); sw.Expired != 0 || sw.Stale != 1 {
-		t.Fatalf("sweep at 106 after a refresh: %+v, want one stale entry cleared", sw)
+	if sw := f.sweepAll(105); sw.Expired != 0 || sw.Stale != 1 {
+		t.Fatalf("sweep at 105 after a refresh: %+v, want one stale entry cleared", sw)
 	}
 	if sw := f.sweepAll(109); sw.Expired != 1 || sw.Ephemerals != 1 {
 		t.Fatalf("sweep at 109: %+v, want the session and its ephemeral gone", sw)

@@ -2,6 +2,7 @@ package zkserver
 
 import (
 	"context"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -22,18 +23,24 @@ import (
 // the tick at the highest of them is at least the tick it arrived in; the
 // clock's stamp (shared/clock.ReadStamp) gives the version its current
 // tick committed at, and a read version below it read the tick before.
-// A request whose tick the server cannot tell that way (a ping, a
-// request answered without the store) counts from the tick read after
-// it, which is at most a tick later.
+// A request answered without the store (a ping) is dated by a read
+// version the server fetches after it (dating, below), for all such
+// requests at once, at most every datingInterval; one that a heartbeat
+// takes before that counts from the tick the heartbeat reads after it,
+// which is at most a tick later.
 
 // tracked is a session with connections on this server.
 type tracked struct {
 	timeoutMs int32
 	// What arrived since the last refresh: blind, a request of unknown
 	// tick; rv, the highest read version of the other requests'
-	// transactions (0: none).
-	blind   bool
-	rv      int64
+	// transactions (0: none); undated, a request without a transaction
+	// waiting for dating, noted while round undatedIn was the next.
+	blind     bool
+	rv        int64
+	undated   bool
+	undatedIn uint64
+	queued    bool // in Server.undated
 	written int64 // the expiry tick last written
 	conns   map[*conn]struct{}
 }
@@ -72,20 +79,93 @@ func (s *Server) detach(c *conn) {
 // versions up to rv (0: none, or not known).
 func (s *Server) touch(c *conn, rv int64) {
 	s.mu.Lock()
-	if t := s.live[c.session.ID]; t != nil {
-		if rv == 0 {
+	t := s.live[c.session.ID]
+	if t != nil && rv != 0 {
+		t.rv = max(t.rv, rv)
+	}
+	wake := t != nil && rv == 0
+	if wake {
+		t.undated, t.undatedIn = true, s.datingRound
+		if !t.queued {
+			t.queued = true
+			s.undated = append(s.undated, t)
+		}
+	}
+	s.mu.Unlock()
+	if wake {
+		select {
+		case s.dateWake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// datingInterval is the least time between two rounds of dating: at most
+// 100 read versions a second for a server's pings, however many. A ping
+// within that much of the end of a tick may be dated a tick late.
+const datingInterval = 10 * time.Millisecond
+
+// runDating dates requests without a transaction until ctx ends.
+func (s *Server) runDating(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.dateWake:
+		}
+		next := time.Now().Add(datingInterval)
+		s.date(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(next)):
+		}
+	}
+}
+
+// date is one round of dating: it fetches a read version, after every
+// request it dates arrived, and counts it as theirs.
+func (s *Server) date(ctx context.Context) {
+	s.mu.Lock()
+	round := s.datingRound
+	s.datingRound++
+	batch := s.undated
+	s.undated = nil
+	for _, t := range batch {
+		t.queued = false
+	}
+	s.mu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	rv, err := s.tree.ReadVersion(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range batch {
+		// Not one a heartbeat took meanwhile, nor one touched again
+		// after the version was asked for: that waits for the next round.
+		if !t.undated || t.undatedIn > round {
+			continue
+		}
+		t.undated = false
+		if err != nil {
 			t.blind = true
 		} else {
 			t.rv = max(t.rv, rv)
 		}
 	}
-	s.mu.Unlock()
 }
 
 // RunHeartbeats refreshes the sessions of this server's connections once
 // per tick of the cluster's clock until ctx ends. It returns nil then.
 func (s *Server) RunHeartbeats(ctx context.Context) error {
 	ctx = metered.WithOp(ctx, "heartbeat") // waiting for the clock too
+	dating := make(chan struct{})
+	go func() {
+		defer close(dating)
+		s.runDating(ctx)
+	}()
+	defer func() { <-dating }()
 	s.tree.EachTick(ctx, func(int64) {
 		if err := s.heartbeat(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("session heartbeat failed; retrying next tick", zap.Error(err))
@@ -122,9 +202,10 @@ func (s *Server) heartbeat(ctx context.Context) error {
 	var due []arrived
 	s.mu.Lock()
 	for id, t := range s.live {
-		if t.blind || t.rv != 0 {
-			due = append(due, arrived{id, t.timeoutMs, t.blind, t.rv, t.written})
-			t.blind, t.rv = false, 0
+		if t.blind || t.undated || t.rv != 0 {
+			// An undated request counts from the tick read below.
+			due = append(due, arrived{id, t.timeoutMs, t.blind || t.undated, t.rv, t.written})
+			t.blind, t.undated, t.rv = false, false, 0
 		}
 	}
 	s.mu.Unlock()

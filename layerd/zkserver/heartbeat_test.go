@@ -18,8 +18,9 @@ import (
 
 // TestRefreshCountsFromTheRequestsTick: a heartbeat counts a session's
 // timeout from the tick its last request arrived in where the request's
-// transactions tell it (their read versions against the clock's stamp),
-// and from the tick it reads itself where they cannot: a ping, or a clock
+// transactions tell it (their read versions against the clock's stamp)
+// or a read version fetched after it (a ping, dated), and from the tick
+// it reads itself where it cannot tell: a ping not yet dated, or a clock
 // moved by a participant that records no stamp. Never from an earlier
 // tick than the request's.
 func TestRefreshCountsFromTheRequestsTick(t *testing.T) {
@@ -126,4 +127,15 @@ func testRefreshCountsFromTheRequestsTick(t *testing.T, e engines.Engine) {
 	setTick(104, true)
 	setTick(105, true)
 	heartbeat(104+ticks, "a request of tick 103, refreshed two ticks later")
+
+	// A ping dated (a read version fetched after it) counts from its
+	// tick; dated after the clock moved on, from the later tick.
+	ping()
+	srv.date(t.Context())
+	setTick(106, true)
+	heartbeat(105+ticks, "a ping of tick 105, dated in it")
+	ping()
+	setTick(107, true)
+	srv.date(t.Context())
+	heartbeat(107+ticks, "a ping of tick 106, dated in tick 107")
 }

@@ -63,8 +63,13 @@ type Server struct {
 	conns     map[*conn]struct{}
 	perIP     map[string]int     // open connections by client IP (MaxClientCnxns)
 	live      map[int64]*tracked // sessions with connections here (heartbeat.go)
-	serving   sync.WaitGroup     // one per running Serve
-	handlers  sync.WaitGroup     // one per connection
+	// Requests waiting to be dated, and the next round's number
+	// (heartbeat.go); dateWake starts a round.
+	undated     []*tracked
+	datingRound uint64
+	dateWake    chan struct{}
+	serving     sync.WaitGroup // one per running Serve
+	handlers    sync.WaitGroup // one per connection
 }
 
 // Config configures a Server. A zero field means the default.
@@ -189,6 +194,7 @@ func New(log *zap.Logger, reg prometheus.Registerer, tree *znode.Tree, cfg Confi
 		conns:      make(map[*conn]struct{}),
 		perIP:      make(map[string]int),
 		live:       make(map[int64]*tracked),
+		dateWake:   make(chan struct{}, 1),
 		countTTL:   storeCountTTL,
 	}
 	s.metrics = newMetrics(reg, &s.outstanding)

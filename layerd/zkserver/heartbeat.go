@@ -40,9 +40,9 @@ type tracked struct {
 	rv        int64
 	undated   bool
 	undatedIn uint64
-	queued    bool // in Server.undated
-	written int64 // the expiry tick last written
-	conns   map[*conn]struct{}
+	queued    bool  // in Server.undated
+	written   int64 // the expiry tick last written
+	conns     map[*conn]struct{}
 }
 
 // attach starts tracking c's session.

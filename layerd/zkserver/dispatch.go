@@ -157,9 +157,7 @@ func (c *conn) dispatch(h zkwire.RequestHeader, body []byte) bool {
 			// where the store's watch of the notify key is slower than
 			// a round trip (FoundationDB's). Without watches a ping
 			// costs the store nothing.
-			ctx, cancel := c.opCtx(op.String())
-			latest, err := c.s.tree.Sync(ctx)
-			cancel()
+			latest, err := c.s.tree.Sync(c.opCtx(op.String()))
 			if err != nil {
 				return c.storeFailed(op, err)
 			}
@@ -167,8 +165,7 @@ func (c *conn) dispatch(h zkwire.RequestHeader, body []byte) bool {
 		}
 		return c.answered(op, zkwire.CodeOK, c.reply(zkwire.XidPing, zxid, zkwire.CodeOK, nil))
 	case zkwire.OpCloseSession:
-		ctx, cancel := c.opCtx(op.String())
-		defer cancel()
+		ctx := c.opCtx(op.String())
 		closed, err := c.s.tree.CloseConn(ctx, c.wconn, c.cursor)
 		if err != nil {
 			c.log.Error("close session failed", zap.Error(err))
@@ -204,8 +201,7 @@ func (c *conn) dispatch(h zkwire.RequestHeader, body []byte) bool {
 		c.log.Debug("malformed request", zap.Stringer("op", op), zap.Error(err))
 		return c.answered(op, zkwire.CodeMarshallingError, c.reply(h.Xid, c.lastZxid, zkwire.CodeMarshallingError, nil))
 	}
-	ctx, cancel := c.opCtx(op.String())
-	defer cancel()
+	ctx := c.opCtx(op.String())
 	tree := c.s.tree
 
 	if _, ttl := req.(*zkwire.CreateTTL); ttl && !c.s.cfg.ExtendedTypes {
@@ -366,8 +362,7 @@ func (c *conn) setWatches(ctx context.Context, h zkwire.RequestHeader, rel int64
 // multi may not hold: MARSHALLINGERROR with no body, for which ZooKeeper
 // still logs a transaction (a zxid).
 func (c *conn) malformedMulti(h zkwire.RequestHeader) bool {
-	ctx, cancel := c.opCtx(zkwire.OpMulti.String())
-	defer cancel()
+	ctx := c.opCtx(zkwire.OpMulti.String())
 	zxid, err := c.s.tree.Fail(ctx, c.caller(), znode.ErrMarshalling)
 	if err != nil {
 		return c.storeFailed(zkwire.OpMulti, err)

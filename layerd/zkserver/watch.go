@@ -41,8 +41,7 @@ func (c *conn) watched() { c.watching = true }
 
 // deliverUpTo sends the events logged at or before version.
 func (c *conn) deliverUpTo(version int64) bool {
-	ctx, cancel := c.opCtx("events")
-	defer cancel()
+	ctx := c.opCtx("events")
 	// Read at version, which may be older than the request being
 	// answered: it must not date the request (heartbeat.go).
 	ctx = store.WithReadVersions(ctx, nil)
@@ -71,8 +70,7 @@ func (c *conn) armNotify() bool {
 		c.notify.Cancel()
 		c.notify = nil
 	}
-	ctx, cancel := c.opCtx("events")
-	defer cancel()
+	ctx := c.opCtx("events")
 	clear := c.delivered >= clearEvery
 	a, err := c.s.tree.ArmNotify(ctx, c.wconn, c.cursor, clear)
 	if err != nil {

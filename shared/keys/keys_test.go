@@ -499,3 +499,37 @@ func TestChildNames(t *testing.T) {
 		t.Error("a key with trailing bytes parsed")
 	}
 }
+
+// NodeRowOf tells a node's keys apart by what follows the stat key, as
+// comparing them with the keys encoded in full does; NodeStat's end is
+// chunk 0's key.
+func TestNodeRowOf(t *testing.T) {
+	for _, ps := range []string{"/", "/a", "/a/b", "/app/locks/lock-0000000001", "/ü/\x01"} {
+		p := mustPath(ps)
+		stat := exTenant.Stat(p)
+		want := map[NodeRow][][]byte{
+			RowStat:        {exTenant.Stat(p)},
+			RowChildCounts: {exTenant.ChildCounts(p)},
+			RowPzxid:       {exTenant.Pzxid(p)},
+		}
+		for _, i := range []int{0, 1, 19, 20, 255, 256, 70000} {
+			want[RowChunk] = append(want[RowChunk], exTenant.Chunk(p, i))
+		}
+		for row, ks := range want {
+			for _, k := range ks {
+				if got := NodeRowOf(stat, k); got != row {
+					t.Errorf("%s: NodeRowOf(%x) = %d, want %d", ps, k, got, row)
+				}
+			}
+		}
+		if r := exTenant.NodeStat(p); !bytes.Equal(r.Begin, stat) || !bytes.Equal(r.End, exTenant.Chunk(p, 0)) {
+			t.Errorf("%s: NodeStat = [%x, %x), want [stat, chunk 0) = [%x, %x)", ps, r.Begin, r.End, stat, exTenant.Chunk(p, 0))
+		}
+		r := exTenant.NodeStat(p)
+		begin := bytes.Clone(r.Begin)
+		r.End[0] ^= 0xff
+		if !bytes.Equal(r.Begin, begin) {
+			t.Errorf("%s: NodeStat's begin and end share their bytes", ps)
+		}
+	}
+}

@@ -59,7 +59,55 @@ func (t Tenant) Pzxid(p Path) []byte {
 // NodeStat returns the range of p's stat record, child counters and pzxid:
 // everything a Stat needs, without the data chunks.
 func (t Tenant) NodeStat(p Path) store.Range {
-	return store.Range{Begin: t.Stat(p), End: t.Chunk(p, 0)}
+	stat := t.Stat(p)
+	// A tuple's encoding is its elements' in turn: the keys after the
+	// path are the stat key and their elements' encodings (NodeRow).
+	end := append(stat[:len(stat):len(stat)], chunk0Suffix...)
+	return store.Range{Begin: stat, End: end}
+}
+
+// The encodings of the elements that follow the path in a node's keys
+// other than its stat record (tuple encodings concatenate).
+var (
+	childCountsSuffix = mustPack(Tuple{nodeChildren})
+	pzxidSuffix       = mustPack(Tuple{nodePzxid})
+	chunk0Suffix      = mustPack(Tuple{0})
+)
+
+func mustPack(t Tuple) []byte {
+	b, err := t.AppendPack(nil)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// A NodeRow is which of a node's keys a key is (NodeRow).
+type NodeRow int
+
+const (
+	RowStat        NodeRow = iota // Stat(p)
+	RowChildCounts                // ChildCounts(p)
+	RowPzxid                      // Pzxid(p)
+	RowChunk                      // any other key: a chunk of p's data
+)
+
+// NodeRowOf tells which of p's keys key is, given stat = Stat(p): the
+// rows of p's Node or NodeStat range, read without encoding p's other
+// keys to compare them.
+func NodeRowOf(stat, key []byte) NodeRow {
+	if len(key) < len(stat) || string(key[:len(stat)]) != string(stat) {
+		return RowChunk
+	}
+	switch rest := key[len(stat):]; {
+	case len(rest) == 0:
+		return RowStat
+	case string(rest) == string(childCountsSuffix):
+		return RowChildCounts
+	case string(rest) == string(pzxidSuffix):
+		return RowPzxid
+	}
+	return RowChunk
 }
 
 // Chunk returns the key of chunk i of p's data.

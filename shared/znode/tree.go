@@ -756,27 +756,27 @@ func (tr *Tree) readNode(r store.Reader, p string, withData bool) (*node, []byte
 	if err != nil {
 		return nil, nil, err
 	}
-	return decodeNode(tr.t, kp, rows)
+	return decodeNode(rg.Begin, kp, rows)
 }
 
 // decodeNode reads a node from the rows of its keys.Node range (or of its
-// keys.NodeStat range, which leaves the data out).
-func decodeNode(t keys.Tenant, kp keys.Path, rows []store.KeyValue) (*node, []byte, error) {
+// keys.NodeStat range, which leaves the data out), whose begin is its
+// stat key.
+func decodeNode(statKey []byte, kp keys.Path, rows []store.KeyValue) (*node, []byte, error) {
 	n := &node{}
 	var data []byte
-	statKey, countsKey, pzKey := t.Stat(kp), t.ChildCounts(kp), t.Pzxid(kp)
 	var err error
 	for _, kv := range rows {
-		switch string(kv.Key) {
-		case string(statKey):
+		switch keys.NodeRowOf(statKey, kv.Key) {
+		case keys.RowStat:
 			n.rec, err = decodeRecord(kv.Value)
 			if err != nil {
 				return nil, nil, fmt.Errorf("stat of %s: %w", kp, err)
 			}
 			n.exists = true
-		case string(countsKey):
+		case keys.RowChildCounts:
 			n.counts = decodeCounts(kv.Value)
-		case string(pzKey):
+		case keys.RowPzxid:
 			if len(kv.Value) == 10 {
 				copy(n.pzxid.stamp[:], kv.Value)
 				n.hasPz = true

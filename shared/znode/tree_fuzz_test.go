@@ -38,7 +38,7 @@ func FuzzDecodeNode(f *testing.F) {
 		if r.dataNull {
 			data = nil
 		}
-		n, got, err := decodeNode(tn, kp, nodeRows(tn, kp, rowStat|rowCounts|rowPzxid, stat, counts, pz[:], data, 4))
+		n, got, err := decodeNode(tn.Stat(kp), kp, nodeRows(tn, kp, rowStat|rowCounts|rowPzxid, stat, counts, pz[:], data, 4))
 		want := node{exists: true, rec: resolved(r, stamp), counts: 3<<32 | 2, pzxid: zx{stamp: pz}, hasPz: true}
 		if err != nil || !reflect.DeepEqual(*n, want) || !bytes.Equal(got, data) {
 			f.Fatalf("decodeNode of seed %d = %+v, %q, %v; want %+v, %q", i, n, got, err, want, data)
@@ -49,7 +49,7 @@ func FuzzDecodeNode(f *testing.F) {
 	f.Add([]byte(nil), []byte(nil), []byte(nil), []byte(nil), uint8(0), uint8(0)) // no node
 	f.Fuzz(func(t *testing.T, stat, counts, pzxid, data []byte, present, chunk uint8) {
 		rows := nodeRows(tn, kp, present, stat, counts, pzxid, data, int(chunk)+1)
-		n, got, err := decodeNode(tn, kp, rows)
+		n, got, err := decodeNode(tn.Stat(kp), kp, rows)
 		var want node
 		if present&rowStat != 0 {
 			rec, recErr := decodeRecord(stat)
@@ -91,7 +91,7 @@ func FuzzDecodeNode(f *testing.F) {
 			pz2, present2 = n.pzxid.stamp[:], present2|rowPzxid
 		}
 		rows2 := nodeRows(tn, kp, uint8(present2), stat2, counterParam(n.counts), pz2, got, keys.ChunkSize)
-		n2, got2, err := decodeNode(tn, kp, rows2)
+		n2, got2, err := decodeNode(tn.Stat(kp), kp, rows2)
 		if err != nil || !reflect.DeepEqual(n2, n) || !bytes.Equal(got2, got) || (got2 == nil) != (got == nil) {
 			t.Fatalf("decodeNode(%v) = %+v, %#v, %v; want %+v, %#v", rows2, n2, got2, err, *n, got)
 		}

@@ -255,11 +255,12 @@ func (x *txn) loadCounted(p string) (*node, error) {
 	if !ok {
 		return x.load(p)
 	}
-	rows, err := x.getRange(x.t.NodeStat(kp)).GetSlice()
+	rg := x.t.NodeStat(kp)
+	rows, err := x.getRange(rg).GetSlice()
 	if err != nil {
 		return nil, err
 	}
-	n, _, err := decodeNode(x.t, kp, rows)
+	n, _, err := decodeNode(rg.Begin, kp, rows)
 	if err != nil {
 		return nil, err
 	}

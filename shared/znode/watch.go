@@ -453,7 +453,7 @@ func (tr *Tree) setWatchesBatch(ctx context.Context, w Conn, relZxid int64, item
 					if err != nil {
 						return nil, err
 					}
-					if n, _, err = decodeNode(tr.t, paths[i], rows); err != nil {
+					if n, _, err = decodeNode(tr.t.Stat(paths[i]), paths[i], rows); err != nil {
 						return nil, err
 					}
 				}

@@ -83,8 +83,9 @@ func retry(ctx context.Context, tx Tx, err error) error {
 // transactions in its cache (a write's own reads of what it is about to
 // change would only churn it). Every wrapper of a Tx must pass it on to
 // the transaction it wraps (metered, delayed, znode's bounded, the tests'
-// faulty): one that does not turns the cache off. It changes no
-// semantics.
+// faulty): one that does not turns the cache off. A hinted transaction
+// must not commit writes: its reads add no conflict ranges there, and
+// the engine refuses the commit. Its reads are as any others.
 func HintReadOnly(tx Tx) {
 	if h, ok := tx.(interface{ HintReadOnly() }); ok {
 		h.HintReadOnly()

@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -157,5 +158,37 @@ func TestReadOnlyHintThroughWrappers(t *testing.T) {
 	}
 	if after := db.ranges.entries.Len(); after <= before {
 		t.Fatalf("a getData added no entry (%d before, %d after)", before, after)
+	}
+}
+
+// A transaction hinted read-only records no read conflicts, so it may
+// not commit writes: the commit fails (it would skip FoundationDB's
+// conflict check); a commit without writes succeeds as any read-only one.
+func TestReadOnlyHintRefusesWrites(t *testing.T) {
+	db, err := Open(Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, writes := range []bool{false, true} {
+		tx, err := db.CreateTransaction(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		store.HintReadOnly(tx)
+		if _, err := tx.Get([]byte("k")).Get(); err != nil {
+			t.Fatal(err)
+		}
+		if writes {
+			tx.Set([]byte("k"), []byte("v"))
+		}
+		err = tx.Commit()
+		tx.Close()
+		if writes && !errors.Is(err, errReadOnlyWrote) {
+			t.Errorf("commit of a hinted transaction's writes: %v, want refused", err)
+		}
+		if !writes && err != nil {
+			t.Errorf("commit of a hinted transaction without writes: %v", err)
+		}
 	}
 }

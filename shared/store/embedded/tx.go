@@ -37,7 +37,7 @@ type tx struct {
 	maxBackoff time.Duration
 
 	// readOnly: store.HintReadOnly said it will not commit; its range
-	// reads go to the range cache.
+	// reads go to the range cache, and add no read conflicts.
 	readOnly  bool
 	rv        int64
 	rvKnown   bool       // fetched, or given by SetReadVersion
@@ -163,6 +163,9 @@ func (t *tx) storageLocked() (*snapEntry, error) {
 }
 
 func (t *tx) addReadLocked(r store.Range) {
+	if t.readOnly {
+		return // it will not commit (Commit refuses its writes): no conflicts
+	}
 	t.reads = t.wm.appendWithoutIndependent(t.reads, r)
 }
 
@@ -223,7 +226,10 @@ func (f versionFuture) Get() (int64, error) {
 func (t *tx) Get(k []byte) store.FutureValue { return t.get(k, false) }
 
 func (t *tx) get(k []byte, snapshot bool) store.FutureValue {
-	issued := time.Now()
+	var issued time.Time
+	if t.db.opts.Faults.ReadLatency > 0 {
+		issued = time.Now()
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	stored := t.stored
@@ -457,7 +463,7 @@ func (it *rangeIter) Err() error               { return it.err }
 // (Faults.ReadLatency).
 func (it *rangeIter) fetch() {
 	issued := it.issued
-	if issued.IsZero() {
+	if issued.IsZero() && it.t.db.opts.Faults.ReadLatency > 0 {
 		issued = time.Now()
 	}
 	it.issued = time.Time{}
@@ -528,8 +534,13 @@ func (it *rangeIter) read(issued time.Time) (ready time.Time) {
 	return
 }
 
+// errReadOnlyWrote is the commit of a transaction hinted read-only that
+// wrote: a misuse of store.HintReadOnly.
+var errReadOnlyWrote = errors.New("embedded: commit of writes by a transaction hinted read-only (store.HintReadOnly)")
+
 // HintReadOnly notes that the transaction will not commit
-// (store.HintReadOnly).
+// (store.HintReadOnly): its reads add no conflict ranges, and a commit
+// of writes fails.
 func (t *tx) HintReadOnly() {
 	t.mu.Lock()
 	t.readOnly = true
@@ -969,6 +980,13 @@ func (t *tx) Commit() error {
 		err := t.commitReadOnlyLocked()
 		t.mu.Unlock()
 		return err
+	}
+	if t.readOnly {
+		// Its reads added no conflict ranges: committing its writes
+		// would skip the check FoundationDB makes.
+		t.failLocked(errReadOnlyWrote)
+		t.mu.Unlock()
+		return errReadOnlyWrote
 	}
 	if !t.rvKnown {
 		// FDB fetches a read version at commit for a transaction that

@@ -499,5 +499,5 @@ func (c *conn) answered(op zkwire.OpCode, code zkwire.Code, ok bool) bool {
 }
 
 func (c *conn) count(op zkwire.OpCode, code zkwire.Code) {
-	c.s.metrics.requests.WithLabelValues(op.String(), code.String()).Inc()
+	c.s.metrics.requestCounter(op, code).Inc()
 }

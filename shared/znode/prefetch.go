@@ -136,3 +136,48 @@ func (x *txn) getRange(r store.Range) store.RangeResult {
 func rangeKey(r store.Range) string {
 	return string(r.Begin) + "\x00\xff" + string(r.End)
 }
+
+// prefetchNodes issues, at once, the node reads of a multiRead's ops, so
+// that on FoundationDB it waits about one round trip for them, not one
+// per op; it returns r answering each with its prefetched read, once.
+// They are the reads readNode makes (same range, same options).
+func (tr *Tree) prefetchNodes(r store.Reader, ops []ReadOp) store.Reader {
+	pending := make(map[string]store.RangeResult, len(ops))
+	for _, op := range ops {
+		p := op.Path
+		if p == "" {
+			p = "/"
+		}
+		kp, ok := key(p)
+		if !ok {
+			continue
+		}
+		rg := tr.t.NodeStat(kp)
+		if !op.Children {
+			rg = tr.t.Node(kp)
+		}
+		k := rangeKey(rg)
+		if _, ok := pending[k]; !ok {
+			pending[k] = r.GetRange(rg, rangeOpts)
+		}
+	}
+	return prefetchedReader{Reader: r, pending: pending}
+}
+
+// prefetchedReader answers the first read of each prefetched range with
+// its prefetched result.
+type prefetchedReader struct {
+	store.Reader
+	pending map[string]store.RangeResult
+}
+
+func (r prefetchedReader) GetRange(rg store.Range, o store.RangeOptions) store.RangeResult {
+	if o == rangeOpts {
+		k := rangeKey(rg)
+		if f, ok := r.pending[k]; ok {
+			delete(r.pending, k)
+			return f
+		}
+	}
+	return r.Reader.GetRange(rg, o)
+}

@@ -69,11 +69,49 @@ func testWriteReadsInOneRoundTrip(t *testing.T, e engines.Engine) {
 	}
 }
 
+// TestMultiReadInOneRoundTrip: a multiRead of getData issues its nodes'
+// reads at once: one round trip for eight nodes, not eight.
+func TestMultiReadInOneRoundTrip(t *testing.T) { engines.Each(t, testMultiReadInOneRoundTrip) }
+
+func testMultiReadInOneRoundTrip(t *testing.T, e engines.Engine) {
+	st := e.Open(t, engines.Options{})
+	db := &waveDB{DB: st.DB, freeVersions: true}
+	tree := znode.New(db, st.Root.Tenant(keys.DefaultTenant), znode.Options{})
+	ctx := t.Context()
+	if err := tree.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var ops []znode.ReadOp
+	for i := range 8 {
+		p := "/n" + string(rune('0'+i))
+		if _, err := tree.Write(ctx, znode.Caller{}, []znode.Op{znode.CreateOp{Path: p, Data: []byte(p), ACL: znode.OpenACLUnsafe, TTL: -1}}); err != nil {
+			t.Fatal(err)
+		}
+		ops = append(ops, znode.ReadOp{Path: p})
+	}
+	db.reset()
+	reads, errs, _, err := tree.MultiRead(ctx, znode.Auth{}, ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, rd := range reads {
+		if errs[i] != nil || string(rd.Data) != ops[i].Path {
+			t.Fatalf("read %d: %q, %v; want %q", i, rd.Data, errs[i], ops[i].Path)
+		}
+	}
+	if n := db.waves(); n != 1 {
+		t.Errorf("a multiRead of 8 nodes waited for %d round trips of reads, want 1", n)
+	}
+}
+
 // waveDB counts the round trips of reads its transactions wait for.
 type waveDB struct {
 	store.DB
-	mu sync.Mutex
-	n  int // waves waited for
+	// freeVersions: a read version waited for is no round trip (it came
+	// with the transaction's first read).
+	freeVersions bool
+	mu           sync.Mutex
+	n            int // waves waited for
 }
 
 func (d *waveDB) reset() {
@@ -127,6 +165,9 @@ func (t *waveTx) GetRange(r store.Range, o store.RangeOptions) store.RangeResult
 }
 
 func (t *waveTx) GetReadVersion() store.FutureVersion {
+	if t.d.freeVersions {
+		return t.Tx.GetReadVersion()
+	}
 	return waveVersion{f: t.Tx.GetReadVersion(), d: t.d, w: t.d.issued()}
 }
 

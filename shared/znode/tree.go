@@ -1245,6 +1245,7 @@ func (tr *Tree) MultiRead(ctx context.Context, a Auth, ops []ReadOp) ([]Read, []
 	}
 	o, err := store.ReadTransact(ctx, tr.db, func(r store.Reader) (out, error) {
 		o := out{reads: make([]Read, len(ops)), errs: make([]error, len(ops))}
+		r = tr.prefetchNodes(r, ops)
 		for i, op := range ops {
 			var rd Read
 			var err error

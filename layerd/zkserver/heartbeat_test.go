@@ -2,18 +2,14 @@ package zkserver
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
-
-	"go.uber.org/zap/zaptest"
 
 	"zkfdb/internal/engines"
 	"zkfdb/layerd/zkwire"
 	"zkfdb/shared/clock"
 	"zkfdb/shared/keys"
 	"zkfdb/shared/store"
-	"zkfdb/shared/znode"
 )
 
 // TestRefreshCountsFromTheRequestsTick: a heartbeat counts a session's
@@ -30,17 +26,7 @@ func TestRefreshCountsFromTheRequestsTick(t *testing.T) {
 func testRefreshCountsFromTheRequestsTick(t *testing.T, e engines.Engine) {
 	st := e.Open(t, engines.Options{})
 	ten := st.Root.Tenant(keys.DefaultTenant)
-	tree := znode.New(st.DB, ten, znode.Options{Tick: time.Second})
-	if err := tree.Init(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	srv := New(zaptest.NewLogger(t), nil, tree, Config{TickTime: time.Second})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	srv, tree, addr, served := serveWithoutHeartbeats(t, st)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -67,7 +53,7 @@ func testRefreshCountsFromTheRequestsTick(t *testing.T, e engines.Engine) {
 		}
 	}
 	setTick(100, true)
-	raw, resp := dialRaw(t, ln.Addr().String(), zkwire.ConnectRequest{TimeOut: 4000})
+	raw, resp := dialRaw(t, addr, zkwire.ConnectRequest{TimeOut: 4000})
 	ticks := tree.TimeoutTicks(resp.TimeOut)
 	expiry := func() int64 {
 		t.Helper()

@@ -145,18 +145,8 @@ func TestShutdownRefreshesSessions(t *testing.T) { engines.Each(t, testShutdownR
 func testShutdownRefreshesSessions(t *testing.T, e engines.Engine) {
 	for _, graceful := range []bool{true, false} {
 		st := e.Open(t, engines.Options{})
-		tree := znode.New(st.DB, st.Root.Tenant(keys.DefaultTenant), znode.Options{Tick: time.Second})
-		if err := tree.Init(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		srv := New(zaptest.NewLogger(t), nil, tree, Config{TickTime: time.Second})
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		served := make(chan error, 1)
-		go func() { served <- srv.Serve(ln) }()
-		raw, resp := dialRaw(t, ln.Addr().String(), zkwire.ConnectRequest{TimeOut: 4000})
+		srv, tree, addr, served := serveWithoutHeartbeats(t, st)
+		raw, resp := dialRaw(t, addr, zkwire.ConnectRequest{TimeOut: 4000})
 		ticks := tree.TimeoutTicks(resp.TimeOut)
 
 		// The clock moves on by 100 ticks (no heartbeat loop runs
@@ -174,6 +164,7 @@ func testShutdownRefreshesSessions(t *testing.T, e engines.Engine) {
 		}
 
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		var err error
 		if graceful {
 			err = srv.Shutdown(ctx)
 		} else {
@@ -200,6 +191,25 @@ func testShutdownRefreshesSessions(t *testing.T, e engines.Engine) {
 			t.Errorf("after a Kill the session's expiry moved (%d sessions due early), want it left as a crash leaves it", early)
 		}
 	}
+}
+
+// serveWithoutHeartbeats serves st's default tenant with ticks of a
+// second and no heartbeat loop (the caller moves the clock and refreshes):
+// the server, its tree, its address, and where Serve's result arrives.
+func serveWithoutHeartbeats(t *testing.T, st engines.Store) (*Server, *znode.Tree, string, <-chan error) {
+	t.Helper()
+	tree := znode.New(st.DB, st.Root.Tenant(keys.DefaultTenant), znode.Options{Tick: time.Second})
+	if err := tree.Init(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	srv := New(zaptest.NewLogger(t), nil, tree, Config{TickTime: time.Second})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	return srv, tree, ln.Addr().String(), served
 }
 
 func allShards() []int {

@@ -301,9 +301,10 @@ func stampTemplate(tick int64) []byte {
 }
 
 // ReadStamp reads the clock at key and the stamp at stampKey in r (a
-// transaction's Snapshot() where it must not conflict with ticks). ok is false when the stamp is not the current tick's:
-// absent (no ticker records one yet) or older (the tick was written by a
-// participant that records none, or set by hand).
+// transaction's Snapshot() where it must not conflict with ticks). ok is
+// false when the stamp is not the current tick's: absent (no ticker
+// records one yet) or older (the tick was written by a participant that
+// records none, or set by hand).
 func ReadStamp(r store.Reader, key, stampKey []byte) (tick int64, stamp Stamp, ok bool, err error) {
 	tf := r.Get(key)
 	sf := r.Get(stampKey)

@@ -61,7 +61,7 @@ func (t Tenant) Pzxid(p Path) []byte {
 func (t Tenant) NodeStat(p Path) store.Range {
 	stat := t.Stat(p)
 	// A tuple's encoding is its elements' in turn: the keys after the
-	// path are the stat key and their elements' encodings (NodeRow).
+	// path are the stat key and their elements' encodings (NodeRowOf).
 	end := append(stat[:len(stat):len(stat)], chunk0Suffix...)
 	return store.Range{Begin: stat, End: end}
 }
@@ -82,7 +82,7 @@ func mustPack(t Tuple) []byte {
 	return b
 }
 
-// A NodeRow is which of a node's keys a key is (NodeRow).
+// A NodeRow is which of a node's keys a key is (NodeRowOf).
 type NodeRow int
 
 const (

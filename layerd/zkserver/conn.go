@@ -102,8 +102,10 @@ func (c *conn) close() {
 
 // reqCtxReuse is how long one request context serves (ctx): made with a
 // deadline of the session timeout plus this, it is handed to requests
-// while at least the timeout is left of it.
-const reqCtxReuse = 250 * time.Millisecond
+// while at least the timeout is left of it. A request stuck in the store
+// fails at most this much after its session timeout (a client waiting
+// for it gives up after two thirds of the timeout anyway).
+const reqCtxReuse = 50 * time.Millisecond
 
 // ctx bounds a request's store work to at least the session timeout from
 // its start: a client that gave up after its session timeout has
@@ -349,7 +351,12 @@ func (c *conn) handshake(req zkwire.ConnectRequest) bool {
 	timeout := time.Duration(req.TimeOut) * time.Millisecond
 	timeout = min(max(timeout, c.s.cfg.MinSessionTimeout), c.s.cfg.MaxSessionTimeout)
 	c.timeout = timeout
-	ctx := c.opCtx("connect")
+	// Exactly the timeout, not a shared request context's: a client whose
+	// requests wait while it reconnects has them failed by the end of
+	// this handshake, and counts on the timeout for it (TestOutage).
+	hctx, cancel := context.WithTimeout(c.s.base, timeout)
+	defer cancel()
+	ctx := store.WithReadVersions(metered.WithOp(hctx, "connect"), &c.rvs)
 	latest, err := c.s.tree.Sync(ctx)
 	if err != nil {
 		c.log.Error("connect: store unavailable", zap.Error(err))

@@ -118,6 +118,12 @@ func testOperationCosts(t *testing.T, e engines.Engine) {
 		for range events {
 		}
 	}()
+	// A fresh client's connect costs one transaction, the session's
+	// create (the one that resumes a session, or has seen a zxid, reads
+	// a version first to refuse a client ahead of the store).
+	if got := costs(t, reg)["connect"]; got.transactions != 1 {
+		t.Errorf("connect of a fresh client: %v; want 1 transaction", got)
+	}
 	must := func(err error) {
 		t.Helper()
 		if err != nil {

@@ -357,20 +357,27 @@ func (c *conn) handshake(req zkwire.ConnectRequest) bool {
 	hctx, cancel := context.WithTimeout(c.s.base, timeout)
 	defer cancel()
 	ctx := store.WithReadVersions(metered.WithOp(hctx, "connect"), &c.rvs)
-	latest, err := c.s.tree.Sync(ctx)
-	if err != nil {
-		c.log.Error("connect: store unavailable", zap.Error(err))
-		return false
+	if req.SessionID != 0 || req.LastZxidSeen != 0 {
+		// Checked before the session is touched. A fresh client has seen
+		// nothing: its connect costs only the session's create, whose
+		// read version gives the connection its zxid.
+		latest, err := c.s.tree.Sync(ctx)
+		if err != nil {
+			c.log.Error("connect: store unavailable", zap.Error(err))
+			return false
+		}
+		if req.LastZxidSeen > latest {
+			// The client has seen a newer state than ours: ZooKeeper
+			// closes without a response, and the client tries another
+			// server.
+			c.log.Info("client is ahead of this server; closing", zap.Int64("last_zxid_seen", req.LastZxidSeen), zap.Int64("zxid", latest))
+			return false
+		}
+		c.lastZxid = latest
 	}
-	if req.LastZxidSeen > latest {
-		// The client has seen a newer state than ours: ZooKeeper closes
-		// without a response, and the client tries another server.
-		c.log.Info("client is ahead of this server; closing", zap.Int64("last_zxid_seen", req.LastZxidSeen), zap.Int64("zxid", latest))
-		return false
-	}
-	c.lastZxid = latest
 	ms := int32(timeout / time.Millisecond)
 	var s znode.Session
+	var err error
 	id := connID()
 	if req.SessionID == 0 {
 		s, err = c.s.tree.CreateSessionOn(ctx, ms, id)
@@ -387,6 +394,7 @@ func (c *conn) handshake(req zkwire.ConnectRequest) bool {
 		return false
 	}
 	c.session = s
+	c.lastZxid = max(c.lastZxid, s.Zxid)
 	c.stats.mu.Lock()
 	c.wconn = znode.Conn{Session: s.ID, ID: id}
 	c.stats.timeout, c.stats.wconn = timeout, c.wconn

@@ -25,6 +25,9 @@ type Session struct {
 	// indexed (not stored in the record): the entry a later refresh by
 	// the same layerd replaces (Beat.Old).
 	Expiry int64
+	// Zxid is the zxid of the state the create or resume read (ReadZxid
+	// of its read version; not stored).
+	Zxid int64
 }
 
 const sessionRecordLength = 16 + 4 + 8
@@ -94,7 +97,8 @@ func (tr *Tree) CreateSessionOn(ctx context.Context, timeout int32, conn int64) 
 			}
 			s.Expiry = now + tr.TimeoutTicks(timeout)
 			tr.refresh(tx, s.ID, s.Expiry, 0)
-			return struct{}{}, nil
+			s.Zxid, err = readZxid(tx)
+			return struct{}{}, err
 		})
 		if errors.Is(err, errIDTaken) {
 			continue
@@ -145,7 +149,8 @@ func (tr *Tree) ResumeSessionOn(ctx context.Context, id int64, password []byte, 
 		}
 		s.Expiry = now + tr.TimeoutTicks(timeout)
 		tr.refresh(tx, id, s.Expiry, 0)
-		return s, nil
+		s.Zxid, err = readZxid(tx)
+		return s, err
 	})
 }
 

@@ -45,11 +45,13 @@ type conn struct {
 	// rvs collects the read versions of the request's transactions.
 	rvs store.ReadVersions
 	// req is the request context (ctx), its deadline and cancel, and
-	// opCtxs the contexts made from it per op (opCtx).
+	// opCtxOf the context made from it for op opCtxOp (opCtx): the last
+	// op's only, since an idle connection keeps it.
 	req         context.Context
 	reqDeadline time.Time
 	reqCancel   context.CancelFunc
-	opCtxs      map[string]context.Context
+	opCtxOp     string
+	opCtxOf     context.Context
 
 	tokenBase [8]byte // with tokenSeq, a request's znode.Caller.Token
 	tokenSeq  uint64
@@ -132,23 +134,18 @@ func (c *conn) endReqCtx() {
 		c.reqCancel()
 	}
 	c.req, c.reqCancel = nil, nil
-	clear(c.opCtxs)
+	c.opCtxOp, c.opCtxOf = "", nil
 }
 
 // opCtx is ctx charging its store work to op (shared/store/metered) and
 // collecting its transactions' read versions for the request's touch
-// (heartbeat.go); made once per op for each request context.
+// (heartbeat.go); kept for the next request of the same op.
 func (c *conn) opCtx(op string) context.Context {
 	parent := c.ctx()
-	if ctx, ok := c.opCtxs[op]; ok {
-		return ctx
+	if c.opCtxOf == nil || c.opCtxOp != op {
+		c.opCtxOp, c.opCtxOf = op, store.WithReadVersions(metered.WithOp(parent, op), &c.rvs)
 	}
-	ctx := store.WithReadVersions(metered.WithOp(parent, op), &c.rvs)
-	if c.opCtxs == nil {
-		c.opCtxs = make(map[string]context.Context)
-	}
-	c.opCtxs[op] = ctx
-	return ctx
+	return c.opCtxOf
 }
 
 // serve runs the connection until it ends; the caller closes it.

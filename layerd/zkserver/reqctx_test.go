@@ -31,9 +31,13 @@ func TestRequestContext(t *testing.T) {
 		t.Error("a second request at once got a context of its own")
 	}
 	op := c.opCtx("getData")
-	if c.opCtx("getData") != op || c.opCtx("setData") == op {
-		t.Error("op contexts: not one per op for a request context")
+	if c.opCtx("getData") != op {
+		t.Error("a second request of an op got a context of its own")
 	}
+	if other := c.opCtx("setData"); other == op || other.Done() != first.Done() {
+		t.Error("another op's request got the first op's context, or one not made from the request context")
+	}
+	op = c.opCtx("getData")
 
 	// As if reqCtxReuse had passed: less than the timeout is left.
 	c.reqDeadline = time.Now().Add(c.timeout - time.Millisecond)

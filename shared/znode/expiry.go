@@ -566,14 +566,6 @@ func (tr *Tree) Now(ctx context.Context) (int64, error) {
 	return clock.Now(ctx, tr.db, tr.t.Root().Clock())
 }
 
-// ReadVersion fetches a read version: at least the version of every
-// commit that finished before it was asked for.
-func (tr *Tree) ReadVersion(ctx context.Context) (int64, error) {
-	return store.ReadTransact(ctx, tr.db, func(r store.Reader) (int64, error) {
-		return r.GetReadVersion().Get()
-	})
-}
-
 // NowStamped reads the cluster's clock and the stamp of its tick
 // (clock.ReadStamp): ok when the stamp is the current tick's.
 func (tr *Tree) NowStamped(ctx context.Context) (tick int64, stamp clock.Stamp, ok bool, err error) {

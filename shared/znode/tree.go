@@ -1267,8 +1267,17 @@ func (tr *Tree) MultiRead(ctx context.Context, a Auth, ops []ReadOp) ([]Read, []
 	return o.reads, o.errs, o.zxid, err
 }
 
+// ReadVersion fetches a read version: at least the version of every
+// commit that finished before it was asked for.
+func (tr *Tree) ReadVersion(ctx context.Context) (int64, error) {
+	return store.ReadTransact(ctx, tr.db, func(r store.Reader) (int64, error) {
+		return r.GetReadVersion().Get()
+	})
+}
+
 // Sync returns the zxid of the newest state: a read version taken now
 // covers every commit acknowledged before.
 func (tr *Tree) Sync(ctx context.Context) (int64, error) {
-	return store.ReadTransact(ctx, tr.db, readZxid)
+	rv, err := tr.ReadVersion(ctx)
+	return ReadZxid(rv), err
 }

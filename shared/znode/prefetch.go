@@ -144,17 +144,9 @@ func rangeKey(r store.Range) string {
 func (tr *Tree) prefetchNodes(r store.Reader, ops []ReadOp) store.Reader {
 	pending := make(map[string]store.RangeResult, len(ops))
 	for _, op := range ops {
-		p := op.Path
-		if p == "" {
-			p = "/"
-		}
-		kp, ok := key(p)
+		_, rg, ok := tr.nodeRange(op.Path, !op.Children)
 		if !ok {
 			continue
-		}
-		rg := tr.t.NodeStat(kp)
-		if !op.Children {
-			rg = tr.t.Node(kp)
 		}
 		k := rangeKey(rg)
 		if _, ok := pending[k]; !ok {

@@ -741,22 +741,32 @@ type Read struct {
 
 // readNode reads p's stat (and data if withData) in r.
 func (tr *Tree) readNode(r store.Reader, p string, withData bool) (*node, []byte, error) {
+	kp, rg, ok := tr.nodeRange(p, withData)
+	if !ok {
+		return &node{}, nil, nil
+	}
+	rows, err := r.GetRange(rg, rangeOpts).GetSlice()
+	if err != nil {
+		return nil, nil, err
+	}
+	return decodeNode(rg.Begin, kp, rows)
+}
+
+// nodeRange returns p's key and the range readNode reads of it: its
+// keys.Node range with its data, else its keys.NodeStat range. ok is
+// false for a path too long to be a node.
+func (tr *Tree) nodeRange(p string, withData bool) (keys.Path, store.Range, bool) {
 	if p == "" {
 		p = "/"
 	}
 	kp, ok := key(p)
 	if !ok {
-		return &node{}, nil, nil
+		return kp, store.Range{}, false
 	}
-	rg := tr.t.NodeStat(kp)
 	if withData {
-		rg = tr.t.Node(kp)
+		return kp, tr.t.Node(kp), true
 	}
-	rows, err := r.GetRange(rg, store.RangeOptions{Mode: store.StreamingWantAll}).GetSlice()
-	if err != nil {
-		return nil, nil, err
-	}
-	return decodeNode(rg.Begin, kp, rows)
+	return kp, tr.t.NodeStat(kp), true
 }
 
 // decodeNode reads a node from the rows of its keys.Node range (or of its

@@ -430,6 +430,7 @@ func (tr *Tree) setWatchesBatch(ctx context.Context, w Conn, relZxid int64, item
 		stats := make([]store.FutureValue, len(items))
 		nodes := make([]store.RangeResult, len(items))
 		paths := make([]keys.Path, len(items))
+		statKeys := make([][]byte, len(items))
 		for i, it := range items {
 			p := it.reg.path
 			if p == "" {
@@ -439,7 +440,8 @@ func (tr *Tree) setWatchesBatch(ctx context.Context, w Conn, relZxid int64, item
 			switch {
 			case !ok || !it.check:
 			case it.reg.kind == keys.WatchChild:
-				paths[i], nodes[i] = kp, tx.GetRange(tr.t.NodeStat(kp), rangeOpts)
+				rg := tr.t.NodeStat(kp)
+				paths[i], statKeys[i], nodes[i] = kp, rg.Begin, tx.GetRange(rg, rangeOpts)
 			default:
 				paths[i], stats[i] = kp, tx.Get(tr.t.Stat(kp))
 			}
@@ -453,7 +455,7 @@ func (tr *Tree) setWatchesBatch(ctx context.Context, w Conn, relZxid int64, item
 					if err != nil {
 						return nil, err
 					}
-					if n, _, err = decodeNode(tr.t.Stat(paths[i]), paths[i], rows); err != nil {
+					if n, _, err = decodeNode(statKeys[i], paths[i], rows); err != nil {
 						return nil, err
 					}
 				}

@@ -143,9 +143,15 @@ func (c *conn) endReqCtx() {
 func (c *conn) opCtx(op string) context.Context {
 	parent := c.ctx()
 	if c.opCtxOf == nil || c.opCtxOp != op {
-		c.opCtxOp, c.opCtxOf = op, store.WithReadVersions(metered.WithOp(parent, op), &c.rvs)
+		c.opCtxOp, c.opCtxOf = op, c.forOp(parent, op)
 	}
 	return c.opCtxOf
+}
+
+// forOp is parent charging its store work to op and collecting its read
+// versions (opCtx).
+func (c *conn) forOp(parent context.Context, op string) context.Context {
+	return store.WithReadVersions(metered.WithOp(parent, op), &c.rvs)
 }
 
 // serve runs the connection until it ends; the caller closes it.
@@ -353,7 +359,7 @@ func (c *conn) handshake(req zkwire.ConnectRequest) bool {
 	// this handshake, and counts on the timeout for it (TestOutage).
 	hctx, cancel := context.WithTimeout(c.s.base, timeout)
 	defer cancel()
-	ctx := store.WithReadVersions(metered.WithOp(hctx, "connect"), &c.rvs)
+	ctx := c.forOp(hctx, "connect")
 	if req.SessionID != 0 || req.LastZxidSeen != 0 {
 		// Checked before the session is touched. A fresh client has seen
 		// nothing: its connect costs only the session's create, whose

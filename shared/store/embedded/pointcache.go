@@ -20,10 +20,9 @@ import (
 // dropping all entries for each made the cache useless under those
 // loads), before it publishes the batch's snapshot. So a read at a
 // version at or after from may use it; a read at an older version goes
-// to its snapshot. An entry is only added from a
-// read of the newest published snapshot, checked under the lock the
-// committer drops entries under, so none can hold a value a commit
-// replaced.
+// to its snapshot. An entry is only added from a read of the newest
+// published snapshot, checked under the lock the committer drops entries
+// under, so none can hold a value a commit replaced.
 type pointCache struct {
 	mu      sync.Mutex
 	version int64 // the newest published snapshot's version

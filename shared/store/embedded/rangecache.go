@@ -11,8 +11,9 @@ import (
 
 // rangeCache keeps the rows of small forward range reads that no commit
 // has changed since, so that such a read skips Pebble: a node's keys
-// (its stat, counters, pzxid and data chunks, one range). Positioning a Pebble iterator over every memtable and level
-// and copying the rows out was most of what a getData cost in the
+// (its stat, counters, pzxid and data chunks, one range). Positioning a
+// Pebble iterator over every memtable and level and copying the rows
+// out was most of what a getData cost in the
 // store, and a multiRead of 8 nodes paid it 8 times (a quarter of
 // layerd's CPU under that workload).
 //

@@ -79,13 +79,13 @@ func retry(ctx context.Context, tx Tx, err error) error {
 }
 
 // HintReadOnly tells tx, if it wants to know, that it will not be
-// committed: the embedded engine keeps the range reads of such
-// transactions in its cache (a write's own reads of what it is about to
-// change would only churn it). Every wrapper of a Tx must pass it on to
+// committed: the embedded engine records no read-conflict ranges for
+// such a transaction's reads, and keeps its range reads in its cache
+// even when they find nothing. Every wrapper of a Tx must pass it on to
 // the transaction it wraps (metered, delayed, znode's bounded, the tests'
-// faulty): one that does not turns the cache off. A hinted transaction
-// must not commit writes: its reads add no conflict ranges there, and
-// the engine refuses the commit. Its reads are as any others.
+// faulty): one that does not costs the engine those ranges. A hinted
+// transaction must not commit writes (the engine refuses the commit: it
+// checked no conflicts for them). Its reads are as any others.
 func HintReadOnly(tx Tx) {
 	if h, ok := tx.(interface{ HintReadOnly() }); ok {
 		h.HintReadOnly()

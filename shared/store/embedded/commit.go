@@ -178,17 +178,45 @@ func answer(batch []*commitRequest) {
 	}
 }
 
-// changes lists what a batch wrote, for the watches.
+// changes lists what a batch wrote, in order and resolved (an atomic
+// op's result, a versionstamp's key or value): the watches check the
+// keys and ranges it names, and the caches (pointcache.go,
+// rangecache.go) bring what they hold up to date with it.
 type changes struct {
-	keys   [][]byte
-	ranges []store.Range
+	ops []change
+}
+
+type changeKind uint8
+
+const (
+	changeSet        changeKind = iota // key now holds value
+	changeClear                        // key is absent
+	changeClearRange                   // [key, end) is empty
+)
+
+type change struct {
+	kind       changeKind
+	key, value []byte
+	end        []byte // a cleared range's end
+}
+
+func (ch *changes) set(k, v []byte) {
+	ch.ops = append(ch.ops, change{kind: changeSet, key: k, value: v})
+}
+func (ch *changes) clear(k []byte) { ch.ops = append(ch.ops, change{kind: changeClear, key: k}) }
+func (ch *changes) clearRange(begin, end []byte) {
+	ch.ops = append(ch.ops, change{kind: changeClearRange, key: begin, end: end})
 }
 
 // apply writes the accepted transactions' mutations, in order, in one
 // Pebble batch with one fsync. Atomic ops read the value left by the
 // mutations before them, as on an FDB storage server.
 func (db *DB) apply(version int64, accepted []acceptedTx) (changes, error) {
-	var ch changes
+	n := 0
+	for _, a := range accepted {
+		n += len(a.req.log)
+	}
+	ch := changes{ops: make([]change, 0, n)}
 	b := db.pdb.NewIndexedBatch()
 	defer b.Close()
 	for _, a := range accepted {
@@ -197,13 +225,13 @@ func (db *DB) apply(version int64, accepted []acceptedTx) (changes, error) {
 			switch m.kind {
 			case mSet:
 				err = b.Set(m.key, m.value, nil)
-				ch.keys = append(ch.keys, m.key)
+				ch.set(m.key, m.value)
 			case mClear:
 				err = b.Delete(m.key, nil)
-				ch.keys = append(ch.keys, m.key)
+				ch.clear(m.key)
 			case mClearRange:
 				err = clearRange(b, m.key, m.value)
-				ch.ranges = append(ch.ranges, store.Range{Begin: m.key, End: m.value})
+				ch.clearRange(m.key, m.value)
 			case mAtomic:
 				var old []byte
 				old, err = batchGet(b, m.key)
@@ -211,18 +239,20 @@ func (db *DB) apply(version int64, accepted []acceptedTx) (changes, error) {
 					v, present := applyAtomic(m.op, old, m.value)
 					if present {
 						err = b.Set(m.key, v, nil)
+						ch.set(m.key, v)
 					} else {
 						err = b.Delete(m.key, nil)
+						ch.clear(m.key)
 					}
 				}
-				ch.keys = append(ch.keys, m.key)
 			case mVersionstampedKey:
 				k := stampKey(m.key, a.req.stamp)
 				err = b.Set(k, m.value, nil)
-				ch.keys = append(ch.keys, k)
+				ch.set(k, m.value)
 			case mVersionstampedValue:
-				err = b.Set(m.key, stampKey(m.value, a.req.stamp), nil)
-				ch.keys = append(ch.keys, m.key)
+				v := stampKey(m.value, a.req.stamp)
+				err = b.Set(m.key, v, nil)
+				ch.set(m.key, v)
 			}
 			if err != nil {
 				return ch, fmt.Errorf("embedded: apply: %w", err)

@@ -1,8 +1,11 @@
 package embedded
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,45 +16,96 @@ import (
 	"zkfdb/shared/znode"
 )
 
-// A batch that clears a range drops the cached keys inside it, and only
-// those (and the keys it wrote): the rest stay usable at later versions.
-func TestPointCacheDropsOnlyWhatABatchChanged(t *testing.T) {
+// sets, clears and clearsRange build a batch's changes for the caches'
+// tests.
+func sets(kv ...string) changes {
+	var ch changes
+	for i := 0; i+1 < len(kv); i += 2 {
+		ch.set([]byte(kv[i]), []byte(kv[i+1]))
+	}
+	return ch
+}
+
+func clears(k ...string) changes {
+	var ch changes
+	for _, k := range k {
+		ch.clear([]byte(k))
+	}
+	return ch
+}
+
+func clearsRange(begin, end string) changes {
+	var ch changes
+	ch.clearRange([]byte(begin), []byte(end))
+	return ch
+}
+
+// A batch gives the cached keys it rewrote their new values from its
+// version on, in the batch's order, and drops those it created or
+// deleted and those inside a range it cleared; the other entries keep
+// their versions (an absent key cleared too), and a key the cache did not
+// hold stays out of it.
+func TestPointCacheFollowsWhatABatchChanged(t *testing.T) {
 	c := newPointCache(1)
-	keys := []string{"a", "a\x00", "az\xff", "b", "c", "d"}
+	keys := []string{"a", "a\x00", "az\xff", "b", "c", "d", "e"}
 	for _, k := range keys {
 		c.add([]byte(k), []byte("v"+k), 1)
 	}
-	c.published(2, &changes{
-		keys:   [][]byte{[]byte("c")},
-		ranges: []store.Range{{Begin: []byte("a"), End: []byte("b")}},
-	})
-	want := map[string]bool{"a": false, "a\x00": false, "az\xff": false, "b": true, "c": false, "d": true}
+	c.add([]byte("m"), nil, 1)
+	c.add([]byte("n"), nil, 1)
+	keys = append(keys, "m", "n")
+	ch := clearsRange("a", "b")
+	ch.ops = append(ch.ops, sets("c", "new", "a\x00", "again", "x", "uncached").ops...)
+	ch.ops = append(ch.ops, clears("d").ops...)
+	ch.ops = append(ch.ops, sets("e", "", "c", "newer", "n", "created").ops...)
+	ch.ops = append(ch.ops, clears("m").ops...)
+	c.published(2, &ch)
+	want := map[string]struct {
+		value string
+		from  int64 // the oldest version served; 0: dropped
+	}{
+		"a": {"", 0}, "a\x00": {"", 0}, "az\xff": {"", 0},
+		"b": {"vb", 1}, "c": {"newer", 2}, "d": {"", 0}, "e": {"", 2},
+		"m": {"", 1}, "n": {"", 0},
+	}
+	absent := map[string]bool{"m": true}
 	for _, k := range keys {
+		w := want[k]
 		v, ok := c.get([]byte(k), 2)
-		if ok != want[k] || (ok && string(v) != "v"+k) {
-			t.Errorf("after the batch: %q cached = %v (%q), want %v", k, ok, v, want[k])
+		if w.from == 0 {
+			if ok {
+				t.Errorf("after the batch: %q cached (%q), want dropped", k, v)
+			}
+			continue
+		}
+		if !ok || string(v) != w.value || (v == nil) != absent[k] {
+			t.Errorf("after the batch: %q = %q (cached %v), want %q (absent %v)", k, v, ok, w.value, absent[k])
+		}
+		if _, ok := c.get([]byte(k), 1); ok != (w.from == 1) {
+			t.Errorf("%q served at the version before the batch: %v, want %v", k, ok, w.from == 1)
 		}
 	}
-	if c.order.Len() != len(c.entries) || len(c.entries) != 2 {
-		t.Errorf("%d keys in order, %d entries; want 2 and 2", c.order.Len(), len(c.entries))
+	if _, ok := c.get([]byte("x"), 2); ok {
+		t.Error("a key written but never read was cached")
+	}
+	if c.order.Len() != len(c.entries) || len(c.entries) != 4 {
+		t.Errorf("%d keys in order, %d entries; want 4", c.order.Len(), len(c.entries))
 	}
 
-	// A key dropped and read again is cached again; a failed batch drops
-	// everything.
-	c.add([]byte("a"), nil, 2)
-	if v, ok := c.get([]byte("a"), 2); !ok || v != nil {
-		t.Errorf("a read again as absent: cached = %v (%q), want absent", ok, v)
-	}
+	// A failed batch drops everything.
 	c.published(3, nil)
 	if len(c.entries) != 0 || c.order.Len() != 0 {
 		t.Errorf("after a failed batch: %d entries, %d keys in order; want none", len(c.entries), c.order.Len())
 	}
 }
 
-// The range cache drops an entry when a batch writes a key inside it or
-// clears a range that meets it, keeps it otherwise (a key at its end is
-// outside), and refuses an entry that would overlap one of another begin.
-func TestRangeCacheDropsOnlyWhatABatchChanged(t *testing.T) {
+// The range cache gives an entry the rows of its range after a batch that
+// writes a key inside it or clears a range that meets it, from the
+// batch's version on; it keeps the others as they were (a key at an
+// entry's end is outside), drops an entry left empty or that outgrows its
+// bounds, drops an empty one written into and keeps an empty one cleared,
+// and refuses an entry that would overlap one of another begin.
+func TestRangeCacheFollowsWhatABatchChanged(t *testing.T) {
 	kv := func(k string) []store.KeyValue { return []store.KeyValue{{Key: []byte(k), Value: []byte("v")}} }
 	c := newRangeCache(1)
 	add := func(b, e string) { c.add([]byte(b), []byte(e), kv(b), c.version) }
@@ -71,35 +125,67 @@ func TestRangeCacheDropsOnlyWhatABatchChanged(t *testing.T) {
 	if has("a", "c") || has("c", "g") || has("g", "i") || c.entries.Len() != 4 {
 		t.Fatalf("overlapping entries kept: %d entries", c.entries.Len())
 	}
+	many := make([]string, 0, 2*rangeCacheRows)
+	for i := range rangeCacheRows {
+		many = append(many, fmt.Sprintf("j%02d", i), "v")
+	}
+	big := changes{ops: append(sets("bb", "w").ops, sets("f", strings.Repeat("x", rangeCacheBytes)).ops...)}
+	reordered := changes{ops: append(clears("b").ops, sets("b", "again", "bx", "w").ops...)}
 	for _, tc := range []struct {
 		name string
 		ch   changes
-		kept []string // begin+end of the entries left
+		// Each entry left: begin+end, the version it is served from, and
+		// its rows.
+		want string
 	}{
-		{"a key inside the nested pair", changes{keys: [][]byte{[]byte("bx")}}, []string{"fh", "jl"}},
-		{"a key inside only the outer one", changes{keys: [][]byte{[]byte("c")}}, []string{"bc", "fh", "jl"}},
-		{"a key at a begin", changes{keys: [][]byte{[]byte("f")}}, []string{"bc", "bd", "jl"}},
-		{"a key at an end", changes{keys: [][]byte{[]byte("h")}}, []string{"bc", "bd", "fh", "jl"}},
-		{"a key between entries", changes{keys: [][]byte{[]byte("e")}}, []string{"bc", "bd", "fh", "jl"}},
-		{"a range meeting two entries", changes{ranges: []store.Range{{Begin: []byte("cz"), End: []byte("g")}}}, []string{"bc", "jl"}},
-		{"a range ending at a begin", changes{ranges: []store.Range{{Begin: []byte("d"), End: []byte("f")}}}, []string{"bc", "bd", "fh", "jl"}},
-		{"a range inside an entry", changes{ranges: []store.Range{{Begin: []byte("ja"), End: []byte("jb")}}}, []string{"bc", "bd", "fh"}},
-		{"a range over everything", changes{ranges: []store.Range{{Begin: []byte(""), End: []byte("z")}}}, nil},
+		{"a key inside the nested pair", sets("bx", "w"), "bc@2[b=v bx=w] bd@2[b=v bx=w] fh@1[f=v] jl@1[j=v]"},
+		{"a key inside only the outer one", sets("c", "w"), "bc@1[b=v] bd@2[b=v c=w] fh@1[f=v] jl@1[j=v]"},
+		{"a key at a begin, cleared", clears("f"), "bc@1[b=v] bd@1[b=v] jl@1[j=v]"},
+		{"a key at an end", sets("h", "w"), "bc@1[b=v] bd@1[b=v] fh@1[f=v] jl@1[j=v]"},
+		{"a key between entries", sets("e", "w"), "bc@1[b=v] bd@1[b=v] fh@1[f=v] jl@1[j=v]"},
+		{"a range meeting two entries", clearsRange("cz", "g"), "bc@1[b=v] bd@2[b=v] jl@1[j=v]"},
+		{"a range ending at a begin", clearsRange("d", "f"), "bc@1[b=v] bd@1[b=v] fh@1[f=v] jl@1[j=v]"},
+		{"a range inside an entry", clearsRange("ja", "jb"), "bc@1[b=v] bd@1[b=v] fh@1[f=v] jl@2[j=v]"},
+		{"a range over everything", clearsRange("", "z"), ""},
+		{"too many rows", sets(many...), "bc@1[b=v] bd@1[b=v] fh@1[f=v]"},
+		{"too many bytes", big, "bc@2[b=v bb=w] bd@2[b=v bb=w] jl@1[j=v]"},
+		{"a key cleared and set again in one batch", reordered, "bc@2[b=again bx=w] bd@2[b=again bx=w] fh@1[f=v] jl@1[j=v]"},
 	} {
 		fill()
-		c.published(c.version+1, &tc.ch)
-		var kept []string
+		c.published(2, &tc.ch)
+		var got []string
 		c.entries.Ascend(func(e *rangeEntry) bool {
-			kept = append(kept, string(e.begin)+string(e.end))
+			var rows []string
+			for _, r := range e.rows {
+				rows = append(rows, string(r.Key)+"="+string(r.Value))
+			}
+			got = append(got, fmt.Sprintf("%s%s@%d[%s]", e.begin, e.end, e.from, strings.Join(rows, " ")))
 			return true
 		})
-		if fmt.Sprint(kept) != fmt.Sprint(tc.kept) {
-			t.Errorf("%s: kept %v, want %v", tc.name, kept, tc.kept)
+		if g := strings.Join(got, " "); g != tc.want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.name, g, tc.want)
 		}
+		c.version = 1
 	}
+	// An empty entry stays as it was when cleared, and is dropped when a
+	// key is written into it.
+	c.entries.Clear(false)
+	c.add([]byte("e"), []byte("f"), nil, c.version)
+	emptied := clearsRange("d", "z")
+	c.published(2, &emptied)
+	if _, ok := c.get([]byte("e"), []byte("f"), 1); !ok {
+		t.Error("an empty entry cleared: dropped or served from a later version")
+	}
+	created := sets("ea", "v")
+	c.published(3, &created)
+	if c.entries.Len() != 0 {
+		t.Error("an empty entry written into was kept")
+	}
+
 	// An entry read at an older snapshot than the newest is not added; one
 	// is not served to a read version before its own.
 	c.entries.Clear(false)
+	c.version = 2
 	c.add([]byte("x"), []byte("y"), kv("x"), c.version-1)
 	c.add([]byte("p"), []byte("q"), kv("p"), c.version)
 	if has("x", "y") || !has("p", "q") {
@@ -108,11 +194,16 @@ func TestRangeCacheDropsOnlyWhatABatchChanged(t *testing.T) {
 	if _, ok := c.get([]byte("p"), []byte("q"), c.version-1); ok {
 		t.Error("an entry served to a read version before it")
 	}
+	// A failed batch drops everything.
+	c.published(3, nil)
+	if c.entries.Len() != 0 {
+		t.Errorf("after a failed batch: %d entries, want none", c.entries.Len())
+	}
 }
 
 // store.ReadTransact's hint reaches the engine through the wrappers
-// layerd puts around it (metered, delayed): a read request's range read is
-// cached; a transaction that commits adds nothing.
+// layerd puts around it (metered, delayed): a read request's transaction
+// is hinted, one that commits is not; and znode's reads hint theirs.
 func TestReadOnlyHintThroughWrappers(t *testing.T) {
 	db, err := Open(Options{InMemory: true})
 	if err != nil {
@@ -120,18 +211,18 @@ func TestReadOnlyHintThroughWrappers(t *testing.T) {
 	}
 	defer db.Close()
 	ctx := t.Context()
-	wrapped := delayed.Wrap(metered.New(db, "test", nil), delayed.Delays{Read: time.Microsecond})
+	spy := &hintSpy{DB: db}
+	wrapped := delayed.Wrap(metered.New(spy, "test", nil), delayed.Delays{Read: time.Microsecond})
 	rg := store.Range{Begin: []byte("a"), End: []byte("b")}
 	if _, err := store.Transact(ctx, wrapped, func(tx store.Tx) (any, error) {
-		// The read first: a transaction that has written is never cached.
 		_, err := tx.GetRange(rg, store.RangeOptions{}).GetSlice()
 		tx.Set([]byte("x"), []byte("1"))
 		return nil, err
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if n := db.ranges.entries.Len(); n != 0 {
-		t.Fatalf("a committed transaction's read added %d entries", n)
+	if n := spy.hinted.Load(); n != 0 {
+		t.Fatalf("a committed transaction was hinted read-only (%d hints)", n)
 	}
 	if _, err := store.ReadTransact(ctx, wrapped, func(r store.Reader) (any, error) {
 		_, err := r.GetRange(rg, store.RangeOptions{}).GetSlice()
@@ -139,8 +230,8 @@ func TestReadOnlyHintThroughWrappers(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if n := db.ranges.entries.Len(); n != 1 {
-		t.Fatalf("a read request's range read added %d entries, want 1", n)
+	if n := spy.hinted.Load(); n != 1 {
+		t.Fatalf("a read request's transaction: %d hints, want 1", n)
 	}
 
 	// And through znode's own wrapper: a getData's read of the node.
@@ -152,13 +243,38 @@ func TestReadOnlyHintThroughWrappers(t *testing.T) {
 	if err := tree.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	before := db.ranges.entries.Len()
+	before := spy.hinted.Load()
 	if _, err := tree.GetData(ctx, znode.Auth{}, "/"); err != nil {
 		t.Fatal(err)
 	}
-	if after := db.ranges.entries.Len(); after <= before {
-		t.Fatalf("a getData added no entry (%d before, %d after)", before, after)
+	if after := spy.hinted.Load(); after <= before {
+		t.Fatalf("a getData hinted nothing (%d hints before, %d after)", before, after)
 	}
+}
+
+// hintSpy counts the store.HintReadOnly calls that reach the engine's
+// transactions.
+type hintSpy struct {
+	*DB
+	hinted atomic.Int64
+}
+
+func (s *hintSpy) CreateTransaction(ctx context.Context) (store.Tx, error) {
+	tx, err := s.DB.CreateTransaction(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &spiedTx{Tx: tx, spy: s}, nil
+}
+
+type spiedTx struct {
+	store.Tx
+	spy *hintSpy
+}
+
+func (t *spiedTx) HintReadOnly() {
+	t.spy.hinted.Add(1)
+	store.HintReadOnly(t.Tx)
 }
 
 // A transaction hinted read-only records no read conflicts, so it may

@@ -322,7 +322,7 @@ func TestRangeReadsUnderConcurrentWrites(t *testing.T) {
 			return tx.GetCommittedVersion()
 		},
 		func(tx store.Tx) (int, error) {
-			store.HintReadOnly(tx) // its range read may go to the cache
+			store.HintReadOnly(tx) // as a read request's
 			rows, err := tx.GetRange(store.Range{Begin: []byte("r/"), End: []byte("r0")}, store.RangeOptions{Mode: store.StreamingWantAll}).GetSlice()
 			if err != nil {
 				return 0, err

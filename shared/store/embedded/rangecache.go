@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"bytes"
+	"slices"
 	"sync"
 
 	"github.com/google/btree"
@@ -17,17 +18,21 @@ import (
 // store, and a multiRead of 8 nodes paid it 8 times (a quarter of
 // layerd's CPU under that workload).
 //
-// Only transactions that will not commit (store.HintReadOnly: a read
-// request's) add entries: a write reads what it is about to change, and
-// adding those only for its own commit to drop them is work for nothing.
-// Any transaction that has written nothing reads from them.
+// Any transaction that has written nothing reads from the entries and
+// adds them, but a write's scan that found no rows adds nothing (see
+// scanLocked). A write reads what it is about to change: the committer
+// gives the entries a batch changed their new rows, so that the next
+// write of the same node (a setData's stat, a parent's) finds them; until
+// it did, reading a node past the older versions of its rows that the
+// MVCC window keeps in Pebble was a fifth of a setData's CPU.
 //
 // Entries follow pointCache's rules: an entry holds a range's rows as of
 // version from and every later one, up to the newest commit; the
-// committer drops the entries a batch changed (a written key inside, a
-// cleared range that overlaps) before it publishes the batch's snapshot;
-// entries are added only from reads of the newest published snapshot,
-// under the lock the committer drops them under.
+// committer brings the entries a batch changed (a written key inside, a
+// cleared range that overlaps) up to date, or drops them, before it
+// publishes the batch's snapshot (published); entries are added only from
+// reads of the newest published snapshot, under the lock the committer
+// changes them under.
 //
 // To find the entries a key falls in without a scan, entries with
 // different begins never overlap: an entry is added only if it overlaps
@@ -44,12 +49,18 @@ type rangeEntry struct {
 	begin, end []byte
 	rows       []store.KeyValue
 	from       int64
+	// pivotAfter: a search pivot that sorts after every entry of its
+	// begin (one without end sorts before them); never in the tree.
+	pivotAfter bool
 }
 
 // rangeEntryLess orders entries by begin, then end.
 func rangeEntryLess(a, b *rangeEntry) bool {
 	if c := bytes.Compare(a.begin, b.begin); c != 0 {
 		return c < 0
+	}
+	if a.pivotAfter || b.pivotAfter {
+		return b.pivotAfter && !a.pivotAfter
 	}
 	return bytes.Compare(a.end, b.end) < 0
 }
@@ -83,14 +94,7 @@ func (c *rangeCache) get(begin, end []byte, rv int64) ([]store.KeyValue, bool) {
 // still the newest, the rows are few and small, and the range overlaps no
 // entry of another begin.
 func (c *rangeCache) add(begin, end []byte, rows []store.KeyValue, snap int64) {
-	if len(rows) > rangeCacheRows || len(end) == 0 || bytes.Compare(begin, end) >= 0 {
-		return
-	}
-	size := 0
-	for _, kv := range rows {
-		size += len(kv.Key) + len(kv.Value)
-	}
-	if size > rangeCacheBytes {
+	if !rowsFit(rows) || len(end) == 0 || bytes.Compare(begin, end) >= 0 {
 		return
 	}
 	c.mu.Lock()
@@ -130,7 +134,12 @@ func (c *rangeCache) add(begin, end []byte, rows []store.KeyValue, snap int64) {
 	c.entries.ReplaceOrInsert(&rangeEntry{begin: clone(begin), end: clone(end), rows: copyRows(rows), from: snap})
 }
 
-// published drops what a batch committed at version changed; everything
+// published brings the entries a batch committed at version changed up
+// to date: an entry that held rows gets its range's rows after the
+// batch, held from version on, or is dropped if none are left or they no
+// longer fit the cache's bounds; an empty entry a batch writes into is
+// dropped. Entries created or emptied are most often a node's created
+// or deleted, which its writer does not read again. It drops everything
 // if the batch failed (ch nil).
 func (c *rangeCache) published(version int64, ch *changes) {
 	c.mu.Lock()
@@ -143,51 +152,135 @@ func (c *rangeCache) published(version int64, ch *changes) {
 	if c.entries.Len() == 0 {
 		return
 	}
-	var drop []*rangeEntry
-	for _, k := range ch.keys {
-		drop = c.holdingKeyLocked(k, drop)
+	// The rows of every entry the batch touches, changed op by op; the
+	// entries themselves are never changed (get copies their rows
+	// outside the lock): new ones replace them at the end.
+	var touched map[*rangeEntry][]store.KeyValue
+	var dropped map[*rangeEntry]bool
+	var hit []*rangeEntry
+	for _, op := range ch.ops {
+		if op.kind == changeClearRange {
+			hit = c.holdingLocked(op.key, op.end, hit[:0])
+		} else {
+			hit = c.holdingKeyLocked(op.key, hit[:0])
+		}
+		for _, e := range hit {
+			switch {
+			case dropped[e]:
+			case len(e.rows) == 0 && op.kind == changeSet:
+				if dropped == nil {
+					dropped = make(map[*rangeEntry]bool)
+				}
+				dropped[e] = true
+			case len(e.rows) == 0: // cleared, as it was
+			default:
+				if touched == nil {
+					touched = make(map[*rangeEntry][]store.KeyValue)
+				}
+				rows, ok := touched[e]
+				if !ok {
+					rows = append([]store.KeyValue(nil), e.rows...)
+				}
+				touched[e] = changeRows(rows, op)
+			}
+		}
 	}
-	for _, r := range ch.ranges {
-		drop = c.holdingLocked(r.Begin, r.End, drop)
-	}
-	for _, e := range drop {
+	for e := range dropped {
 		c.entries.Delete(e)
+	}
+	for e, rows := range touched {
+		if dropped[e] {
+			continue
+		}
+		if len(rows) == 0 || !rowsFit(rows) {
+			c.entries.Delete(e)
+			continue
+		}
+		c.entries.ReplaceOrInsert(&rangeEntry{begin: e.begin, end: e.end, rows: copyRows(rows), from: version})
 	}
 }
 
-// holdingLocked appends to drop the entries that overlap [lo, hi): those
+// changeRows applies op to rows, in key order, which it may reorder in
+// place; the rows may then share op's key and value.
+func changeRows(rows []store.KeyValue, op change) []store.KeyValue {
+	i, found := slices.BinarySearchFunc(rows, op.key, func(kv store.KeyValue, k []byte) int {
+		return bytes.Compare(kv.Key, k)
+	})
+	switch op.kind {
+	case changeSet:
+		v := op.value
+		if v == nil {
+			v = []byte{} // present, empty
+		}
+		if found {
+			rows[i].Value = v
+			return rows
+		}
+		return slices.Insert(rows, i, store.KeyValue{Key: op.key, Value: v})
+	case changeClear:
+		if found {
+			return slices.Delete(rows, i, i+1)
+		}
+		return rows
+	default: // changeClearRange
+		j := len(rows)
+		if op.end != nil {
+			j, _ = slices.BinarySearchFunc(rows, op.end, func(kv store.KeyValue, k []byte) int {
+				return bytes.Compare(kv.Key, k)
+			})
+		}
+		if j > i {
+			return slices.Delete(rows, i, j)
+		}
+		return rows
+	}
+}
+
+// rowsFit tells whether rows are few and small enough to be kept.
+func rowsFit(rows []store.KeyValue) bool {
+	if len(rows) > rangeCacheRows {
+		return false
+	}
+	size := 0
+	for _, kv := range rows {
+		size += len(kv.Key) + len(kv.Value)
+	}
+	return size <= rangeCacheBytes
+}
+
+// holdingLocked appends to hit the entries that overlap [lo, hi): those
 // that hold lo, and those that begin after it, inside.
-func (c *rangeCache) holdingLocked(lo, hi []byte, drop []*rangeEntry) []*rangeEntry {
-	drop = c.holdingKeyLocked(lo, drop)
+func (c *rangeCache) holdingLocked(lo, hi []byte, hit []*rangeEntry) []*rangeEntry {
+	hit = c.holdingKeyLocked(lo, hit)
 	// The pivot sorts after every entry that begins at lo.
-	c.entries.AscendGreaterOrEqual(&rangeEntry{begin: store.KeyAfter(lo)}, func(e *rangeEntry) bool {
+	c.entries.AscendGreaterOrEqual(&rangeEntry{begin: lo, pivotAfter: true}, func(e *rangeEntry) bool {
 		if hi != nil && bytes.Compare(e.begin, hi) >= 0 {
 			return false
 		}
-		drop = append(drop, e)
+		hit = append(hit, e)
 		return true
 	})
-	return drop
+	return hit
 }
 
-// holdingKeyLocked appends to drop the entries that hold k: those of the
+// holdingKeyLocked appends to hit the entries that hold k: those of the
 // greatest begin at or below k that end after it (one walk, where a range
 // takes two; a batch writes many keys and every one is looked up).
-func (c *rangeCache) holdingKeyLocked(k []byte, drop []*rangeEntry) []*rangeEntry {
+func (c *rangeCache) holdingKeyLocked(k []byte, hit []*rangeEntry) []*rangeEntry {
 	var first []byte
 	// The pivot sorts after every entry that begins at k.
-	c.entries.DescendLessOrEqual(&rangeEntry{begin: store.KeyAfter(k)}, func(e *rangeEntry) bool {
+	c.entries.DescendLessOrEqual(&rangeEntry{begin: k, pivotAfter: true}, func(e *rangeEntry) bool {
 		if first == nil {
 			first = e.begin
 		} else if !bytes.Equal(e.begin, first) {
 			return false
 		}
 		if bytes.Compare(e.end, k) > 0 {
-			drop = append(drop, e)
+			hit = append(hit, e)
 		}
 		return true
 	})
-	return drop
+	return hit
 }
 
 // copyRows copies rows into one arena.

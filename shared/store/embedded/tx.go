@@ -36,8 +36,8 @@ type tx struct {
 	backoff    time.Duration
 	maxBackoff time.Duration
 
-	// readOnly: store.HintReadOnly said it will not commit; its range
-	// reads go to the range cache, and add no read conflicts.
+	// readOnly: store.HintReadOnly said it will not commit; its reads
+	// add no read conflicts.
 	readOnly  bool
 	rv        int64
 	rvKnown   bool       // fetched, or given by SetReadVersion
@@ -561,8 +561,7 @@ func (t *tx) scanLocked(lo, hi []byte, reverse bool, n int) ([]store.KeyValue, b
 		return nil, false, store.ErrTransactionTooOld
 	}
 	// A forward scan of a transaction that has written nothing may come
-	// from the range cache (rangecache.go), and one of a transaction that
-	// will not commit goes to it.
+	// from the range cache (rangecache.go), and goes to it.
 	cacheable := !reverse && t.wm.empty()
 	if cacheable {
 		if rows, ok := t.db.ranges.get(lo, hi, t.rv); ok && len(rows) <= n {
@@ -618,7 +617,10 @@ func (t *tx) scanLocked(lo, hi []byte, reverse bool, n int) ([]store.KeyValue, b
 			start = sp.end
 		}
 		err := it.Error()
-		if exhausted && cacheable && t.readOnly && err == nil {
+		// A write's scan that found nothing (a node it is about to create)
+		// is seldom read again; one that found rows is (a node it
+		// changes, a parent's stat).
+		if exhausted && cacheable && err == nil && (t.readOnly || len(rows) > 0) {
 			t.db.ranges.add(lo, hi, rows, s.version)
 		}
 		return rows, exhausted, err

@@ -169,13 +169,18 @@ func (r *watchRegistry) fire(snap *snapEntry, ch changes) {
 			r.armed[k] = kept
 		}
 	}
-	for _, k := range ch.keys {
-		check(string(k))
+	var ranges []change
+	for _, op := range ch.ops {
+		if op.kind == changeClearRange {
+			ranges = append(ranges, op)
+		} else {
+			check(string(op.key))
+		}
 	}
-	if len(ch.ranges) > 0 {
+	if len(ranges) > 0 {
 		for k := range r.armed {
-			for _, cr := range ch.ranges {
-				if bytes.Compare([]byte(k), cr.Begin) >= 0 && bytes.Compare([]byte(k), cr.End) < 0 {
+			for _, cr := range ranges {
+				if bytes.Compare([]byte(k), cr.key) >= 0 && bytes.Compare([]byte(k), cr.end) < 0 {
 					check(k)
 					break
 				}

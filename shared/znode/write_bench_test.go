@@ -1,0 +1,93 @@
+package znode_test
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"zkfdb/shared/keys"
+	"zkfdb/shared/store/embedded"
+	"zkfdb/shared/znode"
+)
+
+// BenchmarkWrite measures the store-side cost of ZooKeeper writes on the
+// embedded engine, held in memory (no fsync), by 64 writers at once, as
+// zkload's 64 sessions: what a write costs between the socket and the
+// engine's committer, without the sockets. ns/op is wall time per write
+// with every writer busy; run with -cpu 1 for CPU per write.
+//
+//	go test ./shared/znode -run '^$' -bench Write -cpu 1 -benchmem
+func BenchmarkWrite(b *testing.B) {
+	for _, workload := range []string{"create", "setData", "delete"} {
+		b.Run(workload, func(b *testing.B) {
+			db, err := embedded.Open(embedded.Options{InMemory: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			ctx := b.Context()
+			root, err := keys.NewRoot([]byte("bench"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			tree := znode.New(db, root.Tenant(keys.DefaultTenant), znode.Options{})
+			if err := tree.Init(ctx); err != nil {
+				b.Fatal(err)
+			}
+			data := make([]byte, 128)
+			write := func(c znode.Caller, op znode.Op) {
+				w, err := tree.Write(ctx, c, []znode.Op{op})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := w.Failed(); err != nil {
+					b.Fatalf("%s: %v", workload, err)
+				}
+			}
+			create := func(c znode.Caller, p string) {
+				write(c, znode.CreateOp{Path: p, Data: data, ACL: znode.OpenACLUnsafe, TTL: -1})
+			}
+			setup, err := tree.CreateSession(ctx, 30000)
+			if err != nil {
+				b.Fatal(err)
+			}
+			create(znode.Caller{Session: setup.ID}, "/p")
+			// zkload's nodes: one per session for setData; for delete,
+			// as many as the run deletes, made before it.
+			const writers = 64
+			if workload == "delete" {
+				for i := range b.N {
+					create(znode.Caller{Session: setup.ID}, fmt.Sprintf("/p/d%d", i))
+				}
+			}
+			if workload == "setData" {
+				for i := range writers {
+					create(znode.Caller{Session: setup.ID}, fmt.Sprintf("/p/s%d", i))
+				}
+			}
+			var next, session atomic.Int64
+			b.SetParallelism(writers)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				s, err := tree.CreateSession(ctx, 30000)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				c := znode.Caller{Session: s.ID}
+				own := fmt.Sprintf("/p/s%d", session.Add(1)%writers)
+				for pb.Next() {
+					i := next.Add(1) - 1
+					switch workload {
+					case "create":
+						create(c, fmt.Sprintf("/p/c%d", i))
+					case "setData":
+						write(c, znode.SetDataOp{Path: own, Data: data, Version: -1})
+					case "delete":
+						write(c, znode.DeleteOp{Path: fmt.Sprintf("/p/d%d", i), Version: -1})
+					}
+				}
+			})
+		})
+	}
+}

@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"bytes"
+	"slices"
 	"sort"
 
 	"github.com/google/btree"
@@ -77,6 +78,16 @@ func newWriteMap() *writeMap {
 
 func (w *writeMap) empty() bool { return len(w.log) == 0 }
 
+// record appends m to the log, which starts with room for a write's
+// usual mutations (growing it from one was a tenth of the bytes a setData
+// allocated).
+func (w *writeMap) record(m mutation) {
+	if w.log == nil {
+		w.log = make([]mutation, 0, 8)
+	}
+	w.log = append(w.log, m)
+}
+
 func (w *writeMap) lookup(k []byte) *entry {
 	e, _ := w.entries.Get(&entry{key: k})
 	return e
@@ -107,12 +118,12 @@ func (w *writeMap) touchesUnreadable(r store.Range) bool {
 
 func (w *writeMap) set(k, v []byte) {
 	w.entries.ReplaceOrInsert(&entry{key: k, kind: known, value: v, present: true})
-	w.log = append(w.log, mutation{kind: mSet, key: k, value: v})
+	w.record(mutation{kind: mSet, key: k, value: v})
 }
 
 func (w *writeMap) clear(k []byte) {
 	w.entries.ReplaceOrInsert(&entry{key: k, kind: known})
-	w.log = append(w.log, mutation{kind: mClear, key: k})
+	w.record(mutation{kind: mClear, key: k})
 }
 
 func (w *writeMap) clearRange(r store.Range) {
@@ -125,11 +136,11 @@ func (w *writeMap) clearRange(r store.Range) {
 		w.entries.Delete(e)
 	}
 	w.cleared = addRange(w.cleared, r)
-	w.log = append(w.log, mutation{kind: mClearRange, key: r.Begin, value: r.End})
+	w.record(mutation{kind: mClearRange, key: r.Begin, value: r.End})
 }
 
 func (w *writeMap) atomic(op store.MutationType, k, param []byte) {
-	w.log = append(w.log, mutation{kind: mAtomic, key: k, value: param, op: op})
+	w.record(mutation{kind: mAtomic, key: k, value: param, op: op})
 	e := w.lookup(k)
 	switch {
 	case e != nil && e.kind == known:
@@ -163,12 +174,12 @@ func (w *writeMap) setVersionstampedKey(template []byte, offset int, v []byte, f
 		hi[i] = 0xff
 	}
 	w.unreadable = append(w.unreadable, store.Range{Begin: lo, End: store.KeyAfter(hi)})
-	w.log = append(w.log, mutation{kind: mVersionstampedKey, key: store.AppendStampOffset(template, offset), value: v})
+	w.record(mutation{kind: mVersionstampedKey, key: store.AppendStampOffset(template, offset), value: v})
 }
 
 func (w *writeMap) setVersionstampedValue(k, template []byte, offset int) {
 	w.entries.ReplaceOrInsert(&entry{key: k, kind: unreadable})
-	w.log = append(w.log, mutation{kind: mVersionstampedValue, key: k, value: store.AppendStampOffset(template, offset)})
+	w.record(mutation{kind: mVersionstampedValue, key: k, value: store.AppendStampOffset(template, offset)})
 }
 
 // appendWithoutIndependent appends to out r minus the keys this
@@ -188,10 +199,13 @@ func (w *writeMap) appendWithoutIndependent(out []store.Range, r store.Range) []
 		}
 		return true
 	})
+	if out == nil {
+		out = make([]store.Range, 0, 8) // a write's usual reads
+	}
 	if len(holes) == 0 {
 		return append(out, r)
 	}
-	sort.Slice(holes, func(i, j int) bool { return bytes.Compare(holes[i].Begin, holes[j].Begin) < 0 })
+	slices.SortFunc(holes, func(a, b store.Range) int { return bytes.Compare(a.Begin, b.Begin) })
 	cur := r.Begin
 	for _, h := range holes {
 		if bytes.Compare(cur, h.Begin) < 0 {

@@ -180,8 +180,8 @@ func answer(batch []*commitRequest) {
 
 // changes lists what a batch wrote, in order and resolved (an atomic
 // op's result, a versionstamp's key or value): the watches check the
-// keys and ranges it names, and the caches (pointcache.go,
-// rangecache.go) bring what they hold up to date with it.
+// keys and ranges it names, the point cache drops them, and the range
+// cache brings its entries up to date with it (rangecache.go).
 type changes struct {
 	ops []change
 }

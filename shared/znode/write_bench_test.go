@@ -35,34 +35,46 @@ func BenchmarkWrite(b *testing.B) {
 				b.Fatal(err)
 			}
 			data := make([]byte, 128)
-			write := func(c znode.Caller, op znode.Op) {
+			// write returns what went wrong, for the caller to report:
+			// the parallel writers may not end the benchmark themselves.
+			write := func(c znode.Caller, op znode.Op) error {
 				w, err := tree.Write(ctx, c, []znode.Op{op})
+				if err == nil {
+					err = w.Failed()
+				}
 				if err != nil {
-					b.Fatal(err)
+					return fmt.Errorf("%s: %w", workload, err)
 				}
-				if err := w.Failed(); err != nil {
-					b.Fatalf("%s: %v", workload, err)
-				}
+				return nil
 			}
-			create := func(c znode.Caller, p string) {
-				write(c, znode.CreateOp{Path: p, Data: data, ACL: znode.OpenACLUnsafe, TTL: -1})
+			create := func(c znode.Caller, p string) error {
+				return write(c, znode.CreateOp{Path: p, Data: data, ACL: znode.OpenACLUnsafe, TTL: -1})
 			}
 			setup, err := tree.CreateSession(ctx, 30000)
 			if err != nil {
 				b.Fatal(err)
 			}
-			create(znode.Caller{Session: setup.ID}, "/p")
+			owner := znode.Caller{Session: setup.ID}
+			if err := create(owner, "/p"); err != nil {
+				b.Fatal(err)
+			}
 			// zkload's nodes: one per session for setData; for delete,
 			// as many as the run deletes, made before it.
 			const writers = 64
-			if workload == "delete" {
+			var made []string
+			switch workload {
+			case "delete":
 				for i := range b.N {
-					create(znode.Caller{Session: setup.ID}, fmt.Sprintf("/p/d%d", i))
+					made = append(made, fmt.Sprintf("/p/d%d", i))
+				}
+			case "setData":
+				for i := range writers {
+					made = append(made, fmt.Sprintf("/p/s%d", i))
 				}
 			}
-			if workload == "setData" {
-				for i := range writers {
-					create(znode.Caller{Session: setup.ID}, fmt.Sprintf("/p/s%d", i))
+			for _, p := range made {
+				if err := create(owner, p); err != nil {
+					b.Fatal(err)
 				}
 			}
 			var next, session atomic.Int64
@@ -78,13 +90,18 @@ func BenchmarkWrite(b *testing.B) {
 				own := fmt.Sprintf("/p/s%d", session.Add(1)%writers)
 				for pb.Next() {
 					i := next.Add(1) - 1
+					var err error
 					switch workload {
 					case "create":
-						create(c, fmt.Sprintf("/p/c%d", i))
+						err = create(c, fmt.Sprintf("/p/c%d", i))
 					case "setData":
-						write(c, znode.SetDataOp{Path: own, Data: data, Version: -1})
+						err = write(c, znode.SetDataOp{Path: own, Data: data, Version: -1})
 					case "delete":
-						write(c, znode.DeleteOp{Path: fmt.Sprintf("/p/d%d", i), Version: -1})
+						err = write(c, znode.DeleteOp{Path: fmt.Sprintf("/p/d%d", i), Version: -1})
+					}
+					if err != nil {
+						b.Error(err)
+						return
 					}
 				}
 			})

@@ -38,6 +38,16 @@ const generationSpan = store.VersionsPerSecond / 10
 type generation struct {
 	first, last int64
 	segments    *btree.BTreeG[segment]
+
+	// The B-tree's visitors and what they leave, bound once per
+	// generation: a closure made per lookup would be allocated each
+	// time, several times per write.
+	takeFound, collectInside, checkNewer func(segment) bool
+	found                                segment
+	inside                               []segment
+	scanEnd                              []byte
+	scanVersion                          int64
+	hit                                  bool
 }
 
 // segment says that keys from begin up to the next segment's begin were
@@ -53,18 +63,40 @@ func newHistory() *history { return &history{} }
 
 func newGeneration(version int64) *generation {
 	g := &generation{first: version, last: version, segments: btree.NewG(32, segmentLess)}
+	g.takeFound = func(x segment) bool {
+		g.found = x
+		return false
+	}
+	g.collectInside = func(x segment) bool {
+		g.inside = append(g.inside, x)
+		return true
+	}
+	g.checkNewer = func(x segment) bool {
+		if bytes.Compare(x.begin, g.scanEnd) >= 0 {
+			return false
+		}
+		if x.version > g.scanVersion {
+			g.hit = true
+			return false
+		}
+		return true
+	}
 	g.segments.ReplaceOrInsert(segment{begin: []byte{}})
 	return g
 }
 
 // floor returns the segment that holds k.
 func (g *generation) floor(k []byte) segment {
-	var s segment
-	g.segments.DescendLessOrEqual(segment{begin: k}, func(x segment) bool {
-		s = x
-		return false
-	})
-	return s
+	g.found = segment{}
+	g.segments.DescendLessOrEqual(segment{begin: k}, g.takeFound)
+	return g.found
+}
+
+// isPoint reports whether r holds one key, [k, k+"\x00"): no key lies
+// strictly inside it, so only the segment holding k meets it.
+func isPoint(r store.Range) bool {
+	n := len(r.Begin)
+	return len(r.End) == n+1 && r.End[n] == 0 && bytes.Equal(r.End[:n], r.Begin)
 }
 
 // add records that ranges were written at version, which is at least
@@ -78,24 +110,24 @@ func (h *history) add(version int64, ranges []store.Range) {
 	}
 	g := h.gens[len(h.gens)-1]
 	g.last = version
-	var inside []segment
 	for _, r := range ranges {
 		if bytes.Compare(r.Begin, r.End) >= 0 {
 			continue
 		}
+		// The segment at End keeps what held End before: its own
+		// version when End already starts one, so putting it is always
+		// right and needs no lookup of its own.
 		atEnd := g.floor(r.End).version
-		inside = inside[:0]
-		g.segments.AscendRange(segment{begin: r.Begin}, segment{begin: r.End}, func(x segment) bool {
-			inside = append(inside, x)
-			return true
-		})
-		for _, x := range inside {
-			g.segments.Delete(x)
+		if !isPoint(r) {
+			g.inside = g.inside[:0]
+			g.segments.AscendRange(segment{begin: r.Begin}, segment{begin: r.End}, g.collectInside)
+			for _, x := range g.inside {
+				g.segments.Delete(x)
+			}
+			clear(g.inside) // drop the keys it pinned
 		}
 		g.segments.ReplaceOrInsert(segment{begin: r.Begin, version: version})
-		if _, ok := g.segments.Get(segment{begin: r.End}); !ok {
-			g.segments.ReplaceOrInsert(segment{begin: r.End, version: atEnd})
-		}
+		g.segments.ReplaceOrInsert(segment{begin: r.End, version: atEnd})
 	}
 }
 
@@ -117,18 +149,16 @@ func (h *history) conflicts(reads []store.Range, readVersion int64) bool {
 func (g *generation) conflicts(reads []store.Range, readVersion int64) bool {
 	for _, r := range reads {
 		start := g.floor(r.Begin)
-		hit := false
-		g.segments.AscendGreaterOrEqual(start, func(x segment) bool {
-			if bytes.Compare(x.begin, r.End) >= 0 {
-				return false
-			}
-			if x.version > readVersion {
-				hit = true
-				return false
-			}
+		if start.version > readVersion && bytes.Compare(r.Begin, r.End) < 0 {
 			return true
-		})
-		if hit {
+		}
+		if isPoint(r) {
+			continue // no other segment starts inside it
+		}
+		g.scanEnd, g.scanVersion, g.hit = r.End, readVersion, false
+		g.segments.AscendGreaterOrEqual(segment{begin: r.Begin}, g.checkNewer)
+		g.scanEnd = nil
+		if g.hit {
 			return true
 		}
 	}

@@ -102,32 +102,36 @@ func TestHistoryMatchesModel(t *testing.T) {
 }
 
 // BenchmarkHistoryAdd measures recording one transaction's write set (8
-// random keys) while the MVCC window holds n write sets, at 100 write sets
-// per generation span, trimming as the committer does.
+// random keys, the length of a node's keys) while the MVCC window holds n
+// write sets, at 100 write sets per generation span, trimming as the
+// committer does. The write sets are made before the timer starts.
 func BenchmarkHistoryAdd(b *testing.B) {
 	for _, n := range []int{1_000, 100_000} {
 		b.Run(fmt.Sprintf("window=%d", n), func(b *testing.B) {
 			h := newHistory()
 			rng := rand.New(rand.NewPCG(1, 2))
 			const step = generationSpan / 100
-			write := func(v int64) {
-				var ws []store.Range
+			sets := make([][]store.Range, 4096)
+			for i := range sets {
 				for range 8 {
-					k := fmt.Appendf(nil, "k%08d", rng.IntN(1_000_000))
-					ws = addRange(ws, store.Range{Begin: k, End: store.KeyAfter(k)})
+					k := fmt.Appendf(nil, "\x15\x02tenant\x00\x02n\x00\x02/bench/node-%08d\x00\x02s", rng.IntN(1_000_000))
+					sets[i] = addRange(sets[i], store.Range{Begin: k, End: store.KeyAfter(k)})
 				}
-				h.add(v, ws)
+			}
+			v, i := int64(0), 0
+			write := func() {
+				v += step
+				h.add(v, sets[i%len(sets)])
 				h.trim(v - int64(n)*step)
+				i++
 			}
-			v := int64(0)
 			for range n {
-				v += step
-				write(v)
+				write()
 			}
+			b.ReportAllocs()
 			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				v += step
-				write(v)
+			for range b.N {
+				write()
 			}
 		})
 	}

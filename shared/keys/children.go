@@ -28,7 +28,8 @@ func (t Tenant) Child(p Path) ([]byte, error) {
 	if !ok {
 		return nil, ErrNoParent
 	}
-	return t.space.Pack(Tuple{tenantChildren, parent.s, p.Name()}), nil
+	name := p.Name()
+	return t.space.build(intRoom + strRoom(parent.s) + strRoom(name)).int(tenantChildren).str(parent.s).str(name).b, nil
 }
 
 // Children returns the range of the index entries of parent's children.

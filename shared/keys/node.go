@@ -26,7 +26,12 @@ const ChunkSize = 90_000
 // setData, setACL and on every change of p's children; layerd and the
 // sweeper read it.
 func (t Tenant) Stat(p Path) []byte {
-	return t.space.Pack(Tuple{tenantNodes, p.s})
+	return t.nodeKey(p, 0).b
+}
+
+// nodeKey starts p's keys: (tenantNodes, p), with room for more.
+func (t Tenant) nodeKey(p Path, room int) keyBuilder {
+	return t.space.build(intRoom + strRoom(p.s) + room).int(tenantNodes).str(p.s)
 }
 
 // Node elements after the path that are not chunk indexes. Strings sort
@@ -45,7 +50,7 @@ const (
 // and deletes of siblings never conflict on their parent. Absent means
 // zero.
 func (t Tenant) ChildCounts(p Path) []byte {
-	return t.space.Pack(Tuple{tenantNodes, p.s, nodeChildren})
+	return t.nodeKey(p, len(childCountsSuffix)).str(nodeChildren).b
 }
 
 // Pzxid returns the key of p's pzxid: the versionstamp of the last
@@ -53,17 +58,20 @@ func (t Tenant) ChildCounts(p Path) []byte {
 // SetVersionstampedValue (a blind write, so siblings never conflict).
 // Absent means pzxid = czxid.
 func (t Tenant) Pzxid(p Path) []byte {
-	return t.space.Pack(Tuple{tenantNodes, p.s, nodePzxid})
+	return t.nodeKey(p, len(pzxidSuffix)).str(nodePzxid).b
 }
 
 // NodeStat returns the range of p's stat record, child counters and pzxid:
 // everything a Stat needs, without the data chunks.
 func (t Tenant) NodeStat(p Path) store.Range {
-	stat := t.Stat(p)
 	// A tuple's encoding is its elements' in turn: the keys after the
 	// path are the stat key and their elements' encodings (NodeRowOf).
-	end := append(stat[:len(stat):len(stat)], chunk0Suffix...)
-	return store.Range{Begin: stat, End: end}
+	// Both bounds share one allocation.
+	k := t.nodeKey(p, len(t.space.prefix)+intRoom+strRoom(p.s)+len(chunk0Suffix))
+	stat := k.b
+	end := append(stat[len(stat):], stat...)
+	end = append(end, chunk0Suffix...)
+	return store.Range{Begin: stat[:len(stat):len(stat)], End: end}
 }
 
 // The encodings of the elements that follow the path in a node's keys
@@ -112,7 +120,7 @@ func NodeRowOf(stat, key []byte) NodeRow {
 
 // Chunk returns the key of chunk i of p's data.
 func (t Tenant) Chunk(p Path, i int) []byte {
-	return t.space.Pack(Tuple{tenantNodes, p.s, i})
+	return t.nodeKey(p, intRoom).int(int64(i)).b
 }
 
 // ChunkKeys returns the keys of the chunks that hold dataLen bytes of p's
@@ -145,9 +153,11 @@ func (t Tenant) ChunksFrom(p Path, i int) store.Range {
 // Node returns the range of every key of p: its stat record and all its
 // chunks, stat first.
 func (t Tenant) Node(p Path) store.Range {
-	stat := t.Stat(p)
-	end := append(append([]byte(nil), stat...), 0xff)
-	return store.Range{Begin: stat, End: end}
+	k := t.nodeKey(p, len(t.space.prefix)+intRoom+strRoom(p.s)+1)
+	stat := k.b
+	end := append(stat[len(stat):], stat...) // the same allocation
+	end = append(end, 0xff)
+	return store.Range{Begin: stat[:len(stat):len(stat)], End: end}
 }
 
 // ChunkCount returns the number of chunks that hold n bytes of data.

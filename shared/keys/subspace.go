@@ -39,7 +39,18 @@ func (s Subspace) Sub(elems ...any) Subspace {
 // Pack returns the prefix followed by the encoding of t. It panics where
 // Tuple.Pack does.
 func (s Subspace) Pack(t Tuple) []byte {
-	b, err := t.AppendPack(s.Bytes())
+	room := 0
+	for _, el := range t {
+		switch el := el.(type) {
+		case string:
+			room += strRoom(el)
+		case []byte:
+			room += len(el) + 2
+		default:
+			room += intRoom
+		}
+	}
+	b, err := t.AppendPack(s.build(room).b)
 	if err != nil {
 		panic(err)
 	}

@@ -159,11 +159,12 @@ func (t Tuple) Range() store.Range {
 // 0x00..0xFE, so p+0xFF is above all of them, and the 0x00 0xFF escape
 // keeps longer strings that share p's bytes out of the range.
 func tupleRange(p []byte) store.Range {
-	begin := make([]byte, len(p)+1)
+	n := len(p) + 1
+	buf := make([]byte, 2*n) // one allocation for both bounds
+	begin, end := buf[:n:n], buf[n:]
 	copy(begin, p)
-	end := make([]byte, len(p)+1)
 	copy(end, p)
-	end[len(p)] = 0xff
+	end[n-1] = 0xff
 	return store.Range{Begin: begin, End: end}
 }
 
@@ -232,7 +233,7 @@ func (e *encoder) element(el any, nested bool) error {
 	case []byte:
 		e.bytes(codeBytes, el)
 	case string:
-		e.bytes(codeString, []byte(el))
+		e.buf = appendStringElem(e.buf, el)
 	case int:
 		e.int(int64(el))
 	case int8:

@@ -63,17 +63,17 @@ type Watcher struct {
 
 // Watch returns the key saying that session watches p with kind.
 func (t Tenant) Watch(p Path, kind WatchKind, session int64) []byte {
-	return t.space.Pack(Tuple{tenantWatches, p.s, int(kind), session})
+	return t.space.build(intRoom + strRoom(p.s) + 2*intRoom).int(tenantWatches).str(p.s).int(int64(kind)).int(session).b
 }
 
 // Watchers returns the range of every watch on p, all kinds.
 func (t Tenant) Watchers(p Path) store.Range {
-	return t.space.Sub(tenantWatches, p.s).Range()
+	return tupleRange(t.space.build(intRoom + strRoom(p.s)).int(tenantWatches).str(p.s).b)
 }
 
 // WatchersOf returns the range of the watches of one kind on p.
 func (t Tenant) WatchersOf(p Path, kind WatchKind) store.Range {
-	return t.space.Sub(tenantWatches, p.s, int(kind)).Range()
+	return tupleRange(t.space.build(2*intRoom + strRoom(p.s)).int(tenantWatches).str(p.s).int(int64(kind)).b)
 }
 
 // AncestorWatchers returns, for each strict ancestor of p (the root
@@ -101,7 +101,7 @@ func (t Tenant) ParseWatch(key []byte) (Watcher, error) {
 // SessionWatch returns the key saying, in session's own index, that it
 // watches p with kind.
 func (t Tenant) SessionWatch(session int64, p Path, kind WatchKind) []byte {
-	return t.space.Pack(Tuple{tenantSessionWatches, session, p.s, int(kind)})
+	return t.space.build(3*intRoom + strRoom(p.s)).int(tenantSessionWatches).int(session).str(p.s).int(int64(kind)).b
 }
 
 // SessionWatches returns the range of session's watches.

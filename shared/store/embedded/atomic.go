@@ -112,3 +112,22 @@ func clone(b []byte) []byte {
 	}
 	return append([]byte{}, b...)
 }
+
+// cloneKey copies k into a buffer that holds k+"\x00" beyond its length,
+// so that keyAfter makes the key after it without an allocation: a
+// point's conflict range [k, k+"\x00") then costs one allocation, not
+// three. The copy's capacity ends at that byte.
+func cloneKey(k []byte) []byte {
+	b := make([]byte, len(k)+1)
+	copy(b, k)
+	return b[: len(k) : len(k)+1]
+}
+
+// keyAfter returns store.KeyAfter(k), sharing k's buffer where cloneKey
+// made it.
+func keyAfter(k []byte) []byte {
+	if n := len(k); cap(k) == n+1 && k[:n+1][n] == 0 {
+		return k[:n+1]
+	}
+	return store.KeyAfter(k)
+}

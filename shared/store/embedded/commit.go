@@ -123,7 +123,7 @@ func (db *DB) commitBatch(batch []*commitRequest) {
 		for _, m := range r.log {
 			if m.kind == mVersionstampedKey {
 				k := stampKey(m.key, r.stamp)
-				writes = append(writes, store.Range{Begin: k, End: store.KeyAfter(k)})
+				writes = append(writes, store.Range{Begin: k, End: keyAfter(k)})
 			}
 		}
 		if fault == FaultUnknownDropped {
@@ -328,8 +328,7 @@ func batchGet(b *pebble.Batch, k []byte) ([]byte, error) {
 func stampKey(b []byte, stamp store.Versionstamp) []byte {
 	n := len(b) - 4
 	p := int(binary.LittleEndian.Uint32(b[n:]))
-	out := make([]byte, n)
-	copy(out, b[:n])
+	out := cloneKey(b[:n]) // its conflict range needs the key after it
 	copy(out[p:p+10], stamp[:])
 	return out
 }

@@ -283,3 +283,24 @@ func TestReadOnlyHintRefusesWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyAfterSharesOnlyItsOwnBuffer checks that keyAfter reuses the
+// byte cloneKey leaves after a key, and allocates for any other slice,
+// even one whose spare byte happens to be 0.
+func TestKeyAfterSharesOnlyItsOwnBuffer(t *testing.T) {
+	k := []byte("node")
+	c := cloneKey(k)
+	after := keyAfter(c)
+	if string(after) != "node\x00" || &after[0] != &c[0] {
+		t.Fatalf("keyAfter(cloneKey) = %q, sharing %v; want node\\x00 in the clone's buffer", after, &after[0] == &c[0])
+	}
+	k[0] = 'x'
+	if string(c) != "node" {
+		t.Fatalf("cloneKey shares the caller's bytes: %q", c)
+	}
+	other := make([]byte, 4, 8)
+	copy(other, "node")
+	if a := keyAfter(other); string(a) != "node\x00" || &a[0] == &other[0] {
+		t.Fatalf("keyAfter of a slice with room = %q, shared %v; want a copy", a, &a[0] == &other[0])
+	}
+}

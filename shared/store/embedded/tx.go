@@ -267,7 +267,8 @@ func (t *tx) getLocked(k []byte, snapshot bool) ([]byte, error) {
 			}
 		}
 		if err == nil && !snapshot {
-			t.addReadLocked(store.Range{Begin: clone(k), End: store.KeyAfter(k)})
+			k := cloneKey(k)
+			t.addReadLocked(store.Range{Begin: k, End: keyAfter(k)})
 		}
 		return v, err
 	}
@@ -734,7 +735,7 @@ func (t *tx) Set(k, v []byte) {
 		return
 	}
 	v = append([]byte{}, v...)
-	t.wm.set(clone(k), v)
+	t.wm.set(cloneKey(k), v)
 	t.touchWatchesLocked(k, func(w *watch) bool { return !sameValue(w.baseline, v) })
 }
 
@@ -749,7 +750,7 @@ func (t *tx) Clear(k []byte) {
 		t.deferLocked(err)
 		return
 	}
-	t.wm.clear(clone(k))
+	t.wm.clear(cloneKey(k))
 	t.touchWatchesLocked(k, func(w *watch) bool { return w.baseline != nil })
 }
 
@@ -789,7 +790,7 @@ func (t *tx) Atomic(op store.MutationType, k, param []byte) {
 		t.deferLocked(store.ErrValueTooLarge)
 		return
 	}
-	t.wm.atomic(op, clone(k), append([]byte{}, param...))
+	t.wm.atomic(op, cloneKey(k), append([]byte{}, param...))
 	t.touchWatchesLocked(k, func(*watch) bool { return true })
 }
 
@@ -833,7 +834,7 @@ func (t *tx) SetVersionstampedValue(key, value []byte) {
 	case len(template) > store.MaxValueSize:
 		t.deferLocked(store.ErrValueTooLarge)
 	default:
-		t.wm.setVersionstampedValue(clone(key), clone(template), p)
+		t.wm.setVersionstampedValue(cloneKey(key), clone(template), p)
 		t.touchWatchesLocked(key, func(*watch) bool { return true })
 	}
 }
@@ -922,7 +923,8 @@ func (t *tx) Watch(k []byte) store.Watch {
 		return failedWatch(err)
 	}
 	// A watch adds the read conflict [k, k\0) (FDB's RYW watch).
-	t.addReadLocked(store.Range{Begin: clone(k), End: store.KeyAfter(k)})
+	ck := cloneKey(k)
+	t.addReadLocked(store.Range{Begin: ck, End: keyAfter(ck)})
 	w := t.db.watches.create(clone(k), baseline)
 	if w.reg != nil {
 		t.watches = append(t.watches, w)
@@ -1085,7 +1087,7 @@ func (t *tx) writeConflictsLocked() []store.Range {
 		case mVersionstampedKey:
 			// Known only at commit: the committer adds it.
 		default:
-			ws = append(ws, store.Range{Begin: m.key, End: store.KeyAfter(m.key)})
+			ws = append(ws, store.Range{Begin: m.key, End: keyAfter(m.key)})
 		}
 	}
 	return mergeRanges(ws)

@@ -304,15 +304,15 @@ func addRange(rs []store.Range, r store.Range) []store.Range {
 	return out
 }
 
-// mergeRanges sorts rs and merges overlapping or adjacent ranges.
+// mergeRanges sorts rs in place and merges overlapping or adjacent ranges
+// (rs then holds the same union of keys, in ranges sorted or merged).
 func mergeRanges(rs []store.Range) []store.Range {
 	if len(rs) < 2 {
 		return rs
 	}
-	s := append([]store.Range(nil), rs...)
-	sort.Slice(s, func(i, j int) bool { return bytes.Compare(s[i].Begin, s[j].Begin) < 0 })
-	out := s[:1]
-	for _, r := range s[1:] {
+	slices.SortFunc(rs, func(a, b store.Range) int { return bytes.Compare(a.Begin, b.Begin) })
+	out := rs[:1]
+	for _, r := range rs[1:] {
 		last := &out[len(out)-1]
 		if bytes.Compare(r.Begin, last.End) <= 0 {
 			if bytes.Compare(r.End, last.End) > 0 {

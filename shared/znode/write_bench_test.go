@@ -108,3 +108,74 @@ func BenchmarkWrite(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRead measures the store-side cost of ZooKeeper reads on the
+// embedded engine, in memory, by 64 readers at once: a getData of the
+// reader's own node, and a multiRead of 8 such getData (zkload's
+// multiRead). As BenchmarkWrite, without the sockets; run with -cpu 1.
+//
+//	go test ./shared/znode -run '^$' -bench Read -cpu 1 -benchmem
+func BenchmarkRead(b *testing.B) {
+	for _, workload := range []string{"getData", "multiRead"} {
+		b.Run(workload, func(b *testing.B) {
+			db, err := embedded.Open(embedded.Options{InMemory: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			ctx := b.Context()
+			root, err := keys.NewRoot([]byte("bench"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			tree := znode.New(db, root.Tenant(keys.DefaultTenant), znode.Options{})
+			if err := tree.Init(ctx); err != nil {
+				b.Fatal(err)
+			}
+			data := make([]byte, 128)
+			const readers = 64
+			for _, p := range []string{"/p"} {
+				w, err := tree.Write(ctx, znode.Caller{}, []znode.Op{znode.CreateOp{Path: p, Data: data, ACL: znode.OpenACLUnsafe, TTL: -1}})
+				if err == nil {
+					err = w.Failed()
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			for i := range readers {
+				op := znode.CreateOp{Path: fmt.Sprintf("/p/r%d", i), Data: data, ACL: znode.OpenACLUnsafe, TTL: -1}
+				w, err := tree.Write(ctx, znode.Caller{}, []znode.Op{op})
+				if err == nil {
+					err = w.Failed()
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			var reader atomic.Int64
+			b.SetParallelism(readers)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				own := fmt.Sprintf("/p/r%d", reader.Add(1)%readers)
+				ops := make([]znode.ReadOp, 8)
+				for i := range ops {
+					ops[i] = znode.ReadOp{Path: own}
+				}
+				for pb.Next() {
+					var err error
+					switch workload {
+					case "getData":
+						_, err = tree.GetData(ctx, znode.Auth{}, own)
+					case "multiRead":
+						_, _, _, err = tree.MultiRead(ctx, znode.Auth{}, ops)
+					}
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}

@@ -43,6 +43,7 @@ type rangeCache struct {
 	mu      sync.Mutex
 	version int64 // the newest published snapshot's version
 	entries *btree.BTreeG[*rangeEntry]
+	pivot   rangeEntry // get's search key, under mu: one made per get escaped
 }
 
 type rangeEntry struct {
@@ -82,7 +83,9 @@ func newRangeCache(version int64) *rangeCache {
 // holds them: copies, which the caller may keep.
 func (c *rangeCache) get(begin, end []byte, rv int64) ([]store.KeyValue, bool) {
 	c.mu.Lock()
-	e, found := c.entries.Get(&rangeEntry{begin: begin, end: end})
+	c.pivot.begin, c.pivot.end = begin, end
+	e, found := c.entries.Get(&c.pivot)
+	c.pivot.begin, c.pivot.end = nil, nil
 	c.mu.Unlock()
 	if !found || rv < e.from {
 		return nil, false

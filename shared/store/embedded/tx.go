@@ -385,12 +385,16 @@ func (rr rangeResult) GetSlice() ([]store.KeyValue, error) {
 func (rr rangeResult) Iterator() store.RangeIterator { return rr.iterator(rr.opts.Mode) }
 
 func (rr rangeResult) iterator(mode store.StreamingMode) *rangeIter {
+	// Both bounds copied into one allocation.
+	bounds := make([]byte, len(rr.r.Begin)+len(rr.r.End))
+	n := copy(bounds, rr.r.Begin)
+	copy(bounds[n:], rr.r.End)
 	it := &rangeIter{
 		t:        rr.t,
 		issued:   rr.issued,
 		snapshot: rr.snapshot,
-		lo:       clone(rr.r.Begin),
-		hi:       clone(rr.r.End),
+		lo:       bounds[:n:n],
+		hi:       bounds[n:],
 		reverse:  rr.opts.Reverse,
 		limit:    rr.opts.Limit,
 	}
@@ -688,6 +692,9 @@ type overlayCursor struct {
 }
 
 func (c *overlayCursor) next() *entry {
+	if c.wm.entries == nil {
+		return nil
+	}
 	var found *entry
 	if !c.reverse {
 		pivot := c.lo

@@ -72,8 +72,17 @@ type writeMap struct {
 // concurrent use), so that a transaction does not allocate one of its own.
 var entryFreeList = btree.NewFreeListG[*entry](btree.DefaultFreeListSize)
 
-func newWriteMap() *writeMap {
-	return &writeMap{entries: btree.NewWithFreeListG(8, entryLess, entryFreeList)}
+// newWriteMap returns an empty write map. Its B-tree is made at the
+// first write (tree): most transactions only read, and two of a getData's
+// allocations were an unused tree's.
+func newWriteMap() *writeMap { return &writeMap{} }
+
+// tree returns the entries' B-tree, made if it is not yet.
+func (w *writeMap) tree() *btree.BTreeG[*entry] {
+	if w.entries == nil {
+		w.entries = btree.NewWithFreeListG(8, entryLess, entryFreeList)
+	}
+	return w.entries
 }
 
 func (w *writeMap) empty() bool { return len(w.log) == 0 }
@@ -89,6 +98,9 @@ func (w *writeMap) record(m mutation) {
 }
 
 func (w *writeMap) lookup(k []byte) *entry {
+	if w.entries == nil {
+		return nil
+	}
 	e, _ := w.entries.Get(&entry{key: k})
 	return e
 }
@@ -117,23 +129,25 @@ func (w *writeMap) touchesUnreadable(r store.Range) bool {
 }
 
 func (w *writeMap) set(k, v []byte) {
-	w.entries.ReplaceOrInsert(&entry{key: k, kind: known, value: v, present: true})
+	w.tree().ReplaceOrInsert(&entry{key: k, kind: known, value: v, present: true})
 	w.record(mutation{kind: mSet, key: k, value: v})
 }
 
 func (w *writeMap) clear(k []byte) {
-	w.entries.ReplaceOrInsert(&entry{key: k, kind: known})
+	w.tree().ReplaceOrInsert(&entry{key: k, kind: known})
 	w.record(mutation{kind: mClear, key: k})
 }
 
 func (w *writeMap) clearRange(r store.Range) {
-	var doomed []*entry
-	w.entries.AscendRange(&entry{key: r.Begin}, &entry{key: r.End}, func(e *entry) bool {
-		doomed = append(doomed, e)
-		return true
-	})
-	for _, e := range doomed {
-		w.entries.Delete(e)
+	if w.entries != nil {
+		var doomed []*entry
+		w.entries.AscendRange(&entry{key: r.Begin}, &entry{key: r.End}, func(e *entry) bool {
+			doomed = append(doomed, e)
+			return true
+		})
+		for _, e := range doomed {
+			w.entries.Delete(e)
+		}
 	}
 	w.cleared = addRange(w.cleared, r)
 	w.record(mutation{kind: mClearRange, key: r.Begin, value: r.End})
@@ -149,16 +163,16 @@ func (w *writeMap) atomic(op store.MutationType, k, param []byte) {
 			base = nil
 		}
 		v, present := applyAtomic(op, base, param)
-		w.entries.ReplaceOrInsert(&entry{key: k, kind: known, value: v, present: present})
+		w.tree().ReplaceOrInsert(&entry{key: k, kind: known, value: v, present: present})
 	case e == nil && w.isCleared(k):
 		v, present := applyAtomic(op, nil, param)
-		w.entries.ReplaceOrInsert(&entry{key: k, kind: known, value: v, present: present})
+		w.tree().ReplaceOrInsert(&entry{key: k, kind: known, value: v, present: present})
 	case e != nil && e.kind == atomicOnUnknown:
 		e.ops = append(e.ops, atomicOp{op, param})
 	case e != nil && e.kind == unreadable:
 		// Still unreadable: the stamped value is unknown until commit.
 	default:
-		w.entries.ReplaceOrInsert(&entry{key: k, kind: atomicOnUnknown, ops: []atomicOp{{op, param}}})
+		w.tree().ReplaceOrInsert(&entry{key: k, kind: atomicOnUnknown, ops: []atomicOp{{op, param}}})
 	}
 }
 
@@ -178,7 +192,7 @@ func (w *writeMap) setVersionstampedKey(template []byte, offset int, v []byte, f
 }
 
 func (w *writeMap) setVersionstampedValue(k, template []byte, offset int) {
-	w.entries.ReplaceOrInsert(&entry{key: k, kind: unreadable})
+	w.tree().ReplaceOrInsert(&entry{key: k, kind: unreadable})
 	w.record(mutation{kind: mVersionstampedValue, key: k, value: store.AppendStampOffset(template, offset)})
 }
 
@@ -193,12 +207,14 @@ func (w *writeMap) appendWithoutIndependent(out []store.Range, r store.Range) []
 			holes = append(holes, c)
 		}
 	}
-	w.entries.AscendRange(&entry{key: r.Begin}, &entry{key: r.End}, func(e *entry) bool {
-		if e.kind == known {
-			holes = append(holes, store.Range{Begin: e.key, End: store.KeyAfter(e.key)})
-		}
-		return true
-	})
+	if w.entries != nil {
+		w.entries.AscendRange(&entry{key: r.Begin}, &entry{key: r.End}, func(e *entry) bool {
+			if e.kind == known {
+				holes = append(holes, store.Range{Begin: e.key, End: keyAfter(e.key)})
+			}
+			return true
+		})
+	}
 	if out == nil {
 		out = make([]store.Range, 0, 8) // a write's usual reads
 	}
@@ -231,17 +247,19 @@ func (w *writeMap) appendWithoutIndependent(out []store.Range, r store.Range) []
 func (w *writeMap) size() int {
 	const overhead = 32 // FDB's per-mutation bookkeeping, roughly
 	n := 0
-	w.entries.Ascend(func(e *entry) bool {
-		switch e.kind {
-		case known, unreadable:
-			n += len(e.key) + len(e.value) + overhead
-		case atomicOnUnknown:
-			for _, op := range e.ops {
-				n += len(e.key) + len(op.param) + overhead
+	if w.entries != nil {
+		w.entries.Ascend(func(e *entry) bool {
+			switch e.kind {
+			case known, unreadable:
+				n += len(e.key) + len(e.value) + overhead
+			case atomicOnUnknown:
+				for _, op := range e.ops {
+					n += len(e.key) + len(op.param) + overhead
+				}
 			}
-		}
-		return true
-	})
+			return true
+		})
+	}
 	for _, c := range w.cleared {
 		n += len(c.Begin) + len(c.End) + overhead
 	}

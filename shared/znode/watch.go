@@ -526,6 +526,11 @@ func (tr *Tree) Events(ctx context.Context, w Conn, cursor keys.Versionstamp, at
 	}
 	first := true
 	o, err := store.Transact(ctx, tr.db, func(tx store.Tx) (out, error) {
+		// It writes nothing: the engine may keep its read of the log in
+		// its cache even when it finds no event, so that the arming that
+		// follows a write's event finds the event there (rows a commit
+		// adds to a cached range follow it into the cache).
+		store.HintReadOnly(tx)
 		// At the reply's version on the first attempt; a retry (the
 		// version fell out of the window) reads the latest, which only
 		// delivers later events early.
@@ -588,6 +593,10 @@ func (tr *Tree) ArmNotify(ctx context.Context, w Conn, cursor keys.Versionstamp,
 		if clear && cursor != (keys.Versionstamp{}) { // else nothing was delivered
 			log := tr.t.Events(w.Session)
 			tx.ClearRange(store.Range{Begin: log.Begin, End: store.KeyAfter(tr.t.EventAt(w.Session, cursor))})
+		} else {
+			// A read and a watch (which FoundationDB sets at the
+			// read-only commit): as Events, hinted read-only.
+			store.HintReadOnly(tx)
 		}
 		rec := tx.Snapshot().Get(tr.t.Session(w.Session))
 		events, next, err := tr.readEvents(tx, w, cursor)

@@ -142,8 +142,8 @@ func TestRangeCacheFollowsWhatABatchChanged(t *testing.T) {
 		}
 		c.version = 1
 	}
-	// An empty entry stays as it was when cleared, and is dropped when a
-	// key is written into it.
+	// An empty entry stays as it was when cleared, and gets the rows a
+	// batch writes into it, from the batch's version on.
 	c.entries.Clear(false)
 	c.add([]byte("e"), []byte("f"), nil, c.version)
 	emptied := clearsRange("d", "z")
@@ -153,8 +153,11 @@ func TestRangeCacheFollowsWhatABatchChanged(t *testing.T) {
 	}
 	created := sets("ea", "v")
 	c.published(3, &created)
-	if c.entries.Len() != 0 {
-		t.Error("an empty entry written into was kept")
+	if rows, ok := c.get([]byte("e"), []byte("f"), 3); !ok || len(rows) != 1 || string(rows[0].Key) != "ea" || string(rows[0].Value) != "v" {
+		t.Errorf("an empty entry written into holds %q (found %v), want the row ea=v", rows, ok)
+	}
+	if _, ok := c.get([]byte("e"), []byte("f"), 2); ok {
+		t.Error("an empty entry written into served to a read version before the write")
 	}
 
 	// An entry read at an older snapshot than the newest is not added; one

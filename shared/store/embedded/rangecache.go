@@ -138,12 +138,14 @@ func (c *rangeCache) add(begin, end []byte, rows []store.KeyValue, snap int64) {
 }
 
 // published brings the entries a batch committed at version changed up
-// to date: an entry that held rows gets its range's rows after the
-// batch, held from version on, or is dropped if none are left or they no
-// longer fit the cache's bounds; an empty entry a batch writes into is
-// dropped. Entries created or emptied are most often a node's created
-// or deleted, which its writer does not read again. It drops everything
-// if the batch failed (ch nil).
+// to date: an entry gets its range's rows after the batch, held from
+// version on, or is dropped if none are left (most often a node
+// deleted, which its writer does not read again) or they no longer fit
+// the cache's bounds. An empty entry stays empty through clears. An
+// empty entry a batch writes into keeps its new rows: a session's event
+// log read empty by its connection's arming gets the event a write logs
+// there, which the connection reads next. It drops everything if the
+// batch failed (ch nil).
 func (c *rangeCache) published(version int64, ch *changes) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -159,7 +161,6 @@ func (c *rangeCache) published(version int64, ch *changes) {
 	// entries themselves are never changed (get copies their rows
 	// outside the lock): new ones replace them at the end.
 	var touched map[*rangeEntry][]store.KeyValue
-	var dropped map[*rangeEntry]bool
 	var hit []*rangeEntry
 	for _, op := range ch.ops {
 		if op.kind == changeClearRange {
@@ -168,33 +169,20 @@ func (c *rangeCache) published(version int64, ch *changes) {
 			hit = c.holdingKeyLocked(op.key, hit[:0])
 		}
 		for _, e := range hit {
-			switch {
-			case dropped[e]:
-			case len(e.rows) == 0 && op.kind == changeSet:
-				if dropped == nil {
-					dropped = make(map[*rangeEntry]bool)
+			rows, ok := touched[e]
+			if !ok {
+				if len(e.rows) == 0 && op.kind != changeSet {
+					continue // an empty entry cleared: as it was
 				}
-				dropped[e] = true
-			case len(e.rows) == 0: // cleared, as it was
-			default:
-				if touched == nil {
-					touched = make(map[*rangeEntry][]store.KeyValue)
-				}
-				rows, ok := touched[e]
-				if !ok {
-					rows = append([]store.KeyValue(nil), e.rows...)
-				}
-				touched[e] = changeRows(rows, op)
+				rows = append([]store.KeyValue(nil), e.rows...)
 			}
+			if touched == nil {
+				touched = make(map[*rangeEntry][]store.KeyValue)
+			}
+			touched[e] = changeRows(rows, op)
 		}
-	}
-	for e := range dropped {
-		c.entries.Delete(e)
 	}
 	for e, rows := range touched {
-		if dropped[e] {
-			continue
-		}
 		if len(rows) == 0 || !rowsFit(rows) {
 			c.entries.Delete(e)
 			continue

@@ -307,3 +307,52 @@ func TestKeyAfterSharesOnlyItsOwnBuffer(t *testing.T) {
 		t.Fatalf("keyAfter of a slice with room = %q, shared %v; want a copy", a, &a[0] == &other[0])
 	}
 }
+
+// TestRangeCacheServesRangesInsideAnEntry checks that an entry answers
+// reads of any range inside its own with just the rows there, and no
+// range reaching outside it: a connection reads its event log from a
+// cursor that moves inside the range it read first.
+func TestRangeCacheServesRangesInsideAnEntry(t *testing.T) {
+	c := newRangeCache(1)
+	rows := []store.KeyValue{{Key: []byte("b1"), Value: []byte("1")}, {Key: []byte("c1"), Value: []byte("2")}, {Key: []byte("d1"), Value: []byte("3")}}
+	c.add([]byte("b"), []byte("f"), rows, 1)
+	keysOf := func(b, e string, rv int64) (string, bool) {
+		got, ok := c.get([]byte(b), []byte(e), rv)
+		var ks []string
+		for _, kv := range got {
+			ks = append(ks, string(kv.Key))
+		}
+		return strings.Join(ks, " "), ok
+	}
+	for _, tc := range []struct {
+		b, e string
+		want string
+		ok   bool
+	}{
+		{"b", "f", "b1 c1 d1", true},
+		{"c", "f", "c1 d1", true},
+		{"b1\x00", "d1", "c1", true},
+		{"c2", "d", "", true},
+		{"e", "f", "", true},
+		{"a", "c", "", false}, // begins before the entry
+		{"c", "g", "", false}, // ends after it
+		{"f", "g", "", false}, // outside it
+	} {
+		got, ok := keysOf(tc.b, tc.e, 1)
+		if ok != tc.ok || got != tc.want {
+			t.Errorf("get(%q, %q) = %q, %v; want %q, %v", tc.b, tc.e, got, ok, tc.want, tc.ok)
+		}
+	}
+	if _, ok := keysOf("c", "f", 0); ok {
+		t.Error("a range inside an entry served to a read version before the entry's")
+	}
+	// A batch's write inside the entry reaches the reads inside it.
+	ch := sets("c5", "4")
+	c.published(2, &ch)
+	if got, ok := keysOf("c2", "f", 2); !ok || got != "c5 d1" {
+		t.Errorf("after a write inside the entry: get(c2, f) = %q, %v; want c5 d1", got, ok)
+	}
+	if _, ok := keysOf("c2", "f", 1); ok {
+		t.Error("the changed entry served to a read version before the write")
+	}
+}

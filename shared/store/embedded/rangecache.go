@@ -43,7 +43,11 @@ type rangeCache struct {
 	mu      sync.Mutex
 	version int64 // the newest published snapshot's version
 	entries *btree.BTreeG[*rangeEntry]
-	pivot   rangeEntry // get's search key, under mu: one made per get escaped
+	// get's search key and what it finds, under mu: a search key made
+	// per get escaped, and so did a visitor made per get.
+	pivot     rangeEntry
+	floor     *rangeEntry
+	takeFloor func(*rangeEntry) bool
 }
 
 type rangeEntry struct {
@@ -76,22 +80,50 @@ const (
 )
 
 func newRangeCache(version int64) *rangeCache {
-	return &rangeCache{version: version, entries: btree.NewG(16, rangeEntryLess)}
+	c := &rangeCache{version: version, entries: btree.NewG(16, rangeEntryLess)}
+	c.takeFloor = func(e *rangeEntry) bool {
+		c.floor = e
+		return false
+	}
+	return c
 }
 
 // get returns the rows of [begin, end) as of version rv, if the cache
-// holds them: copies, which the caller may keep.
+// holds them: copies, which the caller may keep. An entry holds every
+// range inside its own, so that a read of part of one is served too: a
+// connection reads its session's event log from its cursor on, which
+// moves past each event it delivers, while the entry it read first
+// follows every event logged after (published); a node's stat range is
+// the start of its whole range.
 func (c *rangeCache) get(begin, end []byte, rv int64) ([]store.KeyValue, bool) {
 	c.mu.Lock()
-	c.pivot.begin, c.pivot.end = begin, end
-	e, found := c.entries.Get(&c.pivot)
-	c.pivot.begin, c.pivot.end = nil, nil
+	// The entry of the greatest begin at or below begin and, of those,
+	// the greatest end: the only one that may hold begin (entries of
+	// different begins never overlap).
+	c.pivot.begin, c.pivot.pivotAfter = begin, true
+	c.entries.DescendLessOrEqual(&c.pivot, c.takeFloor)
+	e := c.floor
+	c.pivot.begin, c.floor = nil, nil
 	c.mu.Unlock()
-	if !found || rv < e.from {
+	if e == nil || bytes.Compare(e.end, end) < 0 || rv < e.from {
 		return nil, false
 	}
-	return copyRows(e.rows), true
+	rows := e.rows
+	if !bytes.Equal(e.begin, begin) {
+		i, _ := slices.BinarySearchFunc(rows, begin, compareRowKey)
+		rows = rows[i:]
+	}
+	if !bytes.Equal(e.end, end) {
+		j, _ := slices.BinarySearchFunc(rows, end, compareRowKey)
+		rows = rows[:j]
+	}
+	if len(rows) == 0 {
+		return nil, true
+	}
+	return copyRows(rows), true
 }
+
+func compareRowKey(kv store.KeyValue, k []byte) int { return bytes.Compare(kv.Key, k) }
 
 // add records that [begin, end) holds rows as of snapshot snap, if that is
 // still the newest, the rows are few and small, and the range overlaps no

@@ -105,7 +105,7 @@ func (c *rangeCache) get(begin, end []byte, rv int64) ([]store.KeyValue, bool) {
 	e := c.floor
 	c.pivot.begin, c.floor = nil, nil
 	c.mu.Unlock()
-	if e == nil || bytes.Compare(e.end, end) < 0 || rv < e.from {
+	if e == nil || len(end) == 0 || bytes.Compare(e.end, end) < 0 || rv < e.from {
 		return nil, false
 	}
 	rows := e.rows

@@ -38,16 +38,6 @@ const generationSpan = store.VersionsPerSecond / 10
 type generation struct {
 	first, last int64
 	segments    *btree.BTreeG[segment]
-
-	// The B-tree's visitors and what they leave, bound once per
-	// generation: a closure made per lookup would be allocated each
-	// time, several times per write.
-	takeFound, collectInside, checkNewer func(segment) bool
-	found                                segment
-	inside                               []segment
-	scanEnd                              []byte
-	scanVersion                          int64
-	hit                                  bool
 }
 
 // segment says that keys from begin up to the next segment's begin were
@@ -63,33 +53,18 @@ func newHistory() *history { return &history{} }
 
 func newGeneration(version int64) *generation {
 	g := &generation{first: version, last: version, segments: btree.NewG(32, segmentLess)}
-	g.takeFound = func(x segment) bool {
-		g.found = x
-		return false
-	}
-	g.collectInside = func(x segment) bool {
-		g.inside = append(g.inside, x)
-		return true
-	}
-	g.checkNewer = func(x segment) bool {
-		if bytes.Compare(x.begin, g.scanEnd) >= 0 {
-			return false
-		}
-		if x.version > g.scanVersion {
-			g.hit = true
-			return false
-		}
-		return true
-	}
 	g.segments.ReplaceOrInsert(segment{begin: []byte{}})
 	return g
 }
 
 // floor returns the segment that holds k.
 func (g *generation) floor(k []byte) segment {
-	g.found = segment{}
-	g.segments.DescendLessOrEqual(segment{begin: k}, g.takeFound)
-	return g.found
+	var s segment
+	g.segments.DescendLessOrEqual(segment{begin: k}, func(x segment) bool {
+		s = x
+		return false
+	})
+	return s
 }
 
 // isPoint reports whether r holds one key, [k, k+"\x00"): no key lies
@@ -110,6 +85,7 @@ func (h *history) add(version int64, ranges []store.Range) {
 	}
 	g := h.gens[len(h.gens)-1]
 	g.last = version
+	var inside []segment
 	for _, r := range ranges {
 		if bytes.Compare(r.Begin, r.End) >= 0 {
 			continue
@@ -119,12 +95,14 @@ func (h *history) add(version int64, ranges []store.Range) {
 		// right and needs no lookup of its own.
 		atEnd := g.floor(r.End).version
 		if !isPoint(r) {
-			g.inside = g.inside[:0]
-			g.segments.AscendRange(segment{begin: r.Begin}, segment{begin: r.End}, g.collectInside)
-			for _, x := range g.inside {
+			inside = inside[:0]
+			g.segments.AscendRange(segment{begin: r.Begin}, segment{begin: r.End}, func(x segment) bool {
+				inside = append(inside, x)
+				return true
+			})
+			for _, x := range inside {
 				g.segments.Delete(x)
 			}
-			clear(g.inside) // drop the keys it pinned
 		}
 		g.segments.ReplaceOrInsert(segment{begin: r.Begin, version: version})
 		g.segments.ReplaceOrInsert(segment{begin: r.End, version: atEnd})
@@ -155,10 +133,15 @@ func (g *generation) conflicts(reads []store.Range, readVersion int64) bool {
 		if isPoint(r) {
 			continue // no other segment starts inside it
 		}
-		g.scanEnd, g.scanVersion, g.hit = r.End, readVersion, false
-		g.segments.AscendGreaterOrEqual(segment{begin: r.Begin}, g.checkNewer)
-		g.scanEnd = nil
-		if g.hit {
+		hit := false
+		g.segments.AscendGreaterOrEqual(segment{begin: r.Begin}, func(x segment) bool {
+			if bytes.Compare(x.begin, r.End) >= 0 {
+				return false
+			}
+			hit = x.version > readVersion
+			return !hit
+		})
+		if hit {
 			return true
 		}
 	}

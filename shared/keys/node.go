@@ -66,11 +66,16 @@ func (t Tenant) Pzxid(p Path) []byte {
 func (t Tenant) NodeStat(p Path) store.Range {
 	// A tuple's encoding is its elements' in turn: the keys after the
 	// path are the stat key and their elements' encodings (NodeRowOf).
-	// Both bounds share one allocation.
-	k := t.nodeKey(p, len(t.space.prefix)+intRoom+strRoom(p.s)+len(chunk0Suffix))
+	return t.statTo(p, chunk0Suffix)
+}
+
+// statTo returns the range from p's stat key to that key followed by
+// suffix, both bounds in one allocation.
+func (t Tenant) statTo(p Path, suffix []byte) store.Range {
+	k := t.nodeKey(p, len(t.space.prefix)+intRoom+strRoom(p.s)+len(suffix))
 	stat := k.b
-	end := append(stat[len(stat):], stat...)
-	end = append(end, chunk0Suffix...)
+	end := append(stat[len(stat):], stat...) // after stat, in its buffer
+	end = append(end, suffix...)
 	return store.Range{Begin: stat[:len(stat):len(stat)], End: end}
 }
 
@@ -153,11 +158,7 @@ func (t Tenant) ChunksFrom(p Path, i int) store.Range {
 // Node returns the range of every key of p: its stat record and all its
 // chunks, stat first.
 func (t Tenant) Node(p Path) store.Range {
-	k := t.nodeKey(p, len(t.space.prefix)+intRoom+strRoom(p.s)+1)
-	stat := k.b
-	end := append(stat[len(stat):], stat...) // the same allocation
-	end = append(end, 0xff)
-	return store.Range{Begin: stat[:len(stat):len(stat)], End: end}
+	return t.statTo(p, []byte{0xff})
 }
 
 // ChunkCount returns the number of chunks that hold n bytes of data.

@@ -1,6 +1,7 @@
 package znode_test
 
 import (
+	"context"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -20,29 +21,13 @@ import (
 func BenchmarkWrite(b *testing.B) {
 	for _, workload := range []string{"create", "setData", "delete"} {
 		b.Run(workload, func(b *testing.B) {
-			db, err := embedded.Open(embedded.Options{InMemory: true})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
+			tree := benchTree(b)
 			ctx := b.Context()
-			root, err := keys.NewRoot([]byte("bench"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			tree := znode.New(db, root.Tenant(keys.DefaultTenant), znode.Options{})
-			if err := tree.Init(ctx); err != nil {
-				b.Fatal(err)
-			}
 			data := make([]byte, 128)
 			// write returns what went wrong, for the caller to report:
 			// the parallel writers may not end the benchmark themselves.
 			write := func(c znode.Caller, op znode.Op) error {
-				w, err := tree.Write(ctx, c, []znode.Op{op})
-				if err == nil {
-					err = w.Failed()
-				}
-				if err != nil {
+				if err := writeOp(ctx, tree, c, op); err != nil {
 					return fmt.Errorf("%s: %w", workload, err)
 				}
 				return nil
@@ -118,38 +103,16 @@ func BenchmarkWrite(b *testing.B) {
 func BenchmarkRead(b *testing.B) {
 	for _, workload := range []string{"getData", "multiRead"} {
 		b.Run(workload, func(b *testing.B) {
-			db, err := embedded.Open(embedded.Options{InMemory: true})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
+			tree := benchTree(b)
 			ctx := b.Context()
-			root, err := keys.NewRoot([]byte("bench"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			tree := znode.New(db, root.Tenant(keys.DefaultTenant), znode.Options{})
-			if err := tree.Init(ctx); err != nil {
-				b.Fatal(err)
-			}
 			data := make([]byte, 128)
 			const readers = 64
-			for _, p := range []string{"/p"} {
-				w, err := tree.Write(ctx, znode.Caller{}, []znode.Op{znode.CreateOp{Path: p, Data: data, ACL: znode.OpenACLUnsafe, TTL: -1}})
-				if err == nil {
-					err = w.Failed()
-				}
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
+			paths := []string{"/p"}
 			for i := range readers {
-				op := znode.CreateOp{Path: fmt.Sprintf("/p/r%d", i), Data: data, ACL: znode.OpenACLUnsafe, TTL: -1}
-				w, err := tree.Write(ctx, znode.Caller{}, []znode.Op{op})
-				if err == nil {
-					err = w.Failed()
-				}
-				if err != nil {
+				paths = append(paths, fmt.Sprintf("/p/r%d", i))
+			}
+			for _, p := range paths {
+				if err := writeOp(ctx, tree, znode.Caller{}, znode.CreateOp{Path: p, Data: data, ACL: znode.OpenACLUnsafe, TTL: -1}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -178,4 +141,32 @@ func BenchmarkRead(b *testing.B) {
 			})
 		})
 	}
+}
+
+// benchTree returns a tree on the embedded engine held in memory, closed
+// when the benchmark ends.
+func benchTree(b *testing.B) *znode.Tree {
+	db, err := embedded.Open(embedded.Options{InMemory: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	root, err := keys.NewRoot([]byte("bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tree := znode.New(db, root.Tenant(keys.DefaultTenant), znode.Options{})
+	if err := tree.Init(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	return tree
+}
+
+// writeOp runs op as a one-op write and returns its failure, if any.
+func writeOp(ctx context.Context, tree *znode.Tree, c znode.Caller, op znode.Op) error {
+	w, err := tree.Write(ctx, c, []znode.Op{op})
+	if err == nil {
+		err = w.Failed()
+	}
+	return err
 }

@@ -27,6 +27,7 @@ import (
 	"context"
 	"encoding/binary"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -185,6 +186,12 @@ type Watch interface {
 	// Cancel cancels the watch: it fails with ErrOperationCancelled unless
 	// it already fired.
 	Cancel()
+	// AfterDone runs f once, when the watch fires or fails: at once, on
+	// the caller's goroutine, if it has; else on the goroutine that ends
+	// it, which may hold the engine's locks, so f must not block or call
+	// the store. It lets a watcher wait without a goroutine of its own
+	// (an idle connection's notify key: layerd/zkserver).
+	AfterDone(f func())
 }
 
 // KeyValue is one row of a range read.
@@ -339,4 +346,35 @@ var IncompleteVersionstamp = Versionstamp{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x
 // argument.
 func AppendStampOffset(b []byte, offset int) []byte {
 	return binary.LittleEndian.AppendUint32(b, uint32(offset))
+}
+
+// DoneFuncs holds the functions of a watch's AfterDone, for the engines:
+// Add runs f at once once Run has run, else Run runs it.
+type DoneFuncs struct {
+	mu    sync.Mutex
+	ran   bool
+	funcs []func()
+}
+
+// Add runs f now if Run has run, else keeps it for Run.
+func (d *DoneFuncs) Add(f func()) {
+	d.mu.Lock()
+	if d.ran {
+		d.mu.Unlock()
+		f()
+		return
+	}
+	d.funcs = append(d.funcs, f)
+	d.mu.Unlock()
+}
+
+// Run runs the functions added, once; those added later run at once.
+func (d *DoneFuncs) Run() {
+	d.mu.Lock()
+	funcs := d.funcs
+	d.funcs, d.ran = nil, true
+	d.mu.Unlock()
+	for _, f := range funcs {
+		f()
+	}
 }

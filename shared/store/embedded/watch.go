@@ -18,6 +18,7 @@ type watch struct {
 	once     sync.Once
 	done     chan struct{}
 	err      error
+	after    store.DoneFuncs // run once done closes
 }
 
 func (w *watch) Done() <-chan struct{} { return w.done }
@@ -43,6 +44,15 @@ func (w *watch) Wait(ctx context.Context) error {
 
 func (w *watch) Cancel() { w.end(store.ErrOperationCancelled) }
 
+// AfterDone runs f when the watch ends (store.Watch), or now if it has.
+func (w *watch) AfterDone(f func()) { w.after.Add(f) }
+
+// closeDone closes done and runs AfterDone's functions.
+func (w *watch) closeDone() {
+	close(w.done)
+	w.after.Run()
+}
+
 // fireOwn fires the watch because its own transaction changed the key.
 func (w *watch) fireOwn() { w.end(nil) }
 
@@ -56,7 +66,7 @@ func (w *watch) end(err error) {
 // failedWatch is a watch that failed at creation.
 func failedWatch(err error) *watch {
 	w := &watch{done: make(chan struct{}), err: err}
-	w.once.Do(func() { close(w.done) })
+	w.once.Do(w.closeDone)
 	return w
 }
 
@@ -91,7 +101,7 @@ func (r *watchRegistry) create(key, baseline []byte) *watch {
 func (r *watchRegistry) endLocked(w *watch, err error) {
 	w.once.Do(func() {
 		w.err = err
-		close(w.done)
+		w.closeDone()
 		r.pending--
 		r.db.metrics.watches.Set(float64(r.pending))
 	})

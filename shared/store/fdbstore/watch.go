@@ -17,9 +17,10 @@ import (
 // therefore bounded by FDB's max_watches (Options.MaxWatches): past it the
 // future fails at once with too_many_watches and its goroutine exits.
 type watch struct {
-	f    fdb.FutureNil
-	done chan struct{}
-	err  error // written before done is closed
+	f     fdb.FutureNil
+	done  chan struct{}
+	err   error           // written before done is closed
+	after store.DoneFuncs // run once done closes
 }
 
 var _ store.Watch = (*watch)(nil)
@@ -33,7 +34,7 @@ func (db *DB) startWatch(f fdb.FutureNil) *watch {
 		db.mu.Unlock()
 		f.Cancel()
 		w.err = store.ErrOperationCancelled
-		close(w.done)
+		w.closeDone()
 		return w
 	}
 	db.watches[w] = struct{}{}
@@ -43,7 +44,7 @@ func (db *DB) startWatch(f fdb.FutureNil) *watch {
 	go func() {
 		defer db.wg.Done()
 		w.err = storeErr(f.Get())
-		close(w.done)
+		w.closeDone()
 		db.mu.Lock()
 		delete(db.watches, w)
 		db.mu.Unlock()
@@ -52,6 +53,15 @@ func (db *DB) startWatch(f fdb.FutureNil) *watch {
 }
 
 func (w *watch) Done() <-chan struct{} { return w.done }
+
+// AfterDone runs f when the watch ends (store.Watch), or now if it has.
+func (w *watch) AfterDone(f func()) { w.after.Add(f) }
+
+// closeDone closes done and runs AfterDone's functions.
+func (w *watch) closeDone() {
+	close(w.done)
+	w.after.Run()
+}
 
 func (w *watch) Err() error {
 	select {

@@ -63,6 +63,7 @@ var tests = []struct {
 	{"WatchFires", testWatchFires},
 	{"WatchSameValue", testWatchSameValue},
 	{"WatchCancel", testWatchCancel},
+	{"WatchAfterDone", testWatchAfterDone},
 	{"WatchFailedCommit", testWatchFailedCommit},
 	{"WatchReadOnlyArmsAtReadVersion", testWatchReadOnly},
 	{"WatchOwnWrites", testWatchOwnWrites},

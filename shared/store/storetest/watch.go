@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -298,4 +299,57 @@ func testWatchReset(t *testing.T, e *env) {
 			wantCode(t, "watch after "+tc.name, w.Wait(ctx), 1025)
 		})
 	}
+}
+
+// testWatchAfterDone: AfterDone's function runs once when the watch fires
+// (added before), at once when it has fired or failed (added after), and
+// when it is cancelled; never before it ends.
+func testWatchAfterDone(t *testing.T, e *env) {
+	// ran counts a function's runs and closes its channel at the first.
+	type ran struct {
+		n  atomic.Int32
+		ch chan struct{}
+	}
+	add := func(w store.Watch) *ran {
+		r := &ran{ch: make(chan struct{})}
+		w.AfterDone(func() {
+			if r.n.Add(1) == 1 {
+				close(r.ch)
+			}
+		})
+		return r
+	}
+	wait := func(t *testing.T, r *ran, what string) {
+		t.Helper()
+		select {
+		case <-r.ch:
+		case <-time.After(watchWait):
+			t.Fatalf("%s: AfterDone's function did not run", what)
+		}
+	}
+	t.Run("fires", func(t *testing.T) {
+		w := e.watch(t, e.key("after/fires"))
+		before := add(w)
+		e.wantQuiet(t, w, "before the change")
+		if n := before.n.Load(); n != 0 {
+			t.Fatalf("AfterDone's function ran %d times before the watch ended", n)
+		}
+		e.commit(t, func(tx store.Tx) { tx.Set(e.key("after/fires"), []byte("x")) })
+		wait(t, before, "a fired watch")
+		<-w.Done() // closed before the functions run
+		after := add(w)
+		if n := after.n.Load(); n != 1 {
+			t.Errorf("AfterDone on a fired watch: ran %d times at once, want 1", n)
+		}
+		if n := before.n.Load(); n != 1 {
+			t.Errorf("AfterDone's function ran %d times, want 1", n)
+		}
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		w := e.watch(t, e.key("after/cancelled"))
+		r := add(w)
+		w.Cancel()
+		wait(t, r, "a cancelled watch")
+		wantCancelled(t, w)
+	})
 }

@@ -1,7 +1,6 @@
 package zkserver
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -9,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -27,12 +28,12 @@ const handshakeTimeout = 10 * time.Second
 
 // conn is one client connection. Its goroutine reads a request, executes
 // it and writes the reply before reading the next, so replies follow
-// requests in order (pipelined requests wait in the socket buffer).
+// requests in order (pipelined requests wait in the socket buffer), and
+// between requests it waits for the session's events too (await).
 type conn struct {
-	s   *Server
-	nc  net.Conn
-	r   *bufio.Reader
-	log *zap.Logger
+	s  *Server
+	nc net.Conn
+	in frameReader
 
 	session znode.Session
 	timeout time.Duration
@@ -57,16 +58,11 @@ type conn struct {
 	tokenSeq  uint64
 
 	closeOnce sync.Once
-	// readStopped, under readMu: serve has stopped the reader goroutine
-	// (readFrames), which must not set a new read deadline.
-	readMu      sync.Mutex
-	readStopped bool
-	out         []byte // replies and events not yet written
+	out       []byte // replies and events not yet written
 	// hold: what the request being run writes stays in out, for one
 	// write with the next request's reply, if the next request is already
-	// read: in frames (serve).
-	hold   bool
-	frames <-chan []byte
+	// read (serve).
+	hold bool
 
 	// Watches (watch.go): wconn names this connection to the store; once
 	// it has set a watch, watching is true, events are delivered before
@@ -75,6 +71,11 @@ type conn struct {
 	watching bool
 	cursor   keys.Versionstamp
 	notify   store.Watch
+	// notified is set when notify fires (watchNotify), for await;
+	// notifyGen tells a notify watch's function whether it is still the
+	// connection's.
+	notified  atomic.Bool
+	notifyGen atomic.Uint64
 	// delivered counts the events sent since the session's log was last
 	// cleared up to the cursor (armNotify).
 	delivered int
@@ -84,18 +85,34 @@ type conn struct {
 	stats connStats // what cons shows (fourletter.go)
 }
 
-// readBuffer is the size of a connection's read buffer. It is held for
-// the connection's life, idle or not: at 64 KiB it was nine tenths of
-// what a held session cost layerd (scripts/bench-sessions). 4 KiB holds
-// the 16 small requests a connection reads ahead; a frame larger than
-// what is buffered is read into its own slice directly.
+// readBuffer is the size of a busy connection's read buffer (an idle
+// one holds none: frameReader). At 64 KiB, held for the connection's
+// life, it was nine tenths of what a held session cost layerd
+// (scripts/bench-sessions). 4 KiB holds many small pipelined requests; a
+// frame larger than that is read into its own slice directly.
 const readBuffer = 4 << 10
 
+// idleAfter is how long a connection waits for a request before it gives
+// back its read buffer and request context (await).
+const idleAfter = time.Second
+
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{s: s, nc: nc, r: bufio.NewReaderSize(nc, readBuffer), log: s.log.With(zap.Stringer("remote", nc.RemoteAddr()))}
+	c := &conn{s: s, nc: nc}
+	c.in.init(nc, s.cfg.MaxBuffer, &s.readBuffers)
 	c.stats.established, c.stats.lastOp = time.Now(), "NA"
 	rand.Read(c.tokenBase[:])
 	return c
+}
+
+// log returns the connection's logger. It is made for each message, not
+// kept: a logger with fields was a tenth of a held session's memory, and
+// a connection logs seldom.
+func (c *conn) log() *zap.Logger {
+	l := c.s.log.With(zap.Stringer("remote", c.nc.RemoteAddr()))
+	if id := c.session.ID; id != 0 {
+		l = l.With(zap.String("session", fmt.Sprintf("0x%x", id))) // ZooKeeper's form
+	}
+	return l
 }
 
 func (c *conn) close() {
@@ -157,12 +174,13 @@ func (c *conn) forOp(parent context.Context, op string) context.Context {
 // serve runs the connection until it ends; the caller closes it.
 func (c *conn) serve() {
 	defer c.endReqCtx()
+	defer c.in.close()
 	c.nc.SetReadDeadline(time.Now().Add(handshakeTimeout))
 	if word, ok := c.fourLetterWord(); ok {
 		c.answerFourLetterWord(word)
 		return
 	}
-	frame, err := zkwire.ReadFrame(c.r, c.s.cfg.MaxBuffer)
+	frame, err := c.in.next()
 	if err != nil {
 		c.readFailed(err)
 		return
@@ -170,7 +188,7 @@ func (c *conn) serve() {
 	c.packet(true)
 	req, err := zkwire.DecodeConnectRequest(frame)
 	if err != nil {
-		c.log.Info("bad connect request; closing", zap.Error(err))
+		c.log().Info("bad connect request; closing", zap.Error(err))
 		return
 	}
 	if !c.handshake(req) {
@@ -182,48 +200,21 @@ func (c *conn) serve() {
 	if !c.armNotify() {
 		return
 	}
-	frames := make(chan []byte, readAhead)
-	c.frames = frames
-	done := make(chan struct{})
-	go c.readFrames(frames, done)
-	// Join the reader before returning: stop it where it waits to hand
-	// over a frame (done) or where it reads one (a read deadline in the
-	// past), then wait until it closes frames.
-	defer func() {
-		close(done)
-		c.readMu.Lock()
-		c.readStopped = true
-		c.nc.SetReadDeadline(time.Now())
-		c.readMu.Unlock()
-		for range frames {
-		}
-	}()
 	defer c.flush()  // replies held for a batch (below) still go out
-	var next request // taken from frames and decoded, not yet run
+	var next request // read and decoded, not yet run
 	haveNext := false
 	for {
 		req := next
 		if !haveNext {
-			var notified <-chan struct{}
-			if c.notify != nil {
-				notified = c.notify.Done()
+			frame, ok := c.await()
+			if !ok {
+				return
 			}
-			select {
-			case frame, ok := <-frames:
-				if !ok {
-					return
-				}
-				req = decodeRequest(frame)
-			case <-notified:
-				if !c.armNotify() {
-					return
-				}
-				continue
-			}
+			req = decodeRequest(frame)
 		}
 		haveNext = false
 		if req.err != nil {
-			c.log.Info("malformed request header; closing", zap.Error(req.err))
+			c.log().Info("malformed request header; closing", zap.Error(req.err))
 			return
 		}
 		hdr, body := req.hdr, req.body
@@ -248,20 +239,75 @@ func (c *conn) serve() {
 		c.recordRequest(hdr.Type, hdr.Xid, start, took)
 		if c.hold {
 			c.hold = false
-			select {
-			case f, ok := <-frames:
-				if !ok {
-					return
-				}
+			// A bad frame is left for await to report.
+			if f, err := c.in.frame(); err == nil && f != nil {
 				next, haveNext = decodeRequest(f), true
 				if next.err == nil && batched(next.hdr.Type, next.body) {
 					continue
 				}
-			default:
 			}
 		}
 		if !c.flush() {
 			return
+		}
+	}
+}
+
+// await returns the next request frame: one read already, or the next to
+// come. While it waits it serves the session's notify key (armNotify),
+// and it closes a connection silent for its session timeout, as
+// ZooKeeper does (clients ping at a third of it). After idleAfter it
+// gives back what an idle connection need not hold. false: the
+// connection ends.
+//
+// It is the connection's only reader: a second goroutine per connection
+// that read ahead, and a third waiting for events, were most of what an
+// idle session cost layerd (scripts/bench-sessions).
+func (c *conn) await() ([]byte, bool) {
+	start := time.Now()
+	silent := start.Add(c.timeout)
+	idleAt := start.Add(idleAfter)
+	idle := false
+	for {
+		f, err := c.in.frame()
+		if err != nil {
+			c.readFailed(err)
+			return nil, false
+		}
+		if f != nil {
+			return f, true
+		}
+		deadline := silent
+		if !idle && idleAt.Before(silent) {
+			deadline = idleAt
+		}
+		// The deadline before the flag: a notification after this check
+		// moves the deadline to now (watchNotify); one before it is seen
+		// here.
+		c.nc.SetReadDeadline(deadline)
+		if c.notified.Swap(false) {
+			if !c.armNotify() {
+				return nil, false
+			}
+			continue
+		}
+		err = c.in.fill()
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			c.readFailed(err)
+			return nil, false
+		}
+		now := time.Now()
+		if !now.Before(silent) {
+			c.readFailed(err)
+			return nil, false
+		}
+		if !idle && !now.Before(idleAt) {
+			idle = true
+			c.in.release()
+			c.endReqCtx()
 		}
 	}
 }
@@ -278,11 +324,6 @@ func decodeRequest(frame []byte) request {
 	hdr, body, err := zkwire.DecodeRequestHeader(frame)
 	return request{hdr, body, err}
 }
-
-// readAhead is how many request frames a connection reads ahead of their
-// execution: a client's pipelined requests, whose replies can then be
-// batched. ZooKeeper reads ahead as far as its outstanding-request limit.
-const readAhead = 16
 
 // batched reports whether the reply to a request (op, body) may wait
 // for the next request's, to leave in one write: reads that answer from
@@ -308,43 +349,13 @@ func batched(op zkwire.OpCode, body []byte) bool {
 	return false
 }
 
-// readFrames reads request frames ahead of their execution (pipelined
-// requests) until the connection fails or done is closed; it closes
-// frames when it stops.
-func (c *conn) readFrames(frames chan<- []byte, done <-chan struct{}) {
-	defer close(frames)
-	for {
-		// A connection silent for its session timeout is closed, as
-		// ZooKeeper does; clients ping at a third of it. Not once serve
-		// has stopped the reader: its deadline in the past must stay,
-		// or the join waits for the session timeout.
-		c.readMu.Lock()
-		if c.readStopped {
-			c.readMu.Unlock()
-			return
-		}
-		c.nc.SetReadDeadline(time.Now().Add(c.timeout))
-		c.readMu.Unlock()
-		frame, err := zkwire.ReadFrame(c.r, c.s.cfg.MaxBuffer)
-		if err != nil {
-			c.readFailed(err)
-			return
-		}
-		select {
-		case frames <- frame:
-		case <-done:
-			return
-		}
-	}
-}
-
 func (c *conn) readFailed(err error) {
 	switch {
 	case errors.Is(err, zkwire.ErrFrameTooLarge):
-		c.log.Warn("frame over jute.maxbuffer; closing", zap.Error(err), zap.Int("max_buffer", c.s.cfg.MaxBuffer))
+		c.log().Warn("frame over jute.maxbuffer; closing", zap.Error(err), zap.Int("max_buffer", c.s.cfg.MaxBuffer))
 	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
 	default:
-		c.log.Debug("read failed; closing", zap.Error(err))
+		c.log().Debug("read failed; closing", zap.Error(err))
 	}
 }
 
@@ -366,14 +377,14 @@ func (c *conn) handshake(req zkwire.ConnectRequest) bool {
 		// read version gives the connection its zxid.
 		latest, err := c.s.tree.Sync(ctx)
 		if err != nil {
-			c.log.Error("connect: store unavailable", zap.Error(err))
+			c.log().Error("connect: store unavailable", zap.Error(err))
 			return false
 		}
 		if req.LastZxidSeen > latest {
 			// The client has seen a newer state than ours: ZooKeeper
 			// closes without a response, and the client tries another
 			// server.
-			c.log.Info("client is ahead of this server; closing", zap.Int64("last_zxid_seen", req.LastZxidSeen), zap.Int64("zxid", latest))
+			c.log().Info("client is ahead of this server; closing", zap.Int64("last_zxid_seen", req.LastZxidSeen), zap.Int64("zxid", latest))
 			return false
 		}
 		c.lastZxid = latest
@@ -389,11 +400,11 @@ func (c *conn) handshake(req zkwire.ConnectRequest) bool {
 	}
 	if errors.Is(err, znode.ErrSessionExpired) {
 		c.write(&zkwire.ConnectResponse{Passwd: make([]byte, 16), OmitReadOnly: req.OmitReadOnly})
-		c.log.Info("connect refused: session expired or unknown", zap.String("session", fmt.Sprintf("0x%x", req.SessionID)))
+		c.log().Info("connect refused: session expired or unknown", zap.String("session", fmt.Sprintf("0x%x", req.SessionID)))
 		return false
 	}
 	if err != nil {
-		c.log.Error("connect: session failed", zap.Error(err))
+		c.log().Error("connect: session failed", zap.Error(err))
 		return false
 	}
 	c.session = s
@@ -403,14 +414,13 @@ func (c *conn) handshake(req zkwire.ConnectRequest) bool {
 	c.stats.timeout, c.stats.wconn = timeout, c.wconn
 	c.stats.mu.Unlock()
 	c.auth = znode.Auth{IDs: []znode.ID{{Scheme: "ip", ID: remoteIP(c.nc.RemoteAddr())}}}
-	c.log = c.log.With(zap.String("session", fmt.Sprintf("0x%x", s.ID))) // ZooKeeper's form
 	// Once per connection that gets a session, as ZooKeeper logs
 	// "Established session": new, or resumed here (moved from another
 	// layerd or reconnected to this one).
 	if req.SessionID == 0 {
-		c.log.Info("session created", zap.Duration("timeout", timeout))
+		c.log().Info("session created", zap.Duration("timeout", timeout))
 	} else {
-		c.log.Info("session resumed", zap.Duration("timeout", timeout))
+		c.log().Info("session resumed", zap.Duration("timeout", timeout))
 	}
 	return c.write(&zkwire.ConnectResponse{
 		TimeOut:      ms,
@@ -473,7 +483,7 @@ func (c *conn) reply(xid int32, zxid int64, code zkwire.Code, body zkwire.Record
 // output for one write with the next request's, which is already read
 // (serve).
 func (c *conn) send() bool {
-	if c.hold && len(c.frames) > 0 {
+	if c.hold && c.in.ready() {
 		return true
 	}
 	return c.flush()
@@ -495,7 +505,7 @@ func (c *conn) flush() bool {
 		c.out = nil // do not keep a large reply's buffer
 	}
 	if err != nil {
-		c.log.Debug("write failed; closing", zap.Error(err))
+		c.log().Debug("write failed; closing", zap.Error(err))
 		return false
 	}
 	return true

@@ -168,11 +168,11 @@ func (c *conn) dispatch(h zkwire.RequestHeader, body []byte) bool {
 		ctx := c.opCtx(op.String())
 		closed, err := c.s.tree.CloseConn(ctx, c.wconn, c.cursor)
 		if err != nil {
-			c.log.Error("close session failed", zap.Error(err))
+			c.log().Error("close session failed", zap.Error(err))
 			return false
 		}
 		c.closed = true // its watches went with it
-		c.log.Info("session closed by its client")
+		c.log().Info("session closed by its client")
 		// ZooKeeper sends the session what its ephemerals' deletion
 		// fired, its own watches included, before the reply; the log
 		// they would have been read from is gone with the session.
@@ -198,7 +198,7 @@ func (c *conn) dispatch(h zkwire.RequestHeader, body []byte) bool {
 		return c.malformedMulti(h)
 	}
 	if err != nil {
-		c.log.Debug("malformed request", zap.Stringer("op", op), zap.Error(err))
+		c.log().Debug("malformed request", zap.Stringer("op", op), zap.Error(err))
 		return c.answered(op, zkwire.CodeMarshallingError, c.reply(h.Xid, c.lastZxid, zkwire.CodeMarshallingError, nil))
 	}
 	ctx := c.opCtx(op.String())
@@ -221,7 +221,7 @@ func (c *conn) dispatch(h zkwire.RequestHeader, body []byte) bool {
 		res := w.Results[0]
 		code, _ := codeOf(res.Err)
 		if errors.Is(res.Err, znode.ErrTooLarge) {
-			c.log.Warn("write refused: beyond the store's transaction limits", zap.Stringer("op", op))
+			c.log().Warn("write refused: beyond the store's transaction limits", zap.Stringer("op", op))
 		}
 		if code != zkwire.CodeOK {
 			return c.answered(op, code, c.reply(h.Xid, w.Zxid, code, nil))
@@ -392,7 +392,7 @@ func (c *conn) multi(ctx context.Context, h zkwire.RequestHeader, r *zkwire.Mult
 		// No op is at fault: the multi as a whole is refused, with the
 		// code in the header and no body, as ZooKeeper refuses a multi
 		// it cannot take (MARSHALLINGERROR); a zxid was used.
-		c.log.Warn("multi refused: beyond the store's transaction limits", zap.Int("ops", len(ops)))
+		c.log().Warn("multi refused: beyond the store's transaction limits", zap.Int("ops", len(ops)))
 		return c.answered(zkwire.OpMulti, zkwire.CodeBadArguments, c.reply(h.Xid, w.Zxid, zkwire.CodeBadArguments, nil))
 	}
 	resp := &zkwire.MultiResponse{Results: make([]zkwire.OpResult, len(ops))}
@@ -458,7 +458,7 @@ func (c *conn) multiRead(ctx context.Context, h zkwire.RequestHeader, r *zkwire.
 func (c *conn) unimplemented(h zkwire.RequestHeader, op zkwire.OpCode) bool {
 	c.reply(h.Xid, -1, zkwire.CodeUnimplemented, nil)
 	c.count(op, zkwire.CodeUnimplemented)
-	c.log.Info("unimplemented request; closing", zap.Int32("op", int32(h.Type)))
+	c.log().Info("unimplemented request; closing", zap.Int32("op", int32(h.Type)))
 	return false
 }
 
@@ -472,23 +472,23 @@ func (c *conn) unimplemented(h zkwire.RequestHeader, op zkwire.OpCode) bool {
 func (c *conn) storeFailed(op zkwire.OpCode, err error) bool {
 	switch {
 	case errors.Is(err, znode.ErrSessionMoved):
-		c.log.Info("session moved to another connection; closing this one", zap.Stringer("op", op))
+		c.log().Info("session moved to another connection; closing this one", zap.Stringer("op", op))
 		c.count(op, zkwire.CodeSessionMoved)
 		return false
 	case errors.Is(err, znode.ErrTooLarge):
 		// Not a failure of the store: the request is beyond what one
 		// transaction can do, and would be again. Refused, as ZooKeeper
 		// refuses arguments it cannot take; the connection goes on.
-		c.log.Warn("request refused: beyond the store's transaction limits", zap.Stringer("op", op), zap.Error(err))
+		c.log().Warn("request refused: beyond the store's transaction limits", zap.Stringer("op", op), zap.Error(err))
 		return c.answered(op, zkwire.CodeBadArguments, c.reply(c.xid, c.lastZxid, zkwire.CodeBadArguments, nil))
 	case errors.Is(err, znode.ErrSessionExpired):
-		c.log.Info("session expired; closing", zap.Stringer("op", op))
+		c.log().Info("session expired; closing", zap.Stringer("op", op))
 		c.closed = true
 		c.reply(c.xid, 0, zkwire.CodeSessionExpired, nil)
 		c.count(op, zkwire.CodeSessionExpired)
 		return false
 	}
-	c.log.Error("request failed in the store; closing the connection", zap.Stringer("op", op), zap.Error(err))
+	c.log().Error("request failed in the store; closing the connection", zap.Stringer("op", op), zap.Error(err))
 	c.count(op, zkwire.CodeSystemError)
 	return false
 }

@@ -3,7 +3,6 @@ package zkserver
 import (
 	"cmp"
 	"context"
-	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -180,12 +179,12 @@ func lastOpName(op zkwire.OpCode) string {
 // fourLetterWord peeks at the first four bytes: ZooKeeper answers its
 // four-letter words there instead of a ConnectRequest's length.
 func (c *conn) fourLetterWord() (string, bool) {
-	b, err := c.r.Peek(4)
+	b, err := c.in.need(4)
 	if err != nil {
 		return "", false
 	}
 	if w := string(b); slices.Contains(fourletter.Known, w) {
-		c.r.Discard(4)
+		c.in.discard(4)
 		return w, true
 	}
 	return "", false
@@ -231,14 +230,14 @@ func (c *conn) answerFourLetterWord(word string) {
 	case "wchs", "wchc", "wchp":
 		ws, err := c.s.WatchLists()
 		if err != nil {
-			c.log.Warn("listing watches for a four-letter word failed", zap.String("word", word), zap.Error(err))
+			c.log().Warn("listing watches for a four-letter word failed", zap.String("word", word), zap.Error(err))
 			return
 		}
 		out = watchWords[word](ws)
 	case "dump":
 		sessions, conns, err := c.s.dump()
 		if err != nil {
-			c.log.Warn("reading the sessions for dump failed", zap.Error(err))
+			c.log().Warn("reading the sessions for dump failed", zap.Error(err))
 			return
 		}
 		out = fourletter.Dump(sessions, conns)
@@ -251,10 +250,12 @@ func (c *conn) answerFourLetterWord(word string) {
 		// rest, then does the same.
 		var b [fourletter.TraceMaskLen]byte
 		c.nc.SetReadDeadline(time.Now().Add(stmkWait))
-		if _, err := io.ReadFull(c.r, b[:]); err != nil {
-			c.log.Debug("stmk without its mask", zap.Error(err))
+		got, err := c.in.need(len(b))
+		if err != nil {
+			c.log().Debug("stmk without its mask", zap.Error(err))
 			return
 		}
+		copy(b[:], got)
 		mask := fourletter.DecodeTraceMask(b)
 		c.s.SetTraceMask(mask)
 		out = fourletter.TraceMask(mask)
@@ -266,7 +267,7 @@ func (c *conn) answerFourLetterWord(word string) {
 		// 128th transaction or with digests off.
 		out = ""
 	default:
-		c.log.Debug("four-letter word not answered", zap.String("word", word))
+		c.log().Debug("four-letter word not answered", zap.String("word", word))
 		return
 	}
 	c.nc.Write([]byte(out))

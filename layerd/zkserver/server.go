@@ -46,6 +46,9 @@ type Server struct {
 
 	// outstanding counts the requests being executed.
 	outstanding atomic.Int64
+	// readBuffers counts the connections' pooled read buffers held: the
+	// connections not idle (frameReader).
+	readBuffers atomic.Int64
 	// stats and whitelist are the four-letter words' (fourletter.go).
 	stats     serverStats
 	whitelist fourletter.Whitelist

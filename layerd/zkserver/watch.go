@@ -47,7 +47,7 @@ func (c *conn) deliverUpTo(version int64) bool {
 	ctx = store.WithReadVersions(ctx, nil)
 	events, next, err := c.s.tree.Events(ctx, c.wconn, c.cursor, version)
 	if err != nil {
-		c.log.Error("reading watch events failed; closing", zap.Error(err))
+		c.log().Error("reading watch events failed; closing", zap.Error(err))
 		return false
 	}
 	c.cursor = next
@@ -67,6 +67,7 @@ const clearEvery = 32
 // from the log first.
 func (c *conn) armNotify() bool {
 	if c.notify != nil {
+		c.notifyGen.Add(1) // its end is not news
 		c.notify.Cancel()
 		c.notify = nil
 	}
@@ -74,7 +75,7 @@ func (c *conn) armNotify() bool {
 	clear := c.delivered >= clearEvery
 	a, err := c.s.tree.ArmNotify(ctx, c.wconn, c.cursor, clear)
 	if err != nil {
-		c.log.Error("watching the session's notify key failed; closing", zap.Error(err))
+		c.log().Error("watching the session's notify key failed; closing", zap.Error(err))
 		return false
 	}
 	if clear {
@@ -82,19 +83,36 @@ func (c *conn) armNotify() bool {
 	}
 	c.delivered += len(a.Events)
 	c.cursor, c.notify = a.Cursor, a.Notify
+	if c.notify != nil {
+		c.watchNotify(c.notify)
+	}
 	switch {
 	case !a.Alive:
-		c.log.Info("session expired; closing its connection")
+		c.log().Info("session expired; closing its connection")
 		c.closed = true
 		return false
 	case a.Owner != c.wconn.ID:
-		c.log.Info("session moved to another connection; closing this one")
+		c.log().Info("session moved to another connection; closing this one")
 		return false
 	}
 	if !c.watching {
 		return true // no watch set: the events are an earlier connection's
 	}
 	return c.sendEvents(a.Events)
+}
+
+// watchNotify has w, the connection's notify watch, wake await when it
+// fires (or fails: armNotify then finds out why), with no goroutine
+// waiting for it: the flag, and a read deadline of now for a read
+// under way.
+func (c *conn) watchNotify(w store.Watch) {
+	gen := c.notifyGen.Add(1)
+	w.AfterDone(func() {
+		if c.notifyGen.Load() == gen {
+			c.notified.Store(true)
+			c.nc.SetReadDeadline(time.Now())
+		}
+	})
 }
 
 // sendEvents writes notifications, skipping those the connection may not
@@ -117,6 +135,7 @@ func (c *conn) sendEvents(events []znode.Event) bool {
 // setWatches on its next connection.
 func (c *conn) dropWatches() {
 	if c.notify != nil {
+		c.notifyGen.Add(1)
 		c.notify.Cancel()
 	}
 	if !c.watching || c.closed || c.s.isKilled() {
@@ -125,6 +144,6 @@ func (c *conn) dropWatches() {
 	ctx, cancel := context.WithTimeout(metered.WithOp(c.s.base, "events"), 10*time.Second)
 	defer cancel()
 	if err := c.s.tree.DropConnection(ctx, c.wconn); err != nil {
-		c.log.Warn("dropping a closed connection's watches failed; the session's expiry will", zap.Error(err))
+		c.log().Warn("dropping a closed connection's watches failed; the session's expiry will", zap.Error(err))
 	}
 }

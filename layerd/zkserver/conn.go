@@ -58,6 +58,22 @@ type conn struct {
 	tokenSeq  uint64
 
 	closeOnce sync.Once
+	// onEnd is what the server does once the connection ends (end).
+	onEnd func()
+	// attached: the session is tracked (attach), its notify key watched.
+	attached bool
+	// The wait for the next request (await): since when, for the silence
+	// timeout and idleAfter, and whether it is idle yet.
+	waiting          bool
+	silentAt, idleAt time.Time
+	idle             bool
+	// Parking (park): parked while no goroutine runs the connection;
+	// woken once a wake came; fd is its socket's registration with the
+	// poller (-1: none); parkTimer ends a parked wait at silentAt.
+	parked    atomic.Bool
+	woken     atomic.Bool
+	fd        int32
+	parkTimer *time.Timer
 	out       []byte // replies and events not yet written
 	// hold: what the request being run writes stays in out, for one
 	// write with the next request's reply, if the next request is already
@@ -97,7 +113,7 @@ const readBuffer = 4 << 10
 const idleAfter = time.Second
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{s: s, nc: nc}
+	c := &conn{s: s, nc: nc, fd: -1}
 	c.in.init(nc, s.cfg.MaxBuffer, &s.readBuffers)
 	c.stats.established, c.stats.lastOp = time.Now(), "NA"
 	rand.Read(c.tokenBase[:])
@@ -115,8 +131,16 @@ func (c *conn) log() *zap.Logger {
 	return l
 }
 
+// close closes the connection's socket, out of the poller's set first,
+// and wakes it if parked, so that it ends.
 func (c *conn) close() {
-	c.closeOnce.Do(func() { c.nc.Close() })
+	c.closeOnce.Do(func() {
+		if p := c.s.poller(); p != nil {
+			p.forget(c)
+		}
+		c.nc.Close()
+	})
+	c.wake()
 }
 
 // reqCtxReuse is how long one request context serves (ctx): made with a
@@ -171,51 +195,88 @@ func (c *conn) forOp(parent context.Context, op string) context.Context {
 	return store.WithReadVersions(metered.WithOp(parent, op), &c.rvs)
 }
 
-// serve runs the connection until it ends; the caller closes it.
+// serve runs the connection, from its first bytes, until it ends or
+// parks (run); then end, or a wake, takes over.
 func (c *conn) serve() {
-	defer c.endReqCtx()
-	defer c.in.close()
+	if c.open() {
+		c.run()
+		return
+	}
+	c.end()
+}
+
+// open reads the connection's first request and answers it: a
+// four-letter word, or a ConnectRequest. true: the session's requests
+// follow.
+func (c *conn) open() bool {
 	c.nc.SetReadDeadline(time.Now().Add(handshakeTimeout))
 	if word, ok := c.fourLetterWord(); ok {
 		c.answerFourLetterWord(word)
-		return
+		return false
 	}
 	frame, err := c.in.next()
 	if err != nil {
 		c.readFailed(err)
-		return
+		return false
 	}
 	c.packet(true)
 	req, err := zkwire.DecodeConnectRequest(frame)
 	if err != nil {
 		c.log().Info("bad connect request; closing", zap.Error(err))
-		return
+		return false
 	}
 	if !c.handshake(req) {
-		return
+		return false
 	}
 	c.s.attach(c)
-	defer c.s.detach(c)
-	defer c.dropWatches()
-	if !c.armNotify() {
-		return
+	c.attached = true
+	return c.armNotify()
+}
+
+// run serves the connection's requests until it ends (then end) or
+// parks (then a wake runs it again, on a goroutine of its own).
+func (c *conn) run() {
+	if !c.loop() {
+		c.end()
 	}
-	defer c.flush()  // replies held for a batch (below) still go out
+}
+
+// end lets the connection go: the replies held for a batch still go
+// out, its watches are dropped, and the server forgets it (onEnd).
+func (c *conn) end() {
+	if c.attached {
+		c.flush()
+		c.dropWatches()
+		c.s.detach(c)
+	}
+	c.in.close()
+	c.endReqCtx()
+	if c.onEnd != nil {
+		c.onEnd()
+	}
+}
+
+// loop runs requests until the connection ends (false) or parks
+// (true).
+func (c *conn) loop() bool {
 	var next request // read and decoded, not yet run
 	haveNext := false
 	for {
 		req := next
 		if !haveNext {
-			frame, ok := c.await()
-			if !ok {
-				return
+			frame, st := c.await()
+			switch st {
+			case awaitEnd:
+				return false
+			case awaitParked:
+				return true
 			}
 			req = decodeRequest(frame)
 		}
 		haveNext = false
 		if req.err != nil {
 			c.log().Info("malformed request header; closing", zap.Error(req.err))
-			return
+			return false
 		}
 		hdr, body := req.hdr, req.body
 		start := time.Now()
@@ -232,7 +293,7 @@ func (c *conn) serve() {
 		goOn := c.dispatch(hdr, body)
 		c.s.outstanding.Add(-1)
 		if !goOn {
-			return
+			return false
 		}
 		took := time.Since(start)
 		c.s.metrics.latency.Observe(took.Seconds())
@@ -248,38 +309,50 @@ func (c *conn) serve() {
 			}
 		}
 		if !c.flush() {
-			return
+			return false
 		}
 	}
 }
+
+// awaitResult is how await ended.
+type awaitResult int
+
+const (
+	awaitFrame  awaitResult = iota // a request frame
+	awaitEnd                       // the connection ends
+	awaitParked                    // the connection is parked (park)
+)
 
 // await returns the next request frame: one read already, or the next to
 // come. While it waits it serves the session's notify key (armNotify),
 // and it closes a connection silent for its session timeout, as
 // ZooKeeper does (clients ping at a third of it). After idleAfter it
-// gives back what an idle connection need not hold. false: the
-// connection ends.
+// gives back what an idle connection need not hold, and parks it.
 //
 // It is the connection's only reader: a second goroutine per connection
 // that read ahead, and a third waiting for events, were most of what an
 // idle session cost layerd (scripts/bench-sessions).
-func (c *conn) await() ([]byte, bool) {
-	start := time.Now()
-	silent := start.Add(c.timeout)
-	idleAt := start.Add(idleAfter)
-	idle := false
+func (c *conn) await() ([]byte, awaitResult) {
+	if !c.waiting {
+		now := time.Now()
+		c.waiting = true
+		c.silentAt = now.Add(c.timeout)
+		c.idleAt = now.Add(idleAfter)
+		c.idle = false
+	}
 	for {
 		f, err := c.in.frame()
 		if err != nil {
 			c.readFailed(err)
-			return nil, false
+			return nil, awaitEnd
 		}
 		if f != nil {
-			return f, true
+			c.waiting = false
+			return f, awaitFrame
 		}
-		deadline := silent
-		if !idle && idleAt.Before(silent) {
-			deadline = idleAt
+		deadline := c.silentAt
+		if !c.idle && c.idleAt.Before(deadline) {
+			deadline = c.idleAt
 		}
 		// The deadline before the flag: a notification after this check
 		// moves the deadline to now (watchNotify); one before it is seen
@@ -287,7 +360,7 @@ func (c *conn) await() ([]byte, bool) {
 		c.nc.SetReadDeadline(deadline)
 		if c.notified.Swap(false) {
 			if !c.armNotify() {
-				return nil, false
+				return nil, awaitEnd
 			}
 			continue
 		}
@@ -297,19 +370,67 @@ func (c *conn) await() ([]byte, bool) {
 		}
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			c.readFailed(err)
-			return nil, false
+			return nil, awaitEnd
 		}
 		now := time.Now()
-		if !now.Before(silent) {
+		if !now.Before(c.silentAt) {
 			c.readFailed(err)
-			return nil, false
+			return nil, awaitEnd
 		}
-		if !idle && !now.Before(idleAt) {
-			idle = true
+		if !c.idle && !now.Before(c.idleAt) {
+			c.idle = true
 			c.in.release()
 			c.endReqCtx()
+			if c.park() {
+				return nil, awaitParked
+			}
 		}
 	}
+}
+
+// park hands an idle connection to the server's poller (park_linux.go):
+// true, and its goroutine ends; a wake starts another. false: it goes on
+// waiting on its goroutine (no poller here, something left to read or
+// write, or woken already).
+func (c *conn) park() bool {
+	p := c.s.poller()
+	if p == nil || !c.in.empty() || len(c.out) > 0 {
+		return false
+	}
+	c.woken.Store(false)
+	if !p.park(c) {
+		return false
+	}
+	c.parkTimer = time.AfterFunc(time.Until(c.silentAt), c.wake)
+	c.parked.Store(true)
+	// A wake between the registration and now found it not parked yet.
+	if c.woken.Load() && c.parked.CompareAndSwap(true, false) {
+		c.parkTimer.Stop()
+		c.resumed()
+		return false
+	}
+	return true
+}
+
+// wake runs a parked connection again, on a goroutine of its own; one
+// being parked sees it (park). Its socket readable or closed, its notify
+// watch fired, or its silence timer ended.
+func (c *conn) wake() {
+	c.woken.Store(true)
+	if c.parked.CompareAndSwap(true, false) {
+		c.parkTimer.Stop()
+		go func() {
+			c.resumed()
+			c.run()
+		}()
+	}
+}
+
+// resumed readies a woken connection to read what woke it, and to wait
+// idleAfter again before it parks.
+func (c *conn) resumed() {
+	c.idle = false
+	c.idleAt = time.Now().Add(idleAfter)
 }
 
 // request is a request frame split into its header and body, or the

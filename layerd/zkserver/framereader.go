@@ -84,6 +84,9 @@ func (f *frameReader) frame() ([]byte, error) {
 	return nil, nil
 }
 
+// empty reports whether nothing read is left to take.
+func (f *frameReader) empty() bool { return f.big == nil && f.r == f.w }
+
 // ready reports whether a whole frame has been read (frame returns it).
 func (f *frameReader) ready() bool {
 	if f.big != nil {

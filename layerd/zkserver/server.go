@@ -46,6 +46,9 @@ type Server struct {
 
 	// outstanding counts the requests being executed.
 	outstanding atomic.Int64
+	// parked is the poller of idle connections (poller), made once.
+	pollerOnce sync.Once
+	parked     *poller
 	// readBuffers counts the connections' pooled read buffers held: the
 	// connections not idle (frameReader).
 	readBuffers atomic.Int64
@@ -298,23 +301,37 @@ func (s *Server) handle(nc net.Conn) {
 	s.handlers.Add(1)
 	s.mu.Unlock()
 	s.metrics.open.Inc()
-	go func() {
-		defer s.handlers.Done()
+	// Once it ends, on whichever goroutine runs it then (a parked
+	// connection has none: conn.park).
+	c.onEnd = func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		if s.perIP[ip]--; s.perIP[ip] == 0 {
+			delete(s.perIP, ip)
+		}
+		s.mu.Unlock()
+		s.metrics.open.Dec()
 		// The socket closes last, once the server no longer counts the
 		// connection: a client that sees it closed (after a four-letter
 		// word, say) finds it gone from what the server reports.
-		defer c.close()
-		defer s.metrics.open.Dec()
-		defer func() {
-			s.mu.Lock()
-			delete(s.conns, c)
-			if s.perIP[ip]--; s.perIP[ip] == 0 {
-				delete(s.perIP, ip)
-			}
-			s.mu.Unlock()
-		}()
-		c.serve()
-	}()
+		c.close()
+		s.handlers.Done()
+	}
+	go c.serve()
+}
+
+// poller returns the server's poller of parked connections, made at the
+// first park; nil where there is none (park_other.go) or it failed.
+func (s *Server) poller() *poller {
+	s.pollerOnce.Do(func() {
+		p, err := newPoller()
+		if err != nil {
+			s.log.Info("idle connections wait on goroutines of their own", zap.Error(err))
+			return
+		}
+		s.parked = p
+	})
+	return s.parked
 }
 
 func (s *Server) track(ln net.Listener) bool {
@@ -394,6 +411,11 @@ func (s *Server) stop(ctx context.Context, kill bool) error {
 	go func() {
 		s.serving.Wait()
 		s.handlers.Wait()
+		// No connection is left to park: none is made after this.
+		s.pollerOnce.Do(func() {})
+		if s.parked != nil {
+			s.parked.stop()
+		}
 		close(done)
 	}()
 	defer s.cancelBase()

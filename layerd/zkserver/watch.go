@@ -103,14 +103,15 @@ func (c *conn) armNotify() bool {
 
 // watchNotify has w, the connection's notify watch, wake await when it
 // fires (or fails: armNotify then finds out why), with no goroutine
-// waiting for it: the flag, and a read deadline of now for a read
-// under way.
+// waiting for it: the flag, a read deadline of now for a read under
+// way, and a wake if the connection is parked.
 func (c *conn) watchNotify(w store.Watch) {
 	gen := c.notifyGen.Add(1)
 	w.AfterDone(func() {
 		if c.notifyGen.Load() == gen {
 			c.notified.Store(true)
 			c.nc.SetReadDeadline(time.Now())
+			c.wake() // if parked
 		}
 	})
 }

@@ -77,7 +77,7 @@ type conn struct {
 	out       []byte // replies and events not yet written
 	// hold: what the request being run writes stays in out, for one
 	// write with the next request's reply, if the next request is already
-	// read (serve).
+	// read (loop).
 	hold bool
 
 	// Watches (watch.go): wconn names this connection to the store; once
@@ -109,7 +109,7 @@ type conn struct {
 const readBuffer = 4 << 10
 
 // idleAfter is how long a connection waits for a request before it gives
-// back its read buffer and request context (await).
+// back its read buffer and request context and is parked (await).
 const idleAfter = time.Second
 
 func newConn(s *Server, nc net.Conn) *conn {

@@ -1,8 +1,6 @@
 package zkserver
 
 import (
-	"encoding/binary"
-	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -20,7 +18,7 @@ import (
 // until it is idle again (release).
 type frameReader struct {
 	nc    net.Conn
-	limit int           // the largest frame (jute.maxbuffer)
+	limit int           // the largest frame (jute.maxbuffer; ≤ 0: zkwire's default)
 	held  *atomic.Int64 // counts the pooled buffers taken and not given back
 	small [smallRead]byte
 	// buf[r:w] is read and not yet taken; buf is small[:] or, when
@@ -42,9 +40,6 @@ const smallRead = 64
 var readBuffers = sync.Pool{New: func() any { b := make([]byte, readBuffer); return &b }}
 
 func (f *frameReader) init(nc net.Conn, limit int, held *atomic.Int64) {
-	if limit <= 0 {
-		limit = zkwire.DefaultMaxBuffer
-	}
 	f.nc, f.limit, f.held = nc, limit, held
 	f.buf = f.small[:]
 }
@@ -61,21 +56,18 @@ func (f *frameReader) frame() ([]byte, error) {
 		f.big, f.bigN = nil, 0
 		return b, nil
 	}
-	if f.w-f.r < 4 {
-		return nil, nil
-	}
-	n := int32(binary.BigEndian.Uint32(f.buf[f.r:]))
-	if n < 0 || int64(n) > int64(f.limit) {
-		return nil, fmt.Errorf("%w: %d, limit %d", zkwire.ErrFrameTooLarge, n, f.limit)
+	n, ok, err := f.length()
+	if !ok {
+		return nil, err
 	}
 	body := f.buf[f.r+4 : f.w]
-	if int(n) <= len(body) {
+	if n <= len(body) {
 		b := make([]byte, n)
 		copy(b, body)
-		f.r += 4 + int(n)
+		f.r += 4 + n
 		return b, nil
 	}
-	if 4+int(n) > readBuffer {
+	if 4+n > readBuffer {
 		// Longer than a buffer: the rest is read into the frame itself.
 		f.big = make([]byte, n)
 		f.bigN = copy(f.big, body)
@@ -92,11 +84,19 @@ func (f *frameReader) ready() bool {
 	if f.big != nil {
 		return f.bigN == len(f.big)
 	}
+	n, ok, _ := f.length()
+	return ok && n <= f.w-f.r-4
+}
+
+// length returns the length of the next frame in buf: ok when its 4
+// bytes are there and it is accepted (zkwire.FrameLength), err when it
+// is refused.
+func (f *frameReader) length() (n int, ok bool, err error) {
 	if f.w-f.r < 4 {
-		return false
+		return 0, false, nil
 	}
-	n := int32(binary.BigEndian.Uint32(f.buf[f.r:]))
-	return n >= 0 && int(n) <= f.w-f.r-4
+	n, err = zkwire.FrameLength(f.buf[f.r:f.r+4], f.limit)
+	return n, err == nil, err
 }
 
 // fill reads once from the connection, after what is already read.
@@ -148,7 +148,7 @@ func (f *frameReader) close() {
 // need reads until at least n ≤ smallRead bytes are there (the handshake's
 // four-letter words) and returns them, not taken.
 func (f *frameReader) need(n int) ([]byte, error) {
-	for f.w-f.r < n && f.big == nil {
+	for f.w-f.r < n {
 		if err := f.fill(); err != nil {
 			return nil, err
 		}

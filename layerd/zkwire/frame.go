@@ -15,16 +15,13 @@ const DefaultMaxBuffer = 0xfffff
 // is read; limit ≤ 0 means DefaultMaxBuffer. A clean end of input before the
 // length is io.EOF; an end inside the frame is io.ErrUnexpectedEOF.
 func ReadFrame(r io.Reader, limit int) ([]byte, error) {
-	if limit <= 0 {
-		limit = DefaultMaxBuffer
-	}
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return nil, err
 	}
-	n := int32(binary.BigEndian.Uint32(hdr[:]))
-	if n < 0 || int64(n) > int64(limit) {
-		return nil, fmt.Errorf("%w: %d, limit %d", ErrFrameTooLarge, n, limit)
+	n, err := FrameLength(hdr[:], limit)
+	if err != nil {
+		return nil, err
 	}
 	b := make([]byte, n)
 	if _, err := io.ReadFull(r, b); err != nil {
@@ -34,6 +31,20 @@ func ReadFrame(r io.Reader, limit int) ([]byte, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// FrameLength returns the payload length that a frame's first 4 bytes
+// (hdr) give: an error wrapping ErrFrameTooLarge if it is below zero or
+// above limit (≤ 0: DefaultMaxBuffer).
+func FrameLength(hdr []byte, limit int) (int, error) {
+	if limit <= 0 {
+		limit = DefaultMaxBuffer
+	}
+	n := int32(binary.BigEndian.Uint32(hdr))
+	if n < 0 || int64(n) > int64(limit) {
+		return 0, fmt.Errorf("%w: %d, limit %d", ErrFrameTooLarge, n, limit)
+	}
+	return int(n), nil
 }
 
 // AppendFrame appends payload with its 4-byte length.

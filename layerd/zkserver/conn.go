@@ -135,7 +135,8 @@ func (c *conn) log() *zap.Logger {
 // and wakes it if parked, so that it ends.
 func (c *conn) close() {
 	c.closeOnce.Do(func() {
-		if p := c.s.poller(); p != nil {
+		// Only a server that has parked a connection has a poller.
+		if p := c.s.parked.Load(); p != nil {
 			p.forget(c)
 		}
 		c.nc.Close()

@@ -46,9 +46,10 @@ type Server struct {
 
 	// outstanding counts the requests being executed.
 	outstanding atomic.Int64
-	// parked is the poller of idle connections (poller), made once.
+	// parked is the poller of idle connections (poller), made at the
+	// first park.
 	pollerOnce sync.Once
-	parked     *poller
+	parked     atomic.Pointer[poller]
 	// readBuffers counts the connections' pooled read buffers held: the
 	// connections not idle (frameReader).
 	readBuffers atomic.Int64
@@ -329,9 +330,9 @@ func (s *Server) poller() *poller {
 			s.log.Info("idle connections wait on goroutines of their own", zap.Error(err))
 			return
 		}
-		s.parked = p
+		s.parked.Store(p)
 	})
-	return s.parked
+	return s.parked.Load()
 }
 
 func (s *Server) track(ln net.Listener) bool {
@@ -413,8 +414,8 @@ func (s *Server) stop(ctx context.Context, kill bool) error {
 		s.handlers.Wait()
 		// No connection is left to park: none is made after this.
 		s.pollerOnce.Do(func() {})
-		if s.parked != nil {
-			s.parked.stop()
+		if p := s.parked.Load(); p != nil {
+			p.stop()
 		}
 		close(done)
 	}()

@@ -270,6 +270,9 @@ func (c *conn) loop() bool {
 			case awaitEnd:
 				return false
 			case awaitParked:
+				if h := c.s.testHookParked; h != nil {
+					h(c.session.ID)
+				}
 				return true
 			}
 			req = decodeRequest(frame)

@@ -180,15 +180,27 @@ func TestFrameReaderRefusesLongFrames(t *testing.T) {
 func TestIdleConnections(t *testing.T) { engines.Each(t, testIdleConnections) }
 
 func testIdleConnections(t *testing.T, e engines.Engine) {
-	var srv *Server
-	addr, _ := serveAdjusted(t, e.Open(t, engines.Options{}), func(s *Server) { srv = s })
-	writer := connect(t, addr)
 	const n = 40
+	var srv *Server
+	parks := make(chan int64, 16*n) // sessions parked; later ones dropped if full
+	addr, _ := serveAdjusted(t, e.Open(t, engines.Options{}), func(s *Server) {
+		srv = s
+		s.testHookParked = func(id int64) {
+			select {
+			case parks <- id:
+			default:
+			}
+		}
+	})
+	writer := connect(t, addr)
 	before := runtime.NumGoroutine()
 	conns := make([]*rawConn, n)
+	unparked := map[int64]bool{}
 	for i := range conns {
-		conns[i], _ = dialRaw(t, addr, zkwire.ConnectRequest{TimeOut: 10000})
+		var resp zkwire.ConnectResponse
+		conns[i], resp = dialRaw(t, addr, zkwire.ConnectRequest{TimeOut: 10000})
 		conns[i].nc.SetDeadline(time.Time{})
+		unparked[resp.SessionID] = true
 	}
 	// One watches /idle (and has read its reply, so its connection
 	// waits again).
@@ -216,9 +228,19 @@ func testIdleConnections(t *testing.T, e engines.Engine) {
 	}
 	want := each*n + 1 + n/8
 	extra := func() int { return runtime.NumGoroutine() - before }
-	deadline := time.Now().Add(idleAfter + 10*time.Second)
-	for (srv.readBuffers.Load() != 0 || extra() > want) && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	timeout := time.After(idleAfter + 10*time.Second)
+	for len(unparked) > 0 {
+		select {
+		case id := <-parks:
+			delete(unparked, id)
+		case <-timeout:
+			t.Fatalf("%d of %d idle connections not parked after %v", len(unparked), n, idleAfter+10*time.Second)
+		}
+	}
+	// A parked connection's goroutine returns right after it is told.
+	deadline := time.Now().Add(10 * time.Second)
+	for extra() > want && time.Now().Before(deadline) {
+		runtime.Gosched()
 	}
 	if held := srv.readBuffers.Load(); held != 0 {
 		t.Errorf("%d read buffers held by idle connections, want 0", held)

@@ -50,6 +50,9 @@ type Server struct {
 	// first park.
 	pollerOnce sync.Once
 	parked     atomic.Pointer[poller]
+	// testHookParked, set by tests before Serve, is told of each park
+	// with the session's id.
+	testHookParked func(session int64)
 	// readBuffers counts the connections' pooled read buffers held: the
 	// connections not idle (frameReader).
 	readBuffers atomic.Int64

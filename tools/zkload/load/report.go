@@ -70,9 +70,9 @@ type Ratio struct {
 	// OpsPerSec is the target's throughput over the baseline's: above 1
 	// the target is faster.
 	OpsPerSec float64
-	// P99 is the target's p99 latency over the baseline's: above 1 the
-	// target is slower.
-	P99 float64
+	// P50 and P99 are the target's median and p99 latencies over the
+	// baseline's: above 1 the target is slower.
+	P50, P99 float64
 }
 
 // Ratios compares every target after the first with the first, for each
@@ -100,9 +100,11 @@ func (r *Report) Ratios() []Ratio {
 				Target:    t,
 				Baseline:  base,
 				OpsPerSec: ratio(x.OpsPerSec(), b.OpsPerSec()),
+				P50:       math.NaN(),
 				P99:       math.NaN(),
 			}
-			if x.Latency.Count() > 0 { // else there is no p99 to compare
+			if x.Latency.Count() > 0 { // else there is no latency to compare
+				r.P50 = ratio(float64(x.Latency.Quantile(0.5)), float64(b.Latency.Quantile(0.5)))
 				r.P99 = ratio(float64(x.Latency.Quantile(0.99)), float64(b.Latency.Quantile(0.99)))
 			}
 			out = append(out, r)
@@ -151,12 +153,12 @@ func (r *Report) WriteText(out io.Writer) error {
 	writeTable(&b, rows, 2, 7)
 
 	if ratios := r.Ratios(); len(ratios) > 0 {
-		fmt.Fprintf(&b, "\nratios against %s (ops/s above 1: faster; p99 above 1: slower)\n\n", ratios[0].Baseline)
-		rows := [][]string{{"workload", "target", "ops/s ratio", "p99 ratio"}}
+		fmt.Fprintf(&b, "\nratios against %s (ops/s above 1: faster; p50 and p99 above 1: slower)\n\n", ratios[0].Baseline)
+		rows := [][]string{{"workload", "target", "ops/s ratio", "p50 ratio", "p99 ratio"}}
 		for _, x := range ratios {
-			rows = append(rows, []string{string(x.Workload), x.Target, ratioText(x.OpsPerSec), ratioText(x.P99)})
+			rows = append(rows, []string{string(x.Workload), x.Target, ratioText(x.OpsPerSec), ratioText(x.P50), ratioText(x.P99)})
 		}
-		writeTable(&b, rows, 2, 4)
+		writeTable(&b, rows, 2, 5)
 	}
 	_, err := io.WriteString(out, b.String())
 	return err
@@ -254,6 +256,7 @@ type jsonRatio struct {
 	Target    string   `json:"target"`
 	Baseline  string   `json:"baseline"`
 	OpsPerSec *float64 `json:"ops_per_s"` // null when undefined
+	P50       *float64 `json:"p50"`
 	P99       *float64 `json:"p99"`
 }
 
@@ -303,6 +306,7 @@ func (r *Report) WriteJSON(out io.Writer) error {
 			Target:    x.Target,
 			Baseline:  x.Baseline,
 			OpsPerSec: roundPtr(x.OpsPerSec, 3),
+			P50:       roundPtr(x.P50, 3),
 			P99:       roundPtr(x.P99, 3),
 		})
 	}
@@ -361,11 +365,11 @@ func WriteSweepText(out io.Writer, reports []*Report) error {
 	})
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nratios against %s at every concurrency (sessions x depth)\n\n", rows[0].x.Baseline)
-	table := [][]string{{"workload", "target", "concurrency", "ops/s ratio", "p99 ratio"}}
+	table := [][]string{{"workload", "target", "concurrency", "ops/s ratio", "p50 ratio", "p99 ratio"}}
 	for _, r := range rows {
-		table = append(table, []string{string(r.x.Workload), r.x.Target, fmt.Sprint(r.concurrency), ratioText(r.x.OpsPerSec), ratioText(r.x.P99)})
+		table = append(table, []string{string(r.x.Workload), r.x.Target, fmt.Sprint(r.concurrency), ratioText(r.x.OpsPerSec), ratioText(r.x.P50), ratioText(r.x.P99)})
 	}
-	writeTable(&b, table, 2, 5)
+	writeTable(&b, table, 2, 6)
 	_, err := io.WriteString(out, b.String())
 	return err
 }

@@ -44,13 +44,13 @@ func TestRatios(t *testing.T) {
 	}
 	// 500/s against 1000/s; p99 of 1..20 ms against 1..10 ms (bucket
 	// rounding cancels out to well under 1%).
-	if c.OpsPerSec != 0.5 || math.Abs(c.P99-19.81/9.91) > 0.01 {
-		t.Errorf("create ratios %v ops/s, %v p99; want 0.5, %.3f", c.OpsPerSec, c.P99, 19.81/9.91)
+	if c.OpsPerSec != 0.5 || math.Abs(c.P99-19.81/9.91) > 0.01 || math.Abs(c.P50-10.5/5.5) > 0.01 {
+		t.Errorf("create ratios %v ops/s, %v p50, %v p99; want 0.5, %.3f, %.3f", c.OpsPerSec, c.P50, c.P99, 10.5/5.5, 19.81/9.91)
 	}
 	// Nothing succeeded on layerd: zero throughput is a ratio of 0, but
 	// there is no p99 to compare.
-	if g := got[1]; g.OpsPerSec != 0 || !math.IsNaN(g.P99) {
-		t.Errorf("getData ratios %v, %v; want 0, NaN", g.OpsPerSec, g.P99)
+	if g := got[1]; g.OpsPerSec != 0 || !math.IsNaN(g.P50) || !math.IsNaN(g.P99) {
+		t.Errorf("getData ratios %v, %v, %v; want 0, NaN, NaN", g.OpsPerSec, g.P50, g.P99)
 	}
 	for _, tc := range []struct{ num, den, want float64 }{
 		{3, 2, 1.5},
@@ -83,11 +83,11 @@ create    layerd       500  10.486  19.923  20.000   500  CONNECTIONLOSS=1 NODEE
 getData   zookeeper   1000   0.553   0.991   1.000  2000  -
 getData   layerd         0   0.000   0.000   0.000     0  CONNECTIONLOSS=7
 
-ratios against zookeeper (ops/s above 1: faster; p99 above 1: slower)
+ratios against zookeeper (ops/s above 1: faster; p50 and p99 above 1: slower)
 
-workload  target  ops/s ratio  p99 ratio
-create    layerd         0.50       2.00
-getData   layerd         0.00        n/a
+workload  target  ops/s ratio  p50 ratio  p99 ratio
+create    layerd         0.50       1.90       2.00
+getData   layerd         0.00        n/a        n/a
 `
 	if b.String() != want {
 		t.Errorf("WriteText:\n%s\nwant:\n%s", b.String(), want)
@@ -103,7 +103,7 @@ getData   layerd         0.00        n/a
 	for _, line := range []string{
 		"zkload: 64 sessions x depth 1, 100-byte values, 5000 ops per workload no warm-up, 100 children, 80% reads in mixed\n",
 		"\ngetData   zookeeper      0   0.553",
-		"\ngetData   layerd          n/a        n/a\n",
+		"\ngetData   layerd          n/a        n/a        n/a\n",
 	} {
 		if !bytes.Contains(b.Bytes(), []byte(line)) {
 			t.Errorf("WriteText lacks %q:\n%s", line, b.String())
@@ -195,6 +195,7 @@ func TestWriteJSON(t *testing.T) {
       "target": "layerd",
       "baseline": "zookeeper",
       "ops_per_s": 0.5,
+      "p50": 1.905,
       "p99": 2
     },
     {
@@ -202,6 +203,7 @@ func TestWriteJSON(t *testing.T) {
       "target": "layerd",
       "baseline": "zookeeper",
       "ops_per_s": null,
+      "p50": null,
       "p99": null
     }
   ]
@@ -301,11 +303,11 @@ func TestWriteSweepText(t *testing.T) {
 	want := `
 ratios against zookeeper at every concurrency (sessions x depth)
 
-workload  target  concurrency  ops/s ratio  p99 ratio
-create    layerd            2         0.01       2.00
-create    layerd          128         0.64       2.00
-getData   layerd            2         0.00        n/a
-getData   layerd          128         0.00        n/a
+workload  target  concurrency  ops/s ratio  p50 ratio  p99 ratio
+create    layerd            2         0.01       1.90       2.00
+create    layerd          128         0.64       1.90       2.00
+getData   layerd            2         0.00        n/a        n/a
+getData   layerd          128         0.00        n/a        n/a
 `
 	if b.String() != want {
 		t.Errorf("sweep table:\n%s\nwant:\n%s", b.String(), want)

@@ -29,7 +29,7 @@ type HoldResult struct {
 	Target string
 	// Asked is the number of sessions asked for; Held those open when the
 	// hold ended; Lost those whose connection failed or whose ping was
-	// refused during the hold.
+	// refused after they opened.
 	Asked, Held, Lost int
 	// Opening is how long opening every session took.
 	Opening time.Duration
@@ -43,9 +43,12 @@ type HoldResult struct {
 }
 
 // Hold opens n sessions on t's first server (cfg.SessionTimeout asked),
-// keeps them for d with pings, then closes them. It returns an error if
-// ctx ends first; sessions that fail are counted, not returned. Opening
-// stops at the first failure after holdWorkers of them (a server at its
+// keeps them for d with pings, then closes them. Each session is pinged
+// from its open on, so that a slow opening of many sessions does not
+// let the first ones expire before the hold begins; the pings counted
+// (Pings, PingLatency) are those of the hold. It returns an error if ctx
+// ends first; sessions that fail are counted, not returned. Opening stops
+// at the first failure after holdWorkers of them (a server at its
 // connection limit refuses every later one). held, if not nil, is called
 // once every session is open, with how many are.
 func Hold(ctx context.Context, log *zap.Logger, t Target, n int, cfg Config, d time.Duration, held func(int)) (*HoldResult, error) {
@@ -57,27 +60,108 @@ func Hold(ctx context.Context, log *zap.Logger, t Target, n int, cfg Config, d t
 		return nil, errors.New("hold: need a server and a positive number of sessions")
 	}
 	res := &HoldResult{Target: t.Name(), Asked: n, OpenErrors: map[string]int64{}, PingLatency: new(Histogram)}
-	sessions := make([]*rawSession, n)
+	sessions := make([]atomic.Pointer[rawSession], n)
 	defer func() {
 		// Close what is open, also when ctx ended: the server should not
 		// keep them for their timeout.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 		defer cancel()
 		forEach(cctx, n, func(i int) {
-			if s := sessions[i]; s != nil {
+			if s := sessions[i].Load(); s != nil {
 				s.close()
 			}
 		})
 	}()
 
+	// The pingers start with the opening: each pings its share of the
+	// open sessions once per round, a round every third of the timeout,
+	// as an idle client pings. Once all are open (allOpen), a round
+	// starts at once and the hold's pings are counted until holdEnd.
+	pctx, stopPings := context.WithCancel(ctx)
+	defer stopPings()
 	var (
-		mu       sync.Mutex
-		failures atomic.Int64
+		mu      sync.Mutex
+		lost    atomic.Int64
+		holdEnd time.Time // written before allOpen is closed
+		wg      sync.WaitGroup
 	)
+	allOpen := make(chan struct{})
+	lats := make([]*Histogram, holdWorkers)
+	pings := make([]int64, holdWorkers)
+	for w := range holdWorkers {
+		lats[w] = new(Histogram)
+		wg.Go(func() {
+			counting := false
+			var end time.Time
+			for pctx.Err() == nil {
+				if !counting {
+					select {
+					case <-allOpen:
+						counting, end = true, holdEnd
+					default:
+					}
+				}
+				if counting && !time.Now().Before(end) {
+					return
+				}
+				round := time.Now()
+				every := cfg.SessionTimeout / 3 // until a session tells the one it got
+				left := false
+				for i := w; i < n; i += holdWorkers {
+					s := sessions[i].Load()
+					if s == nil {
+						continue
+					}
+					left = true
+					every = s.timeout / 3
+					t0 := time.Now()
+					if err := s.ping(); err != nil {
+						s.nc.Close()
+						sessions[i].Store(nil)
+						lost.Add(1)
+						log.Debug("session lost", zap.Int64("session", s.id), zap.Error(err))
+						continue
+					}
+					if counting {
+						lats[w].Record(time.Since(t0))
+						pings[w]++
+					} else if h := holdTestHooks.openingPing; h != nil {
+						h()
+					}
+				}
+				if counting && !left {
+					return // none left
+				}
+				wait := time.Until(round.Add(every))
+				if counting {
+					wait = min(wait, time.Until(end))
+					select {
+					case <-pctx.Done():
+					case <-time.After(wait):
+					}
+					continue
+				}
+				select {
+				case <-pctx.Done():
+				case <-allOpen:
+				case <-time.After(wait):
+				}
+			}
+		})
+	}
+	// Stop the pingers before returning, and before the deferred close
+	// of the sessions (deferred calls run last in, first out).
+	defer wg.Wait()
+	defer stopPings()
+
+	var failures atomic.Int64
 	begin := time.Now()
 	forEach(ctx, n, func(i int) {
 		if failures.Load() > holdWorkers {
 			return
+		}
+		if h := holdTestHooks.beforeOpen; h != nil {
+			h(i)
 		}
 		octx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 		defer cancel()
@@ -89,15 +173,15 @@ func Hold(ctx context.Context, log *zap.Logger, t Target, n int, cfg Config, d t
 			mu.Unlock()
 			return
 		}
-		sessions[i] = s
+		sessions[i].Store(s)
 	})
 	res.Opening = time.Since(begin)
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
 	open := 0
-	for _, s := range sessions {
-		if s != nil {
+	for i := range sessions {
+		if sessions[i].Load() != nil {
 			open++
 		}
 	}
@@ -105,59 +189,28 @@ func Hold(ctx context.Context, log *zap.Logger, t Target, n int, cfg Config, d t
 	if held != nil {
 		held(open)
 	}
-
-	// Each worker pings its share of the sessions once per round, a round
-	// every third of the timeout, as an idle client pings.
-	end := time.Now().Add(d)
-	lats := make([]*Histogram, holdWorkers)
-	pings := make([]int64, holdWorkers)
-	var wg sync.WaitGroup
-	for w := range holdWorkers {
-		lats[w] = new(Histogram)
-		wg.Go(func() {
-			for ctx.Err() == nil && time.Now().Before(end) {
-				round := time.Now()
-				var every time.Duration
-				for i := w; i < n; i += holdWorkers {
-					s := sessions[i]
-					if s == nil {
-						continue
-					}
-					every = s.timeout / 3
-					t0 := time.Now()
-					if err := s.ping(); err != nil {
-						s.nc.Close()
-						mu.Lock()
-						sessions[i] = nil
-						res.Lost++
-						mu.Unlock()
-						log.Debug("session lost", zap.Int64("session", s.id), zap.Error(err))
-						continue
-					}
-					lats[w].Record(time.Since(t0))
-					pings[w]++
-				}
-				if every == 0 {
-					return // none left
-				}
-				select {
-				case <-ctx.Done():
-				case <-time.After(min(time.Until(round.Add(every)), time.Until(end))):
-				}
-			}
-		})
-	}
+	holdEnd = time.Now().Add(d)
+	close(allOpen)
 	wg.Wait()
 	for w := range holdWorkers {
 		res.PingLatency.Merge(lats[w])
 		res.Pings += pings[w]
 	}
-	for _, s := range sessions {
-		if s != nil {
+	res.Lost = int(lost.Load())
+	for i := range sessions {
+		if sessions[i].Load() != nil {
 			res.Held++
 		}
 	}
 	return res, ctx.Err()
+}
+
+// holdTestHooks let a test slow the opening down: beforeOpen runs before
+// session i opens, openingPing after each ping made while sessions are
+// still opening.
+var holdTestHooks struct {
+	beforeOpen  func(i int)
+	openingPing func()
 }
 
 // forEach calls fn(i) for i in [0, n) from holdWorkers goroutines, until

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -421,6 +422,54 @@ func TestHoldAgainstZooKeeper(t *testing.T) {
 	}
 	if left := zkAlive(t, ctx, target); left > 0 {
 		t.Errorf("%d connections left 10 s after the hold", left)
+	}
+}
+
+// A slow opening does not cost the sessions opened first: each is pinged
+// from its open on. The last session's open is held back until the others
+// have been pinged for twice their timeout; then all of them must still be
+// alive for the hold.
+func TestHoldPingsWhileOpening(t *testing.T) {
+	srv := zkref.StartT(t, zkref.Options{TickTime: 500 * time.Millisecond,
+		Config: []string{"maxClientCnxns=0", "minSessionTimeout=1000", "maxSessionTimeout=1000"}})
+	target := Target{Label: "zookeeper", Servers: []string{srv.Addr()}}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	const n = 20
+	cfg := Config{SessionTimeout: time.Second} // pings every 333 ms
+	var opening atomic.Int64
+	kept := make(chan struct{})
+	holdTestHooks.openingPing = func() {
+		// Eight rounds of the n-1 open sessions: over 2 s, twice the
+		// timeout (ZooKeeper expires a session within its timeout and
+		// a tick).
+		if opening.Add(1) == 8*(n-1) {
+			close(kept)
+		}
+	}
+	holdTestHooks.beforeOpen = func(i int) {
+		if i != n-1 {
+			return
+		}
+		select {
+		case <-kept:
+		case <-ctx.Done():
+		}
+	}
+	defer func() { holdTestHooks.openingPing, holdTestHooks.beforeOpen = nil, nil }()
+	res, err := Hold(ctx, zaptest.NewLogger(t), target, n, cfg, time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Opening < 2*time.Second {
+		t.Errorf("opening took %v; the hook should have held it back for 2 s", res.Opening)
+	}
+	if res.Held != n || res.Lost != 0 || len(res.OpenErrors) != 0 {
+		t.Errorf("held %d, lost %d, open errors %v after an opening of %v; want %d, 0, none",
+			res.Held, res.Lost, res.OpenErrors, res.Opening, n)
+	}
+	if res.Pings < n {
+		t.Errorf("%d pings counted in the hold, want a round of %d at least", res.Pings, n)
 	}
 }
 

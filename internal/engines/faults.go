@@ -51,6 +51,9 @@ type faultyTx struct {
 // HintReadOnly passes store.HintReadOnly on.
 func (t *faultyTx) HintReadOnly() { store.HintReadOnly(t.WriteTracker.Tx) }
 
+// NoteRetry passes store.NoteRetry on.
+func (t *faultyTx) NoteRetry(err error) { store.NoteRetry(t.WriteTracker.Tx, err) }
+
 func (t *faultyTx) Commit() error {
 	t.injected.Store(nil)
 	if !t.Writes() {

@@ -14,16 +14,28 @@ import (
 //
 // When ctx ends, Transact returns ctx.Err().
 func Transact[T any](ctx context.Context, db DB, fn func(Tx) (T, error)) (T, error) {
-	return loop(ctx, db, fn, true)
+	return loop(ctx, db, fn, true, false)
+}
+
+// TransactConflictAtOnce is Transact, except that the first conflict
+// (not_committed) is retried at once, in a fresh transaction, without the
+// retry loop's backoff (FDB's starts at up to 10 ms). It is for a body
+// that, once it has conflicted, reads without read-conflict ranges and so
+// cannot conflict on its reads again (znode's watched reads): the backoff
+// spreads out transactions that would collide again, and this one will
+// not. Later conflicts, and every other error, are retried as Transact
+// retries them.
+func TransactConflictAtOnce[T any](ctx context.Context, db DB, fn func(Tx) (T, error)) (T, error) {
+	return loop(ctx, db, fn, true, true)
 }
 
 // ReadTransact runs fn in a transaction that is never committed, retrying
 // as Transact does (FDB 7.3.68 and later ReadTransact). fn must not write.
 func ReadTransact[T any](ctx context.Context, db DB, fn func(Reader) (T, error)) (T, error) {
-	return loop(ctx, db, func(tx Tx) (T, error) { return fn(tx) }, false)
+	return loop(ctx, db, func(tx Tx) (T, error) { return fn(tx) }, false, false)
 }
 
-func loop[T any](ctx context.Context, db DB, fn func(Tx) (T, error), commit bool) (T, error) {
+func loop[T any](ctx context.Context, db DB, fn func(Tx) (T, error), commit, conflictAtOnce bool) (T, error) {
 	var zero T
 	if err := ctx.Err(); err != nil {
 		return zero, err
@@ -32,7 +44,7 @@ func loop[T any](ctx context.Context, db DB, fn func(Tx) (T, error), commit bool
 	if err != nil {
 		return zero, err
 	}
-	defer tx.Close()
+	defer func() { tx.Close() }() // the last one made
 	if !commit {
 		HintReadOnly(tx)
 	}
@@ -46,6 +58,22 @@ func loop[T any](ctx context.Context, db DB, fn func(Tx) (T, error), commit bool
 		}
 		if err == nil {
 			return v, nil
+		}
+		if conflictAtOnce && Code(err) == ErrNotCommitted.Code {
+			// A fresh transaction rather than Reset: it gets every
+			// option the database's wrappers set at creation.
+			conflictAtOnce = false
+			if cerr := ctx.Err(); cerr != nil {
+				return zero, cerr
+			}
+			fresh, cerr := db.CreateTransaction(ctx)
+			if cerr != nil {
+				return zero, cerr
+			}
+			NoteRetry(tx, err)
+			tx.Close()
+			tx = fresh
+			continue
 		}
 		if err := retry(ctx, tx, err); err != nil {
 			return zero, err
@@ -76,6 +104,16 @@ func retry(ctx context.Context, tx Tx, err error) error {
 		return err
 	}
 	return oerr
+}
+
+// NoteRetry tells tx, if it counts retries (metered), that its attempt
+// failed with err and is retried by a fresh transaction rather than
+// through its OnError. Every wrapper of a Tx must pass it on, as
+// HintReadOnly.
+func NoteRetry(tx Tx, err error) {
+	if n, ok := tx.(interface{ NoteRetry(error) }); ok {
+		n.NoteRetry(err)
+	}
 }
 
 // HintReadOnly tells tx, if it wants to know, that it will not be

@@ -188,22 +188,24 @@ func (tr *Tree) Write(ctx context.Context, c Caller, ops []Op) (Written, error) 
 		failure *multiFailure // recorded as the session's last write
 	}
 	first := true
-	a, err := store.Transact(ctx, tr.db, func(tx store.Tx) (attempt, error) {
+	a, err := store.TransactConflictAtOnce(ctx, tr.db, func(tx store.Tx) (attempt, error) {
 		var at attempt
 		// Only a retry can find its own earlier attempt committed (after
 		// commit_unknown_result); the first attempt skips the read.
 		retry := !first
 		first = false
-		if !retry {
-			// Writes conflict only when they contend for one node: the
-			// same node's setData, sequential creates under one parent
-			// (which all read its counter: a lock recipe's waiters), and
-			// so on; one per commit batch wins. FDB's default backoff,
-			// doubling to 1 s, starves some of them for seconds while
-			// fresh ones win, where ZooKeeper would queue them; a short
-			// cap keeps them all retrying.
-			tx.SetMaxRetryDelay(writeMaxRetryDelay)
-		}
+		// Writes conflict only when they contend for one node: the same
+		// node's setData, sequential creates under one parent (which all
+		// read its counter: a lock recipe's waiters), a delete and the
+		// exists watch its node's next waiter sets, and so on; one per
+		// commit batch wins. FDB's default backoff, doubling to 1 s,
+		// starves some of them for seconds while fresh ones win, where
+		// ZooKeeper would queue them; a short cap keeps them all
+		// retrying. The first conflict is retried at once, in a fresh
+		// transaction (so the cap is set at every attempt): the winner
+		// has committed, and the loser would otherwise sleep up to 10 ms
+		// where ZooKeeper queues it behind the winner.
+		tx.SetMaxRetryDelay(writeMaxRetryDelay)
 		if c.Session != 0 && retry {
 			b, err := tr.readLastWrite(tx, c.Session)
 			if err != nil {

@@ -58,6 +58,9 @@ type boundedTx struct {
 // HintReadOnly passes store.HintReadOnly on.
 func (t *boundedTx) HintReadOnly() { store.HintReadOnly(t.Tx) }
 
+// NoteRetry passes store.NoteRetry on.
+func (t *boundedTx) NoteRetry(err error) { store.NoteRetry(t.Tx, err) }
+
 // OnError stops the retries of a transaction that keeps outliving FDB's
 // 5 s. The error it returns carries no FDB code, so the retry loop
 // (store.Transact) returns it.

@@ -136,7 +136,12 @@ type registration struct {
 // registration is committed, whether the node changed in between
 // (verify), as setWatches does. The one difference that leaves: an event
 // found by verify is logged at verify's commit, after the events of any
-// other writes committed in those few milliseconds.
+// other writes committed in those few milliseconds. The attempt after a
+// conflict runs at once, without the retry loop's backoff (up to 10 ms
+// on FoundationDB's schedule): it cannot conflict on its reads, and a
+// conflict here is most often a lock's hand-off (the waiter's exists
+// watch on the node its holder deletes), whose wait would be every
+// contender's.
 const exactAttempts = 1
 
 // watchedRead runs a read that may set a watch (read returns what it
@@ -152,7 +157,7 @@ func (tr *Tree) watchedRead(ctx context.Context, w Conn, read func(tx store.Tx, 
 		rv       int64 // the read's version
 	}
 	attempt := 0
-	o, err := store.Transact(ctx, tr.db, func(tx store.Tx) (outcome, error) {
+	o, err := store.TransactConflictAtOnce(ctx, tr.db, func(tx store.Tx) (outcome, error) {
 		attempt++
 		snapshot := attempt > exactAttempts
 		var r store.Reader = tx

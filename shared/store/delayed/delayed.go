@@ -74,6 +74,9 @@ type delayedTx struct {
 // HintReadOnly passes store.HintReadOnly on.
 func (t *delayedTx) HintReadOnly() { store.HintReadOnly(t.WriteTracker.Tx) }
 
+// NoteRetry passes store.NoteRetry on.
+func (t *delayedTx) NoteRetry(err error) { store.NoteRetry(t.WriteTracker.Tx, err) }
+
 // ready returns when a read issued at issued is answered.
 func (t *delayedTx) ready(issued time.Time) time.Time {
 	if t.d.Read <= 0 {

@@ -237,14 +237,20 @@ func (t *tx) OnError(err error) error {
 	oerr := t.Tx.OnError(err)
 	if oerr == nil {
 		t.newAttempt()
-		var se store.Error
-		code := 0
-		if errors.As(err, &se) {
-			code = se.Code
-		}
-		t.db.m.retries.WithLabelValues(t.c.op, strconv.Itoa(code)).Inc()
+		t.NoteRetry(err)
 	}
 	return oerr
+}
+
+// NoteRetry counts a retry after err, made through OnError or by a fresh
+// transaction (store.NoteRetry).
+func (t *tx) NoteRetry(err error) {
+	var se store.Error
+	code := 0
+	if errors.As(err, &se) {
+		code = se.Code
+	}
+	t.db.m.retries.WithLabelValues(t.c.op, strconv.Itoa(code)).Inc()
 }
 
 func (t *tx) Reset() {

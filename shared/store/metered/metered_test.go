@@ -145,6 +145,23 @@ func testCounts(t *testing.T, e engines.Engine) {
 				return nil
 			}))
 		}, Cost{Transactions: 1, ReadVersions: 2, Gets: 2, Commits: 2, Conflicts: 1}},
+		{"conflict retried at once", func(t *testing.T, ctx context.Context) {
+			// The retry goes to a fresh transaction (store.NoteRetry), not
+			// through OnError: it is counted all the same.
+			first := true
+			_, err := store.TransactConflictAtOnce(ctx, db, func(tx store.Tx) (struct{}, error) {
+				if _, err := tx.Get(k).Get(); err != nil {
+					return struct{}{}, err
+				}
+				if first {
+					first = false
+					must(t, transact(t.Context(), db, func(tx store.Tx) error { tx.Set(k, []byte("2")); return nil }))
+				}
+				tx.Set(k, []byte("3"))
+				return struct{}{}, nil
+			})
+			must(t, err)
+		}, Cost{Transactions: 2, ReadVersions: 2, Gets: 2, Commits: 2, Conflicts: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			op := "op " + tc.name

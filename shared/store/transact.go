@@ -19,12 +19,15 @@ func Transact[T any](ctx context.Context, db DB, fn func(Tx) (T, error)) (T, err
 
 // TransactConflictAtOnce is Transact, except that the first conflict
 // (not_committed) is retried at once, in a fresh transaction, without the
-// retry loop's backoff (FDB's starts at up to 10 ms). It is for a body
-// that, once it has conflicted, reads without read-conflict ranges and so
-// cannot conflict on its reads again (znode's watched reads): the backoff
-// spreads out transactions that would collide again, and this one will
-// not. Later conflicts, and every other error, are retried as Transact
-// retries them.
+// retry loop's backoff (FDB's starts at up to 10 ms). A conflict means
+// that the transaction it lost to has committed, so the retry reads past
+// it. It is for transactions that a client waits on, where a few
+// contend for one key (znode's writes: ZooKeeper queues such a request
+// behind the one it lost to, it does not make it sleep), or whose retry
+// cannot conflict on its reads (znode's watched reads, which retry with
+// snapshot reads). Later conflicts back off as Transact's do, which is
+// what spreads out many contenders; every other error is retried as
+// Transact retries it.
 func TransactConflictAtOnce[T any](ctx context.Context, db DB, fn func(Tx) (T, error)) (T, error) {
 	return loop(ctx, db, fn, true, true)
 }

@@ -21,8 +21,15 @@ import (
 // commits per tick) is read from the server's side while they are held
 // (scripts/bench-sessions).
 
-// holdWorkers is how many goroutines open, ping and close the sessions.
+// holdWorkers is how many goroutines open and close the sessions.
 const holdWorkers = 64
+
+// pingWorkers is how many goroutines ping them, each its share in turn, a
+// ping waiting for its answer: while the sessions are still opening, a
+// server busy with the opening answers a ping in tens of milliseconds,
+// and 64 of them, with 280 sessions each, took longer than a 10 s timeout
+// to go round.
+const pingWorkers = 1024
 
 // HoldResult is what Hold saw.
 type HoldResult struct {
@@ -86,9 +93,9 @@ func Hold(ctx context.Context, log *zap.Logger, t Target, n int, cfg Config, d t
 		wg      sync.WaitGroup
 	)
 	allOpen := make(chan struct{})
-	lats := make([]*Histogram, holdWorkers)
-	pings := make([]int64, holdWorkers)
-	for w := range holdWorkers {
+	lats := make([]*Histogram, pingWorkers)
+	pings := make([]int64, pingWorkers)
+	for w := range pingWorkers {
 		lats[w] = new(Histogram)
 		wg.Go(func() {
 			counting := false
@@ -107,7 +114,7 @@ func Hold(ctx context.Context, log *zap.Logger, t Target, n int, cfg Config, d t
 				round := time.Now()
 				every := cfg.SessionTimeout / 3 // until a session tells the one it got
 				left := false
-				for i := w; i < n; i += holdWorkers {
+				for i := w; i < n; i += pingWorkers {
 					s := sessions[i].Load()
 					if s == nil {
 						continue
@@ -192,7 +199,7 @@ func Hold(ctx context.Context, log *zap.Logger, t Target, n int, cfg Config, d t
 	holdEnd = time.Now().Add(d)
 	close(allOpen)
 	wg.Wait()
-	for w := range holdWorkers {
+	for w := range pingWorkers {
 		res.PingLatency.Merge(lats[w])
 		res.Pings += pings[w]
 	}

@@ -28,7 +28,7 @@ const holdWorkers = 64
 // ping waiting for its answer: while the sessions are still opening, a
 // server busy with the opening answers a ping in tens of milliseconds,
 // and 64 of them, with 280 sessions each, took longer than a 10 s timeout
-// to go round.
+// to go round, so that sessions expired in spite of them.
 const pingWorkers = 1024
 
 // HoldResult is what Hold saw.
@@ -82,8 +82,10 @@ func Hold(ctx context.Context, log *zap.Logger, t Target, n int, cfg Config, d t
 
 	// The pingers start with the opening: each pings its share of the
 	// open sessions once per round, a round every third of the timeout,
-	// as an idle client pings. Once all are open (allOpen), a round
-	// starts at once and the hold's pings are counted until holdEnd.
+	// as an idle client pings, its pings spread evenly over the round and
+	// the workers' rounds over a round's time, so that the server sees a
+	// steady rate rather than bursts. The pings made once all are open
+	// (allOpen), until holdEnd, are the hold's.
 	pctx, stopPings := context.WithCancel(ctx)
 	defer stopPings()
 	var (
@@ -95,12 +97,29 @@ func Hold(ctx context.Context, log *zap.Logger, t Target, n int, cfg Config, d t
 	allOpen := make(chan struct{})
 	lats := make([]*Histogram, pingWorkers)
 	pings := make([]int64, pingWorkers)
+	// sleepUntil waits for t; false if the pings are to stop.
+	sleepUntil := func(t time.Time) bool {
+		if d := time.Until(t); d > 0 {
+			timer := time.NewTimer(d)
+			defer timer.Stop()
+			select {
+			case <-pctx.Done():
+			case <-timer.C:
+			}
+		}
+		return pctx.Err() == nil
+	}
 	for w := range pingWorkers {
 		lats[w] = new(Histogram)
 		wg.Go(func() {
 			counting := false
 			var end time.Time
-			for pctx.Err() == nil {
+			every := cfg.SessionTimeout / 3 // until a session tells the one it got
+			next := time.Now().Add(every * time.Duration(w) / pingWorkers)
+			var share []int
+			// holding notes, once all are open, that the hold's pings
+			// have begun; it says whether to go on.
+			holding := func() bool {
 				if !counting {
 					select {
 					case <-allOpen:
@@ -108,18 +127,37 @@ func Hold(ctx context.Context, log *zap.Logger, t Target, n int, cfg Config, d t
 					default:
 					}
 				}
-				if counting && !time.Now().Before(end) {
-					return
+				return !counting || time.Now().Before(end)
+			}
+			// until bounds a wait by the hold's end.
+			until := func(t time.Time) time.Time {
+				if counting && end.Before(t) {
+					return end
 				}
+				return t
+			}
+			for sleepUntil(until(next)) && holding() {
 				round := time.Now()
-				every := cfg.SessionTimeout / 3 // until a session tells the one it got
-				left := false
+				share = share[:0]
 				for i := w; i < n; i += pingWorkers {
+					if sessions[i].Load() != nil {
+						share = append(share, i)
+					}
+				}
+				if counting && len(share) == 0 {
+					return // none left
+				}
+				for j, i := range share {
+					if j > 0 && !sleepUntil(until(round.Add(every*time.Duration(j)/time.Duration(len(share))))) {
+						return
+					}
+					if !holding() {
+						return
+					}
 					s := sessions[i].Load()
 					if s == nil {
 						continue
 					}
-					left = true
 					every = s.timeout / 3
 					t0 := time.Now()
 					if err := s.ping(); err != nil {
@@ -136,23 +174,7 @@ func Hold(ctx context.Context, log *zap.Logger, t Target, n int, cfg Config, d t
 						h()
 					}
 				}
-				if counting && !left {
-					return // none left
-				}
-				wait := time.Until(round.Add(every))
-				if counting {
-					wait = min(wait, time.Until(end))
-					select {
-					case <-pctx.Done():
-					case <-time.After(wait):
-					}
-					continue
-				}
-				select {
-				case <-pctx.Done():
-				case <-allOpen:
-				case <-time.After(wait):
-				}
+				next = round.Add(every)
 			}
 		})
 	}

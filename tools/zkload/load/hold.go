@@ -87,7 +87,6 @@ func Hold(ctx context.Context, log *zap.Logger, t Target, n int, cfg Config, d t
 	// steady rate rather than bursts. The pings made once all are open
 	// (allOpen), until holdEnd, are the hold's.
 	pctx, stopPings := context.WithCancel(ctx)
-	defer stopPings()
 	var (
 		mu      sync.Mutex
 		lost    atomic.Int64
@@ -95,8 +94,6 @@ func Hold(ctx context.Context, log *zap.Logger, t Target, n int, cfg Config, d t
 		wg      sync.WaitGroup
 	)
 	allOpen := make(chan struct{})
-	lats := make([]*Histogram, pingWorkers)
-	pings := make([]int64, pingWorkers)
 	// sleepUntil waits for t; false if the pings are to stop.
 	sleepUntil := func(t time.Time) bool {
 		if d := time.Until(t); d > 0 {
@@ -110,7 +107,6 @@ func Hold(ctx context.Context, log *zap.Logger, t Target, n int, cfg Config, d t
 		return pctx.Err() == nil
 	}
 	for w := range pingWorkers {
-		lats[w] = new(Histogram)
 		wg.Go(func() {
 			counting := false
 			var end time.Time
@@ -168,8 +164,11 @@ func Hold(ctx context.Context, log *zap.Logger, t Target, n int, cfg Config, d t
 						continue
 					}
 					if counting {
-						lats[w].Record(time.Since(t0))
-						pings[w]++
+						d := time.Since(t0)
+						mu.Lock()
+						res.PingLatency.Record(d)
+						res.Pings++
+						mu.Unlock()
 					} else if h := holdTestHooks.openingPing; h != nil {
 						h()
 					}
@@ -221,10 +220,6 @@ func Hold(ctx context.Context, log *zap.Logger, t Target, n int, cfg Config, d t
 	holdEnd = time.Now().Add(d)
 	close(allOpen)
 	wg.Wait()
-	for w := range pingWorkers {
-		res.PingLatency.Merge(lats[w])
-		res.Pings += pings[w]
-	}
 	res.Lost = int(lost.Load())
 	for i := range sessions {
 		if sessions[i].Load() != nil {

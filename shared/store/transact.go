@@ -62,7 +62,7 @@ func loop[T any](ctx context.Context, db DB, fn func(Tx) (T, error), commit, con
 		if err == nil {
 			return v, nil
 		}
-		if conflictAtOnce && Code(err) == ErrNotCommitted.Code {
+		if conflictAtOnce && errors.Is(err, ErrNotCommitted) {
 			// A fresh transaction rather than Reset: it gets every
 			// option the database's wrappers set at creation.
 			conflictAtOnce = false

@@ -131,35 +131,13 @@ func testCounts(t *testing.T, e engines.Engine) {
 			w.Cancel()
 		}, Cost{Transactions: 1, ReadVersions: 1, Watches: 1, NoopCommits: 1}},
 		{"conflict and retry", func(t *testing.T, ctx context.Context) {
-			first := true
-			must(t, transact(ctx, db, func(tx store.Tx) error {
-				if _, err := tx.Get(k).Get(); err != nil {
-					return err
-				}
-				if first {
-					first = false
-					// Another writer of k commits after this read.
-					must(t, transact(t.Context(), db, func(tx store.Tx) error { tx.Set(k, []byte("2")); return nil }))
-				}
-				tx.Set(k, []byte("3"))
-				return nil
-			}))
+			must(t, transact(ctx, db, conflictOnce(t, db, k)))
 		}, Cost{Transactions: 1, ReadVersions: 2, Gets: 2, Commits: 2, Conflicts: 1}},
 		{"conflict retried at once", func(t *testing.T, ctx context.Context) {
 			// The retry goes to a fresh transaction (store.NoteRetry), not
 			// through OnError: it is counted all the same.
-			first := true
-			_, err := store.TransactConflictAtOnce(ctx, db, func(tx store.Tx) (struct{}, error) {
-				if _, err := tx.Get(k).Get(); err != nil {
-					return struct{}{}, err
-				}
-				if first {
-					first = false
-					must(t, transact(t.Context(), db, func(tx store.Tx) error { tx.Set(k, []byte("2")); return nil }))
-				}
-				tx.Set(k, []byte("3"))
-				return struct{}{}, nil
-			})
+			body := conflictOnce(t, db, k)
+			_, err := store.TransactConflictAtOnce(ctx, db, func(tx store.Tx) (struct{}, error) { return struct{}{}, body(tx) })
 			must(t, err)
 		}, Cost{Transactions: 2, ReadVersions: 2, Gets: 2, Commits: 2, Conflicts: 1}},
 	} {
@@ -198,6 +176,23 @@ func TestBoundedOps(t *testing.T) {
 	}
 	if got := Counts(t, reg, metered.Other).Transactions; got != 10 {
 		t.Errorf("other: %v transactions, want 10", got)
+	}
+}
+
+// conflictOnce returns a body that reads k and writes it, and whose first
+// attempt conflicts: another writer of k commits after its read.
+func conflictOnce(t *testing.T, db store.DB, k []byte) func(store.Tx) error {
+	first := true
+	return func(tx store.Tx) error {
+		if _, err := tx.Get(k).Get(); err != nil {
+			return err
+		}
+		if first {
+			first = false
+			must(t, transact(t.Context(), db, func(tx store.Tx) error { tx.Set(k, []byte("2")); return nil }))
+		}
+		tx.Set(k, []byte("3"))
+		return nil
 	}
 }
 

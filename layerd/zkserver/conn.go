@@ -136,7 +136,7 @@ func (c *conn) log() *zap.Logger {
 func (c *conn) close() {
 	c.closeOnce.Do(func() {
 		// Only a server that has parked a connection has a poller.
-		if p := c.s.parked.Load(); p != nil {
+		if p := c.s.idlePoller.Load(); p != nil {
 			p.forget(c)
 		}
 		c.nc.Close()

@@ -46,10 +46,10 @@ type Server struct {
 
 	// outstanding counts the requests being executed.
 	outstanding atomic.Int64
-	// parked is the poller of idle connections (poller), made at the
+	// idlePoller is the poller of parked connections (poller), made at the
 	// first park.
 	pollerOnce sync.Once
-	parked     atomic.Pointer[poller]
+	idlePoller atomic.Pointer[poller]
 	// testHookParked, set by tests before Serve, is told of each park
 	// with the session's id.
 	testHookParked func(session int64)
@@ -333,9 +333,9 @@ func (s *Server) poller() *poller {
 			s.log.Info("idle connections wait on goroutines of their own", zap.Error(err))
 			return
 		}
-		s.parked.Store(p)
+		s.idlePoller.Store(p)
 	})
-	return s.parked.Load()
+	return s.idlePoller.Load()
 }
 
 func (s *Server) track(ln net.Listener) bool {
@@ -417,7 +417,7 @@ func (s *Server) stop(ctx context.Context, kill bool) error {
 		s.handlers.Wait()
 		// No connection is left to park: none is made after this.
 		s.pollerOnce.Do(func() {})
-		if p := s.parked.Load(); p != nil {
+		if p := s.idlePoller.Load(); p != nil {
 			p.stop()
 		}
 		close(done)

@@ -210,12 +210,14 @@ func testCancelAndTimeout(t *testing.T, e *env) {
 	})
 	t.Run("SetTimeout persists across OnError", func(t *testing.T) {
 		tx := e.tx(t)
-		tx.SetTimeout(200 * time.Millisecond)
+		// Long enough for the backoff and a read on a loaded machine
+		// (CI's FDB once took over 190 ms for them), short for a test.
+		tx.SetTimeout(time.Second)
 		if err := tx.OnError(store.ErrNotCommitted); err != nil {
 			t.Fatalf("OnError(1020) = %v", err)
 		}
 		mustGet(t, tx, e.key("k"))
-		time.Sleep(300 * time.Millisecond) // let the timeout pass
+		time.Sleep(1100 * time.Millisecond) // let the timeout pass
 		_, err := tx.Get(e.key("k2")).Get()
 		wantCode(t, "Get after the timeout set before OnError", err, 1031)
 	})

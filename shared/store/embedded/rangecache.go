@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"bytes"
+	"hash/maphash"
 	"slices"
 	"sync"
 
@@ -18,13 +19,16 @@ import (
 // store, and a multiRead of 8 nodes paid it 8 times (a quarter of
 // layerd's CPU under that workload).
 //
-// Any transaction that has written nothing reads from the entries and
-// adds them, but a write's scan that found no rows adds nothing (see
-// scanLocked). A write reads what it is about to change: the committer
-// gives the entries a batch changed their new rows, so that the next
-// write of the same node (a setData's stat, a parent's) finds them; until
-// it did, reading a node past the older versions of its rows that the
-// MVCC window keeps in Pebble was a fifth of a setData's CPU.
+// Any transaction reads from the entries, and adds them, where it has
+// written nothing inside the range; a transaction that writes adds an
+// empty range the second time it is found empty (addEmpty): the watchers
+// of a node a write changes, most often none, read after the write's
+// own mutations when it fires them. A write reads what it is about to
+// change: the committer gives the entries a batch changed their new
+// rows, so that the next write of the same node (a setData's stat, a
+// parent's) finds them; until it did, reading a node past the older
+// versions of its rows that the MVCC window keeps in Pebble was a fifth
+// of a setData's CPU.
 //
 // Entries follow pointCache's rules: an entry holds a range's rows as of
 // version from and every later one, up to the newest commit; the
@@ -43,11 +47,30 @@ type rangeCache struct {
 	mu      sync.Mutex
 	version int64 // the newest published snapshot's version
 	entries *btree.BTreeG[*rangeEntry]
+	size    int // the entries' bytes (entrySize), at most rangeCacheTotal
+	// missed holds hashes of ranges a write found empty once and did
+	// not add (addEmpty), one per slot.
+	missed [rangeCacheMissed]uint64
+	seed   maphash.Seed
 	// get's search key and what it finds, under mu: a search key made
 	// per get escaped, and so did a visitor made per get.
 	pivot     rangeEntry
 	floor     *rangeEntry
 	takeFloor func(*rangeEntry) bool
+	// The same for the committer's look-ups of the entries a batch
+	// changed (holdingKeyLocked, holdingLocked), one per key it wrote:
+	// what a walk looks for, and what it found.
+	walk                   rangeWalk
+	holdsKey, beginsBefore func(*rangeEntry) bool
+}
+
+// rangeWalk is a look-up's state (rangeCache.walk).
+type rangeWalk struct {
+	pivot   rangeEntry
+	key, hi []byte
+	first   []byte
+	started bool
+	hit     []*rangeEntry
 }
 
 type rangeEntry struct {
@@ -71,19 +94,73 @@ func rangeEntryLess(a, b *rangeEntry) bool {
 }
 
 // Bounds of what the cache keeps: ranges of at most rangeCacheRows rows
-// and rangeCacheBytes bytes, at most rangeCacheEntries of them (when full
-// it starts over).
+// and rangeCacheBytes bytes, at most rangeCacheEntries of them and
+// rangeCacheTotal bytes in all (when full it starts over). A lock
+// recipe's waiters list a parent of one child per contender: with 16
+// rows at most, 64 contenders' listings each went to Pebble.
 const (
-	rangeCacheRows    = 16
-	rangeCacheBytes   = 4 << 10
-	rangeCacheEntries = 1 << 13
+	rangeCacheRows    = 256
+	rangeCacheBytes   = 16 << 10
+	rangeCacheEntries = 1 << 14
+	rangeCacheTotal   = 32 << 20
 )
 
+// entrySize is what an entry costs the cache's budget: its keys and rows
+// and their headers.
+func entrySize(e *rangeEntry) int {
+	const header = 64 + 48 // the entry, a row's KeyValue
+	n := header + len(e.begin) + len(e.end) + 48*len(e.rows)
+	for _, kv := range e.rows {
+		n += len(kv.Key) + len(kv.Value)
+	}
+	return n
+}
+
+// putLocked inserts e, or replaces the entry of its begin and end.
+func (c *rangeCache) putLocked(e *rangeEntry) {
+	if old, ok := c.entries.ReplaceOrInsert(e); ok {
+		c.size -= entrySize(old)
+	}
+	c.size += entrySize(e)
+}
+
+// deleteLocked removes e.
+func (c *rangeCache) deleteLocked(e *rangeEntry) {
+	if _, ok := c.entries.Delete(e); ok {
+		c.size -= entrySize(e)
+	}
+}
+
+// clearLocked drops every entry.
+func (c *rangeCache) clearLocked() {
+	c.entries.Clear(false)
+	c.size = 0
+}
+
 func newRangeCache(version int64) *rangeCache {
-	c := &rangeCache{version: version, entries: btree.NewG(16, rangeEntryLess)}
+	c := &rangeCache{version: version, entries: btree.NewG(16, rangeEntryLess), seed: maphash.MakeSeed()}
 	c.takeFloor = func(e *rangeEntry) bool {
 		c.floor = e
 		return false
+	}
+	w := &c.walk
+	c.holdsKey = func(e *rangeEntry) bool {
+		if !w.started {
+			w.first, w.started = e.begin, true
+		} else if !bytes.Equal(e.begin, w.first) {
+			return false
+		}
+		if bytes.Compare(e.end, w.key) > 0 {
+			w.hit = append(w.hit, e)
+		}
+		return true
+	}
+	c.beginsBefore = func(e *rangeEntry) bool {
+		if w.hi != nil && bytes.Compare(e.begin, w.hi) >= 0 {
+			return false
+		}
+		w.hit = append(w.hit, e)
+		return true
 	}
 	return c
 }
@@ -125,6 +202,33 @@ func (c *rangeCache) get(begin, end []byte, rv int64) ([]store.KeyValue, bool) {
 
 func compareRowKey(kv store.KeyValue, k []byte) int { return bytes.Compare(kv.Key, k) }
 
+// rangeCacheMissed is how many ranges addEmpty remembers.
+const rangeCacheMissed = 1 << 12
+
+// addEmpty records that [begin, end) holds no rows as of snapshot snap,
+// as add does, for a transaction that writes: the second time such a
+// transaction finds the range empty, not the first. A write reads ranges
+// that are empty again at its next write (the watchers of a node it
+// changes) and ranges that are empty once (those of a node it creates,
+// which it fills): adding those made a create allocate and insert two
+// entries that no read used.
+func (c *rangeCache) addEmpty(begin, end []byte, snap int64) {
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	h.Write(begin)
+	h.WriteByte(0)
+	h.Write(end)
+	sum := h.Sum64() | 1 // never 0, an empty slot
+	slot := &c.missed[sum%rangeCacheMissed]
+	c.mu.Lock()
+	seen := *slot == sum
+	*slot = sum
+	c.mu.Unlock()
+	if seen {
+		c.add(begin, end, nil, snap)
+	}
+}
+
 // add records that [begin, end) holds rows as of snapshot snap, if that is
 // still the newest, the rows are few and small, and the range overlaps no
 // entry of another begin.
@@ -163,10 +267,11 @@ func (c *rangeCache) add(begin, end []byte, rows []store.KeyValue, snap int64) {
 	if overlaps {
 		return
 	}
-	if c.entries.Len() >= rangeCacheEntries {
-		c.entries.Clear(false)
+	e := &rangeEntry{begin: clone(begin), end: clone(end), rows: copyRows(rows), from: snap}
+	if c.entries.Len() >= rangeCacheEntries || c.size+entrySize(e) > rangeCacheTotal {
+		c.clearLocked()
 	}
-	c.entries.ReplaceOrInsert(&rangeEntry{begin: clone(begin), end: clone(end), rows: copyRows(rows), from: snap})
+	c.putLocked(e)
 }
 
 // published brings the entries a batch committed at version changed up
@@ -183,7 +288,7 @@ func (c *rangeCache) published(version int64, ch *changes) {
 	defer c.mu.Unlock()
 	c.version = version
 	if ch == nil {
-		c.entries.Clear(false)
+		c.clearLocked()
 		return
 	}
 	if c.entries.Len() == 0 {
@@ -216,10 +321,15 @@ func (c *rangeCache) published(version int64, ch *changes) {
 	}
 	for e, rows := range touched {
 		if len(rows) == 0 || !rowsFit(rows) {
-			c.entries.Delete(e)
+			c.deleteLocked(e)
 			continue
 		}
-		c.entries.ReplaceOrInsert(&rangeEntry{begin: e.begin, end: e.end, rows: copyRows(rows), from: version})
+		c.putLocked(&rangeEntry{begin: e.begin, end: e.end, rows: copyRows(rows), from: version})
+	}
+	// Entries that grew may take it past its budget: it starts over, as
+	// add does.
+	if c.size > rangeCacheTotal {
+		c.clearLocked()
 	}
 }
 
@@ -272,17 +382,17 @@ func rowsFit(rows []store.KeyValue) bool {
 }
 
 // holdingLocked appends to hit the entries that overlap [lo, hi): those
-// that hold lo, and those that begin after it, inside.
+// that hold lo, and those that begin after it, before hi (nil: the end of
+// the keyspace).
 func (c *rangeCache) holdingLocked(lo, hi []byte, hit []*rangeEntry) []*rangeEntry {
 	hit = c.holdingKeyLocked(lo, hit)
+	w := &c.walk
 	// The pivot sorts after every entry that begins at lo.
-	c.entries.AscendGreaterOrEqual(&rangeEntry{begin: lo, pivotAfter: true}, func(e *rangeEntry) bool {
-		if hi != nil && bytes.Compare(e.begin, hi) >= 0 {
-			return false
-		}
-		hit = append(hit, e)
-		return true
-	})
+	w.pivot = rangeEntry{begin: lo, pivotAfter: true}
+	w.hi, w.hit = hi, hit
+	c.entries.AscendGreaterOrEqual(&w.pivot, c.beginsBefore)
+	hit = w.hit
+	*w = rangeWalk{} // holding nothing of this walk's keys or entries
 	return hit
 }
 
@@ -290,19 +400,13 @@ func (c *rangeCache) holdingLocked(lo, hi []byte, hit []*rangeEntry) []*rangeEnt
 // greatest begin at or below k that end after it (one walk, where a range
 // takes two; a batch writes many keys and every one is looked up).
 func (c *rangeCache) holdingKeyLocked(k []byte, hit []*rangeEntry) []*rangeEntry {
-	var first []byte
+	w := &c.walk
 	// The pivot sorts after every entry that begins at k.
-	c.entries.DescendLessOrEqual(&rangeEntry{begin: k, pivotAfter: true}, func(e *rangeEntry) bool {
-		if first == nil {
-			first = e.begin
-		} else if !bytes.Equal(e.begin, first) {
-			return false
-		}
-		if bytes.Compare(e.end, k) > 0 {
-			hit = append(hit, e)
-		}
-		return true
-	})
+	w.pivot = rangeEntry{begin: k, pivotAfter: true}
+	w.key, w.hit = k, hit
+	c.entries.DescendLessOrEqual(&w.pivot, c.holdsKey)
+	hit = w.hit
+	*w = rangeWalk{} // holding nothing of this walk's keys or entries
 	return hit
 }
 

@@ -66,6 +66,13 @@ type writeMap struct {
 	cleared    []store.Range // sorted, disjoint, not adjacent
 	unreadable []store.Range // candidate keys of versionstamped keys
 	log        []mutation
+
+	// touches' search key and what it finds.
+	probe struct {
+		pivot entry
+		found *entry
+	}
+	firstAtOrAfter func(*entry) bool
 }
 
 // entryFreeList is shared by every transaction's write map (it is safe for
@@ -126,6 +133,41 @@ func (w *writeMap) touchesUnreadable(r store.Range) bool {
 		}
 	}
 	return false
+}
+
+// touches reports whether the transaction wrote anything in r: a key,
+// a cleared range or a versionstamped key's candidates. A read of r that
+// it does not touch is the stored rows alone.
+func (w *writeMap) touches(r store.Range) bool {
+	if w.empty() {
+		return false
+	}
+	if len(r.End) == 0 {
+		return true // unbounded: not worth the walk
+	}
+	if w.entries != nil {
+		// A pivot and visitor made per call escaped: the map keeps
+		// them (a write's reads after its writes each ask).
+		if w.firstAtOrAfter == nil {
+			w.firstAtOrAfter = func(e *entry) bool {
+				w.probe.found = e
+				return false
+			}
+		}
+		w.probe.pivot.key = r.Begin
+		w.entries.AscendGreaterOrEqual(&w.probe.pivot, w.firstAtOrAfter)
+		found := w.probe.found
+		w.probe.pivot.key, w.probe.found = nil, nil
+		if found != nil && bytes.Compare(found.key, r.End) < 0 {
+			return true
+		}
+	}
+	for _, c := range w.cleared {
+		if overlaps(c, r) {
+			return true
+		}
+	}
+	return w.touchesUnreadable(r)
 }
 
 func (w *writeMap) set(k, v []byte) {

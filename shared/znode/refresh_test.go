@@ -77,3 +77,53 @@ func entries(t *testing.T, f *fixture, session int64) []int64 {
 	}
 	return ticks
 }
+
+// TestHeartbeatMarksEachTickDue: a heartbeat marks, for each expiry tick
+// it indexes, the shards of the sessions expiring then as due the tick
+// after (one mark per tick for all its sessions, not one per session): a
+// sweeper reads only marked shards, so a session whose mark was lost
+// would outlive its timeout.
+func TestHeartbeatMarksEachTickDue(t *testing.T) { engines.Each(t, testHeartbeatMarksEachTickDue) }
+
+func testHeartbeatMarksEachTickDue(t *testing.T, e engines.Engine) {
+	f := newFixture(t, e, embedded.Faults{})
+	ctx := t.Context()
+	var beats []znode.Beat
+	want := map[int64]map[int]bool{} // due tick → shards
+	for i := range 40 {
+		s, err := f.tree.CreateSessionOn(ctx, 4000, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Two expiry ticks, well after any the creates marked.
+		expiry := s.Expiry + 100 + int64(i%2)*50
+		beats = append(beats, znode.Beat{Session: s.ID, Expiry: expiry, Old: s.Expiry})
+		if want[expiry+1] == nil {
+			want[expiry+1] = map[int]bool{}
+		}
+		want[expiry+1][keys.Shard(s.ID)] = true
+	}
+	if gone, err := f.tree.Heartbeat(ctx, beats); err != nil || len(gone) != 0 {
+		t.Fatalf("heartbeat: %v, %v", gone, err)
+	}
+	for tick, shards := range want {
+		v, err := store.ReadTransact(ctx, f.db, func(r store.Reader) ([]byte, error) {
+			return r.Get(f.root.Due(tick)).Get()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := keys.DueShards(v)
+		if err != nil {
+			t.Fatalf("due summary of tick %d: %v", tick, err)
+		}
+		if len(got) != len(shards) {
+			t.Errorf("tick %d: %d shards marked, want %d", tick, len(got), len(shards))
+		}
+		for _, sh := range got {
+			if !shards[sh] {
+				t.Errorf("tick %d: shard %d marked, no session of it expires then", tick, sh)
+			}
+		}
+	}
+}

@@ -170,3 +170,37 @@ func writeOp(ctx context.Context, tree *znode.Tree, c znode.Caller, op znode.Op)
 	}
 	return err
 }
+
+// BenchmarkHeartbeat measures the store-side cost of a layerd's
+// heartbeat: one op refreshes 5,000 sessions in one commit (a tick's
+// refreshes with 18,000 idle sessions pinging every third of their
+// timeout), each to a later expiry tick in place of its last. Its
+// allocation per refreshed session paces the collector of a layerd
+// holding many idle sessions (docs/benchmarks.md, "Idle sessions").
+//
+//	go test ./shared/znode -run '^$' -bench Heartbeat -cpu 1 -benchmem
+func BenchmarkHeartbeat(b *testing.B) {
+	tree := benchTree(b)
+	ctx := b.Context()
+	const sessions = 5000
+	beats := make([]znode.Beat, sessions)
+	for i := range beats {
+		s, err := tree.CreateSession(ctx, 10000)
+		if err != nil {
+			b.Fatal(err)
+		}
+		beats[i] = znode.Beat{Session: s.ID, Expiry: s.Expiry}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		for i := range beats {
+			beats[i].Old = beats[i].Expiry
+			beats[i].Expiry++
+		}
+		gone, err := tree.Heartbeat(ctx, beats)
+		if err != nil || len(gone) != 0 {
+			b.Fatalf("heartbeat: %d sessions gone, %v", len(gone), err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*sessions), "ns/session")
+}

@@ -44,9 +44,13 @@ func (r Root) ParseDue(key []byte) (int64, error) {
 // that marks the shard due.
 func DueBit(shard int) []byte {
 	b := make([]byte, DueBitmapLen)
-	b[shard/8] = 1 << (shard % 8)
+	SetDueBit(b, shard)
 	return b
 }
+
+// SetDueBit sets shard's bit in b, a due-summary bitmap: to mark many
+// shards in one BitOr.
+func SetDueBit(b []byte, shard int) { b[shard/8] |= 1 << (shard % 8) }
 
 // DueMask returns the bitmap with every bit but shard's set: the BitAnd
 // param that clears the shard's mark.

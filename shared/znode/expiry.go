@@ -76,30 +76,6 @@ func (tr *Tree) reindex(tx store.Tx, session, expiry, old int64) {
 	}
 }
 
-// dueMarks gathers the due marks of many index entries, one bitmap per
-// tick, so that a transaction marking thousands sets each tick's once: a
-// heartbeat of 5,000 sessions made 5,000 BitOrs of one key, each applied
-// over the one before by a read of the commit's batch (a third of the
-// heartbeat's CPU, BenchmarkHeartbeat).
-type dueMarks map[int64]*[keys.DueBitmapLen]byte
-
-// add marks shard due at tick.
-func (m dueMarks) add(tick int64, shard int) {
-	b := m[tick]
-	if b == nil {
-		b = new([keys.DueBitmapLen]byte)
-		m[tick] = b
-	}
-	b[shard/8] |= 1 << (shard % 8)
-}
-
-// write sets the marks in tx.
-func (m dueMarks) write(tx store.Tx, root keys.Root) {
-	for tick, b := range m {
-		tx.Atomic(store.BitOr, root.Due(tick), b[:])
-	}
-}
-
 // Beat is one session's refresh: its new expiry tick, and the one the
 // same layerd indexed before (Session.Expiry or the last Beat's; 0:
 // none), whose entry it replaces.

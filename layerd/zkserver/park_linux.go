@@ -80,10 +80,16 @@ func (p *poller) run(rc syscall.RawConn) {
 		var waitErr error
 		// Read calls the function again each time the network poller
 		// finds the set readable, until it returns true; epoll_wait
-		// with no timeout never blocks.
+		// with no timeout never blocks. An interrupted one is asked
+		// again at once: the network poller tells of a set becoming
+		// ready, not of one that still is.
 		err := rc.Read(func(fd uintptr) bool {
-			n, waitErr = unix.EpollWait(int(fd), events, 0)
-			return n > 0 || (waitErr != nil && !errors.Is(waitErr, unix.EINTR))
+			for {
+				n, waitErr = unix.EpollWait(int(fd), events, 0)
+				if !errors.Is(waitErr, unix.EINTR) {
+					return n > 0 || waitErr != nil
+				}
+			}
 		})
 		if err == nil {
 			err = waitErr

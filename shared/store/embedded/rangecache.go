@@ -108,8 +108,11 @@ const (
 // entrySize is what an entry costs the cache's budget: its keys and rows
 // and their headers.
 func entrySize(e *rangeEntry) int {
-	const header = 64 + 48 // the entry, a row's KeyValue
-	n := header + len(e.begin) + len(e.end) + 48*len(e.rows)
+	const (
+		entryHeader = 112 // the rangeEntry and its slot in the tree, about
+		rowHeader   = 48  // a row's store.KeyValue
+	)
+	n := entryHeader + len(e.begin) + len(e.end) + rowHeader*len(e.rows)
 	for _, kv := range e.rows {
 		n += len(kv.Key) + len(kv.Value)
 	}

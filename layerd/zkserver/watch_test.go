@@ -208,7 +208,10 @@ func testRecursiveWatchOrderAcrossServers(t *testing.T, e engines.Engine) {
 
 	total := writers * (1 + 3*rounds)
 	got := make([]change, 0, total)
-	w.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
+	// Reading the events and the exists after them: dialRaw's 10 s
+	// deadline covered writes too, and CI's loaded machine once took
+	// longer than that to get here, failing the exists's write.
+	w.nc.SetDeadline(time.Now().Add(30 * time.Second))
 	for len(got) < total {
 		h, body, err := w.reply()
 		if err != nil {

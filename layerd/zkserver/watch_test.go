@@ -159,6 +159,30 @@ func testRecursiveWatchOrderAcrossServers(t *testing.T, e engines.Engine) {
 	if h, _, err := w.reply(); err != nil || h.Err != zkwire.CodeOK {
 		t.Fatalf("addWatch: %+v, %v", h, err)
 	}
+	// The watcher sends nothing else while the writers run: it pings, as
+	// a client does, so that its session outlives a slow run (CI's
+	// loaded machine took longer than the session's timeout, and the
+	// server rightly closed the silent connection).
+	pingsDone := make(chan struct{})
+	var pinger sync.WaitGroup
+	pinger.Go(func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		ping := zkwire.AppendRequest(nil, zkwire.RequestHeader{Xid: zkwire.XidPing, Type: zkwire.OpPing}, nil)
+		for {
+			select {
+			case <-pingsDone:
+				return
+			case <-tick.C:
+				w.nc.Write(ping) // a failure shows in the reads below
+			}
+		}
+	})
+	stopPings := sync.OnceFunc(func() {
+		close(pingsDone)
+		pinger.Wait()
+	})
+	defer stopPings()
 
 	// Each writer: create its node, then rounds of create a child, set
 	// its node, delete the child.
@@ -217,6 +241,9 @@ func testRecursiveWatchOrderAcrossServers(t *testing.T, e engines.Engine) {
 		if err != nil {
 			t.Fatalf("after %d of %d events: %v", len(got), total, err)
 		}
+		if h.Xid == zkwire.XidPing {
+			continue
+		}
 		var ev zkwire.WatcherEvent
 		if h.Xid != zkwire.XidNotification || zkwire.Decode(body, &ev) != nil {
 			t.Fatalf("after %d events: frame %+v %x, want a notification", len(got), h, body)
@@ -226,10 +253,18 @@ func testRecursiveWatchOrderAcrossServers(t *testing.T, e engines.Engine) {
 		}
 		got = append(got, change{ev.Type, ev.Path, h.Zxid})
 	}
-	// Nothing more: one event per change.
+	// Nothing more: one event per change (and the pings' replies).
+	stopPings()
 	w.send(w.request(2, &zkwire.Exists{Path: "/"}))
-	if h, _, err := w.reply(); err != nil || h.Xid != 2 {
-		t.Fatalf("after the %d events, a frame %+v (%v); want only the exists reply", total, h, err)
+	for {
+		h, _, err := w.reply()
+		if err == nil && h.Xid == zkwire.XidPing {
+			continue
+		}
+		if err != nil || h.Xid != 2 {
+			t.Fatalf("after the %d events, a frame %+v (%v); want only the exists reply", total, h, err)
+		}
+		break
 	}
 
 	// Each writer's changes appear in its order, setData at its zxid.

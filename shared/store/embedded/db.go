@@ -18,7 +18,6 @@ import (
 	"go.uber.org/zap"
 
 	"zkfdb/shared/store"
-	"zkfdb/shared/uringsync"
 )
 
 // DB is the embedded engine. It is safe for concurrent use.
@@ -58,8 +57,6 @@ type DB struct {
 	stop    chan struct{} // closed by Close: no new commits
 	stopped chan struct{} // closed when the committer has exited
 	history *history      // committer only
-
-	ring *uringsync.Ring // the disk's syncs go through it (syncfs.go); nil where there is none
 }
 
 var _ store.DB = (*DB)(nil)
@@ -186,21 +183,6 @@ func Open(opts Options) (*DB, error) {
 	if dir == "" {
 		return nil, errors.New("embedded: no data directory")
 	}
-	var ring *uringsync.Ring
-	if popts.FS == nil {
-		// 64 syncs in flight: the log's, a flush's and compactions'.
-		var err error
-		if ring, err = uringsync.Open(64); err != nil {
-			log.Info("embedded: syncing the disk with plain system calls", zap.Error(err))
-		} else {
-			popts.FS = ringFS{FS: vfs.Default, ring: ring}
-		}
-	}
-	closeRing := func() {
-		if ring != nil {
-			ring.Close()
-		}
-	}
 	m := newMetrics(opts.Registerer)
 	popts.EventListener = &pebble.EventListener{
 		// A stall holds every commit back: operators see it in the
@@ -211,9 +193,6 @@ func Open(opts Options) (*DB, error) {
 		},
 	}
 	pdb, err := pebble.Open(dir, popts)
-	if err != nil {
-		closeRing()
-	}
 	if errors.Is(err, syscall.EAGAIN) {
 		// Pebble's LOCK file is held: flock says only "resource
 		// temporarily unavailable".
@@ -225,7 +204,6 @@ func Open(opts Options) (*DB, error) {
 	last, err := readMetaVersion(pdb)
 	if err != nil {
 		pdb.Close()
-		closeRing()
 		return nil, err
 	}
 	base := last + recoveryJump
@@ -242,7 +220,6 @@ func Open(opts Options) (*DB, error) {
 		stop:      make(chan struct{}),
 		stopped:   make(chan struct{}),
 		history:   newHistory(),
-		ring:      ring,
 	}
 	db.watches = newWatchRegistry(db, opts.MaxWatches)
 	db.snaps = []*snapEntry{{version: base, snap: pdb.NewSnapshot()}}
@@ -288,12 +265,7 @@ func (db *DB) Close() error {
 	for _, e := range snaps {
 		e.close()
 	}
-	err := db.pdb.Close()
-	if db.ring != nil {
-		// After Pebble, which syncs as it closes.
-		err = errors.Join(err, db.ring.Close())
-	}
-	return err
+	return db.pdb.Close()
 }
 
 // CreateTransaction starts a transaction bound to ctx.

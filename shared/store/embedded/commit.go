@@ -56,24 +56,31 @@ func (db *DB) runCommitter() {
 		// setData: 25 transactions a batch with one yield, 37 with this;
 		// each fsync holds layerd's only P). A yield that brings nothing
 		// ends it, so a lone commit waits for none.
-		for yields := 0; yields < 4 && len(batch) < maxBatch; yields++ {
+		for range maxYields {
 			runtime.Gosched()
 			queued := len(batch)
-		fill:
-			for len(batch) < maxBatch {
-				select {
-				case r := <-db.commits:
-					batch = append(batch, r)
-				default:
-					break fill
-				}
-			}
-			if len(batch) == queued {
+			if batch = db.takeQueued(batch); len(batch) == queued || len(batch) == maxBatch {
 				break
 			}
 		}
 		db.commitBatch(batch)
 	}
+}
+
+// maxYields bounds the committer's yields before one batch.
+const maxYields = 4
+
+// takeQueued appends to batch the requests queued now, up to maxBatch.
+func (db *DB) takeQueued(batch []*commitRequest) []*commitRequest {
+	for len(batch) < maxBatch {
+		select {
+		case r := <-db.commits:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // failQueued answers the requests left in the queue at Close.

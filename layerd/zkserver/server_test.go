@@ -271,6 +271,16 @@ func (r *rawConn) reply() (zkwire.ReplyHeader, []byte, error) {
 	return zkwire.DecodeReplyHeader(frame)
 }
 
+// replyNotPing is reply, passing over the replies of pings.
+func (r *rawConn) replyNotPing() (zkwire.ReplyHeader, []byte, error) {
+	for {
+		h, body, err := r.reply()
+		if err != nil || h.Xid != zkwire.XidPing {
+			return h, body, err
+		}
+	}
+}
+
 // Pipelined requests are answered in the order they were sent.
 func TestPipelinedRequestsInOrder(t *testing.T) { engines.Each(t, testPipelinedRequestsInOrder) }
 

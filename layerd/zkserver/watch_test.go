@@ -168,7 +168,7 @@ func testRecursiveWatchOrderAcrossServers(t *testing.T, e engines.Engine) {
 	pinger.Go(func() {
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
-		ping := zkwire.AppendRequest(nil, zkwire.RequestHeader{Xid: zkwire.XidPing, Type: zkwire.OpPing}, nil)
+		ping := w.request(zkwire.XidPing, &zkwire.Ping{})
 		for {
 			select {
 			case <-pingsDone:
@@ -237,12 +237,9 @@ func testRecursiveWatchOrderAcrossServers(t *testing.T, e engines.Engine) {
 	// longer than that to get here, failing the exists's write.
 	w.nc.SetDeadline(time.Now().Add(30 * time.Second))
 	for len(got) < total {
-		h, body, err := w.reply()
+		h, body, err := w.replyNotPing()
 		if err != nil {
 			t.Fatalf("after %d of %d events: %v", len(got), total, err)
-		}
-		if h.Xid == zkwire.XidPing {
-			continue
 		}
 		var ev zkwire.WatcherEvent
 		if h.Xid != zkwire.XidNotification || zkwire.Decode(body, &ev) != nil {
@@ -256,15 +253,8 @@ func testRecursiveWatchOrderAcrossServers(t *testing.T, e engines.Engine) {
 	// Nothing more: one event per change (and the pings' replies).
 	stopPings()
 	w.send(w.request(2, &zkwire.Exists{Path: "/"}))
-	for {
-		h, _, err := w.reply()
-		if err == nil && h.Xid == zkwire.XidPing {
-			continue
-		}
-		if err != nil || h.Xid != 2 {
-			t.Fatalf("after the %d events, a frame %+v (%v); want only the exists reply", total, h, err)
-		}
-		break
+	if h, _, err := w.replyNotPing(); err != nil || h.Xid != 2 {
+		t.Fatalf("after the %d events, a frame %+v (%v); want only the exists reply", total, h, err)
 	}
 
 	// Each writer's changes appear in its order, setData at its zxid.
